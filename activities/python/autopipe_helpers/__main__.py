@@ -1,0 +1,42 @@
+"""Entry point: python -m autopipe_helpers <command> <input.json>."""
+import importlib
+import json
+import sys
+import traceback
+
+from .protocol import HelperError, reply_error, reply_ok
+
+# command -> (module, function); modules are imported lazily so `qe-read` never loads torch.
+COMMANDS = {
+    "versions": ("versions", "versions"),
+    "qe-write": ("qe", "write_input"),
+    "qe-read": ("qe", "read_output"),
+    "dataset-write": ("datasets", "write_dataset"),
+    "mace-eval": ("mace_eval", "evaluate"),
+    "pace-eval": ("pace_eval", "evaluate"),
+    "structures-make": ("structures", "make"),
+}
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in COMMANDS:
+        reply_error("InvalidInput", f"usage: python -m autopipe_helpers <{'|'.join(COMMANDS)}> <input.json>")
+        return 1
+    module_name, func_name = COMMANDS[argv[1]]
+    try:
+        with open(argv[2]) as fh:
+            payload = json.load(fh)
+        module = importlib.import_module(f".{module_name}", __package__)
+        reply_ok(getattr(module, func_name)(payload))
+        return 0
+    except HelperError as err:
+        reply_error(err.type, err.message)
+        return 1
+    except Exception as err:  # an unexpected crash: keep the traceback in the log, type it for Temporal
+        traceback.print_exc()
+        reply_error("HelperFailed", f"{type(err).__name__}: {err}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,175 @@
+// The campaign file's one schema. The same plain-JSON object is what the CLI reads from YAML and what
+// the Temporal UI's "Start workflow" form sends, so workflows validate it again with this schema.
+// Every object is strict: an unknown key is an error, never silently ignored.
+import { z } from 'zod';
+import { isElement } from './elements';
+
+const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
+const positive = () => num().positive('must be > 0');
+const nonNegative = () => num().nonnegative('must be >= 0');
+const posInt = () => num().int('must be an integer').positive('must be > 0');
+const nonNegInt = () => num().int('must be an integer').nonnegative('must be >= 0');
+const element = () => z.string().refine(isElement, { error: (iss) => `unknown element "${String(iss.input)}"` });
+
+export const PrototypeSchema = z.strictObject({
+  kind: z.enum(['diamond', 'fcc', 'bcc', 'hcp', 'sc', 'rocksalt', 'zincblende', 'wurtzite']),
+  a: positive().describe('lattice constant in Å'),
+  c: positive().optional().describe('c lattice constant in Å (hcp, wurtzite)'),
+  symbols: z.array(element()).min(1).optional().describe('species on the prototype sites; default: system.elements'),
+  cubic: z.boolean().default(false),
+});
+
+export const SystemSchema = z
+  .strictObject({
+    name: z.string().min(1, 'must not be empty').describe('short label, e.g. "Si"; shown in the UI'),
+    elements: z.array(element()).min(1, 'list at least one element'),
+    prototype: PrototypeSchema.optional(),
+    structure_file: z.string().min(1).optional().describe('any ASE-readable file, relative to the campaign file'),
+    supercell: z.tuple([posInt(), posInt(), posInt()]).default([1, 1, 1]),
+  })
+  .refine((s) => s.prototype !== undefined || s.structure_file !== undefined, {
+    error: 'give either prototype or structure_file',
+    path: ['prototype'],
+  });
+
+export const GenerationSchema = z.strictObject({
+  count: posInt().default(40),
+  rattle_sigma: nonNegative().default(0.05).describe('Gaussian displacement, Å'),
+  volume_range: z.tuple([positive(), positive()]).default([0.94, 1.06]).describe('min/max volume ratio'),
+  shear_max: nonNegative().default(0.03).describe('max absolute off-diagonal strain'),
+  vacancy_fraction: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.1),
+  min_distance: positive().default(1.5).describe('reject structures with atoms closer than this, Å'),
+});
+
+export const TeacherSchema = z.strictObject({
+  kind: z.enum(['mace', 'chgnet']).default('mace'),
+  models: z.array(z.string().min(1)).default([]).describe('local model files; two or more form a committee'),
+  bootstrap: z
+    .strictObject({ members: posInt().default(2), seed_structures: posInt().default(12), max_epochs: posInt().default(40) })
+    .default({ members: 2, seed_structures: 12, max_epochs: 40 }),
+  accept_threshold: positive().default(0.05).describe('force std (eV/Å) at or below which a MACE label is kept'),
+  dft_threshold: positive().default(0.2).describe('force std above which the structure goes to DFT'),
+  between: z.enum(['discard', 'queue']).default('discard'),
+  batch_size: posInt().default(64),
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
+});
+
+export const DftSchema = z.strictObject({
+  code: z.literal('quantum_espresso').default('quantum_espresso'),
+  command: z.string().min(1).default('pw.x').describe('command template, e.g. "mpirun -np {ranks} pw.x"'),
+  ranks: posInt().default(1),
+  pseudo_dir: z.string().min(1).default('/usr/share/espresso/pseudo'),
+  pseudopotentials: z.record(z.string(), z.string().min(1)).default({}).describe('element -> UPF file name'),
+  ecutwfc: positive().optional().describe('Ry; derived from the pseudopotentials when absent'),
+  ecutrho: positive().optional().describe('Ry; default 4x ecutwfc (8x for ultrasoft/PAW)'),
+  kspacing: positive()
+    .max(1, 'must be <= 1 (1/Å, ASE espresso convention without 2π)')
+    .default(0.055)
+    .describe('1/Å without the 2π factor (ASE espresso convention); 0.055 gives 6x6x6 for 2-atom Si'),
+  smearing: z.enum(['none', 'gaussian', 'mv', 'mp', 'fd']).default('mv'),
+  degauss: positive().default(0.02).describe('Ry'),
+  spin: z.boolean().default(false),
+  starting_magnetization: z.record(z.string(), z.number()).default({}),
+  conv_thr: positive().default(1e-8),
+  electron_maxstep: posInt().default(100),
+  mixing_beta: positive().max(1, 'must be <= 1').default(0.7),
+  max_retries: nonNegInt().default(3),
+  concurrency: posInt().default(2),
+  timeout_minutes: positive().default(120),
+});
+
+export const TrainingSchema = z.strictObject({
+  cutoff: positive().default(5.0).describe('Å'),
+  number_of_functions_per_element: posInt().default(40),
+  ranks_max_order: posInt().max(5, 'must be <= 5').default(3).describe('highest correlation order (body order - 1)'),
+  lmax: nonNegInt().default(3),
+  nradmax: posInt().default(6),
+  radial_basis: z.enum(['SBessel', 'ChebExpCos', 'ChebPow']).default('SBessel'),
+  embedding: z.enum(['FinnisSinclairShiftedScaled', 'FinnisSinclair', 'Linear']).default('FinnisSinclairShiftedScaled'),
+  kappa: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.3).describe('force weight in the loss'),
+  L1_coeffs: nonNegative().default(1e-8),
+  L2_coeffs: nonNegative().default(1e-8),
+  weighting: z.enum(['uniform', 'energy']).default('uniform'),
+  optimizer: z.enum(['BFGS', 'L-BFGS-B']).default('BFGS'),
+  maxiter: posInt().default(200),
+  incremental_maxiter: posInt().default(80),
+  batch_size: posInt().default(50),
+  test_size: z.number().min(0, 'must be >= 0').lt(1, 'must be < 1').default(0.1),
+  reference_energies: z.record(z.string(), z.number()).optional().describe('eV per atom; default: fitted'),
+  zbl_inner_cutoff: positive().optional().describe('Å; default: Pacemaker "repulsion: auto"'),
+  replay_buffer_size: posInt().default(500),
+  backend: z.enum(['tensorpot', 'pyace']).default('tensorpot'),
+  seed: nonNegInt().optional(),
+});
+
+export const ExplorationSchema = z.strictObject({
+  temperatures: z.array(positive()).min(1).default([300, 900]).describe('K'),
+  pressures: z.array(z.number()).default([0]).describe('GPa'),
+  steps: posInt().default(400),
+  timestep_fs: positive().default(1.0),
+  gamma_select: positive().default(1.5),
+  gamma_halt: positive().default(5.0),
+  max_atoms_dft: posInt().default(64),
+  supercell: z.tuple([posInt(), posInt(), posInt()]).default([2, 2, 2]),
+});
+
+export const BudgetSchema = z.strictObject({
+  dft_total: nonNegInt().default(40),
+  dft_per_generation: posInt().default(10),
+  max_generations: posInt().default(3),
+});
+
+export const CampaignSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"').optional(),
+    seed: nonNegInt().default(42),
+    run_directory: z.string().min(1).optional().describe('default: runs/<campaign id> in the project'),
+    system: SystemSchema,
+    generation: GenerationSchema.default(GenerationSchema.parse({})),
+    teacher: TeacherSchema.default(TeacherSchema.parse({})),
+    dft: DftSchema.default(DftSchema.parse({})),
+    training: TrainingSchema.default(TrainingSchema.parse({})),
+    exploration: ExplorationSchema.default(ExplorationSchema.parse({})),
+    budgets: BudgetSchema.default(BudgetSchema.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    const [vmin, vmax] = c.generation.volume_range;
+    if (vmin >= vmax) ctx.addIssue({ code: 'custom', path: ['generation', 'volume_range'], message: 'min must be < max' });
+    if (c.teacher.accept_threshold > c.teacher.dft_threshold)
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
+    if (c.exploration.gamma_select >= c.exploration.gamma_halt)
+      ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    for (const el of Object.keys(c.dft.pseudopotentials)) {
+      if (!c.system.elements.includes(el))
+        ctx.addIssue({ code: 'custom', path: ['dft', 'pseudopotentials', el], message: `"${el}" is not in system.elements` });
+    }
+  });
+
+export type CampaignInput = z.input<typeof CampaignSchema>;
+export type Campaign = z.output<typeof CampaignSchema>;
+export type DftSettings = z.output<typeof DftSchema>;
+export type TrainingSettings = z.output<typeof TrainingSchema>;
+export type TeacherSettings = z.output<typeof TeacherSchema>;
+
+/** One line per problem, "path: message", in document order. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((iss) => {
+    const where = iss.path.map(String).join('.');
+    const msg = iss.message;
+    if (iss.code === 'unrecognized_keys') {
+      return iss.keys.map((k) => `${where ? where + '.' : ''}${k}: unknown key (check the spelling; see \`autopipe schema\`)`).join('\n');
+    }
+    return `${where || '(root)'}: ${msg}`;
+  }).flatMap((l) => l.split('\n'));
+}
+
+export type ParseResult = { ok: true; campaign: Campaign } | { ok: false; errors: string[] };
+
+export function parseCampaign(input: unknown): ParseResult {
+  const r = CampaignSchema.safeParse(input);
+  return r.success ? { ok: true, campaign: r.data } : { ok: false, errors: formatIssues(r.error) };
+}
+
+export function campaignJsonSchema(): unknown {
+  return z.toJSONSchema(CampaignSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,27 @@
+// Failure types shared by activities (which throw them) and workflows/retry policies (which read them).
+// Retryable: the same activity may succeed on another attempt. Non-retryable: the input must change.
+export const RetryableErrors = {
+  ScfNotConverged: 'ScfNotConverged',
+  ProcessKilled: 'ProcessKilled',
+  ToolFailed: 'ToolFailed',
+} as const;
+
+export const NonRetryableErrors = {
+  InvalidInput: 'InvalidInput',
+  InvalidConfig: 'InvalidConfig',
+  MissingPseudopotential: 'MissingPseudopotential',
+  UnphysicalStructure: 'UnphysicalStructure',
+  ToolMissing: 'ToolMissing',
+  TrainingFailed: 'TrainingFailed',
+  HelperFailed: 'HelperFailed',
+} as const;
+
+export type RetryableErrorType = (typeof RetryableErrors)[keyof typeof RetryableErrors];
+export type NonRetryableErrorType = (typeof NonRetryableErrors)[keyof typeof NonRetryableErrors];
+export type ErrorType = RetryableErrorType | NonRetryableErrorType;
+
+export const nonRetryableErrorTypes: string[] = Object.values(NonRetryableErrors);
+
+export function isRetryable(type: string): boolean {
+  return (Object.values(RetryableErrors) as string[]).includes(type);
+}
