@@ -2,20 +2,8 @@
 // commands from the embedded dev server to an external one (with optional TLS or API key).
 import { readFileSync } from 'node:fs';
 
-export const TaskQueues = {
-  control: 'autopipe-control',
-  dft: 'autopipe-dft',
-  ml: 'autopipe-ml',
-} as const;
-export type QueueKind = keyof typeof TaskQueues;
-export const allQueueKinds: QueueKind[] = ['control', 'dft', 'ml'];
-
-export const SearchAttributes = {
-  CampaignId: 'Keyword',
-  Phase: 'Keyword',
-  Generation: 'Int',
-  System: 'Keyword',
-} as const;
+export { TaskQueues, allQueueKinds, SearchAttributeTypes } from './queues';
+export type { QueueKind } from './queues';
 
 export interface TemporalSettings {
   address: string;

@@ -25,7 +25,8 @@ def main(argv):
     module_name, func_name = COMMANDS[argv[1]]
     try:
         with open(argv[2]) as fh:
-            payload = json.load(fh)
+            text = fh.read()
+        payload = json.loads(text) if text.strip() else {}
         module = importlib.import_module(f".{module_name}", __package__)
         reply_ok(getattr(module, func_name)(payload))
         return 0

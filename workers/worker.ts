@@ -1,0 +1,83 @@
+// One process serving the task queues asked for: control (workflows + cheap activities), dft (pw.x),
+// ml (MACE, pacemaker). Slots per queue bound concurrency; SIGTERM/SIGINT shut down gracefully: no new
+// tasks, in-flight activities get `shutdownGraceTime` to finish and are then cancelled (their process
+// groups killed by the process wrapper).
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { controlActivities, dftActivities, mlActivities } from '../activities';
+import { connectWorker } from '../common/connections';
+import { TaskQueues, type QueueKind } from '../common/queues';
+import { temporalSettings } from '../common/temporal-config';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  queues: QueueKind[];
+  /** Concurrent activities per queue; dft defaults to cores / ranks per calculation. */
+  slots?: Partial<Record<QueueKind, number>>;
+  dftRanks?: number;
+  shutdownGraceSeconds?: number;
+  connection?: NativeConnection;
+  namespace?: string;
+}
+
+export function defaultSlots(dftRanks = 1): Record<QueueKind, number> {
+  const cores = os.availableParallelism();
+  return { control: 20, dft: Math.max(1, Math.floor(cores / dftRanks)), ml: 1 };
+}
+
+let runtimeInstalled = false;
+
+export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  if (!runtimeInstalled) {
+    // Warn-level logs keep the worker output readable (AUTOPIPE_LOG_LEVEL=INFO for more); the
+    // shutdown signals are the SDK's defaults (SIGINT, SIGTERM, SIGQUIT, SIGUSR2).
+    try {
+      const level = (process.env.AUTOPIPE_LOG_LEVEL ?? 'WARN') as 'WARN';
+      Runtime.install({ logger: new DefaultLogger(level) });
+    } catch {
+      /* already installed by the host (tests) */
+    }
+    runtimeInstalled = true;
+  }
+  const settings = temporalSettings();
+  const connection = opts.connection ?? (await connectWorker(settings));
+  const namespace = opts.namespace ?? settings.namespace;
+  const slots = { ...defaultSlots(opts.dftRanks), ...opts.slots };
+  const grace = `${opts.shutdownGraceSeconds ?? 30}s` as const;
+  const workers: Worker[] = [];
+  for (const q of opts.queues) {
+    if (q === 'control') {
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace,
+          taskQueue: TaskQueues.control,
+          workflowsPath,
+          activities: controlActivities,
+          maxConcurrentActivityTaskExecutions: slots.control,
+          shutdownGraceTime: grace,
+        }),
+      );
+    } else {
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace,
+          taskQueue: TaskQueues[q],
+          activities: q === 'dft' ? dftActivities : mlActivities,
+          maxConcurrentActivityTaskExecutions: slots[q],
+          shutdownGraceTime: grace,
+        }),
+      );
+    }
+  }
+  return workers;
+}
+
+/** Run until SIGTERM/SIGINT (the SDK's Runtime shuts every worker down on those signals). */
+export async function runWorkers(opts: WorkerOptions): Promise<void> {
+  const workers = await createWorkers(opts);
+  await Promise.all(workers.map((w) => w.run()));
+}

@@ -1,0 +1,78 @@
+// The foundation's smoke pipeline: every real tool once, through Temporal and all three task queues.
+// Generate Si cells -> pw.x labels (dft queue) -> datasets -> pacemaker fit + MACE training (ml queue)
+// -> MACE committee evaluation. Used by the demo until the campaign workflow runs it for real.
+import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { NonRetryableErrors } from '../common/errors';
+import { control, ml } from './activity-options';
+import { labellingWorkflow } from './labelling';
+
+export interface SmokeInput {
+  runDir: string;
+  campaign: CampaignInput;
+  structures?: number;
+  fitIterations?: number;
+  maceEpochs?: number;
+}
+
+export interface SmokeResult {
+  structures: number;
+  labelled: number;
+  failed: number;
+  dataset: string;
+  potential: { yaml: string; yace: string; asi?: string };
+  fitMetrics: Record<string, number | undefined>;
+  maceModels: string[];
+  maceMeanForceStd: number | null;
+}
+
+export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
+  const parsed = parseCampaign(input.campaign);
+  if (!parsed.ok) {
+    throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${parsed.errors.join('\n')}` });
+  }
+  const c = parsed.campaign;
+  const { runDir } = input;
+  setCurrentDetails('generating structures');
+  const made = await control.makeStructures({
+    runDir,
+    name: 'smoke',
+    system: c.system,
+    count: input.structures ?? 10,
+    rattleSigma: c.generation.rattle_sigma,
+    volumeRange: c.generation.volume_range,
+    minDistance: c.generation.min_distance,
+    seed: c.seed,
+  });
+  setCurrentDetails(`labelling ${made.ids.length} structures with pw.x`);
+  const labels = await executeChild(labellingWorkflow, {
+    workflowId: `${workflowInfo().workflowId}/labelling`,
+    args: [{ runDir, dft: c.dft, structureFile: made.output, ids: made.ids }],
+  });
+  const entries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
+  const ds = await control.writeDataset({
+    workDir: `${runDir}/datasets`,
+    entries,
+    pckl: `${runDir}/datasets/smoke.pckl.gzip`,
+    extxyz: `${runDir}/datasets/smoke.extxyz`,
+  });
+  setCurrentDetails('fitting ACE and training MACE');
+  const [fit, m0, m1] = await Promise.all([
+    ml.fitAce({ outDir: `${runDir}/potentials/smoke`, datasetFile: ds.pckl!, elements: c.system.elements, training: c.training, seed: c.seed, maxiter: input.fitIterations ?? 20 }),
+    ml.trainMace({ outDir: `${runDir}/mace/smoke`, name: 'member-0', trainFile: ds.extxyz!, seed: c.seed, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
+    ml.trainMace({ outDir: `${runDir}/mace/smoke`, name: 'member-1', trainFile: ds.extxyz!, seed: c.seed + 1, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
+  ]);
+  const ev = await ml.evaluateMace({ models: [m0.model, m1.model], structures: made.output, output: `${runDir}/mace/smoke/eval.extxyz`, workDir: `${runDir}/mace/smoke` });
+  const stds = ev.results.map((r) => r.force_std_max).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return {
+    structures: made.ids.length,
+    labelled: labels.labelled,
+    failed: labels.failed,
+    dataset: ds.pckl!,
+    potential: { yaml: fit.potentialYaml, yace: fit.yace, asi: fit.asi },
+    fitMetrics: { ...fit.metrics },
+    maceModels: [m0.model, m1.model],
+    maceMeanForceStd: stds.length ? stds.reduce((a, b) => a + b, 0) / stds.length : null,
+  };
+}
