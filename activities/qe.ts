@@ -188,7 +188,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
       qe_version: out.qe_version,
       wall_seconds: out.wall_seconds,
       scf_iterations: out.scf_iterations,
-      workflow_id: info?.workflowExecution.workflowId,
+      workflow_id: info?.workflowExecution?.workflowId,
       activity_id: info?.activityId,
       finished_at: new Date().toISOString(),
     },

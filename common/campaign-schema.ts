@@ -155,7 +155,7 @@ export type TeacherSettings = z.output<typeof TeacherSchema>;
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((iss) => {
     const where = iss.path.map(String).join('.');
-    const msg = iss.message;
+    const msg = iss.code === 'invalid_type' && /received undefined/.test(iss.message) ? 'is required' : iss.message;
     if (iss.code === 'unrecognized_keys') {
       return iss.keys.map((k) => `${where ? where + '.' : ''}${k}: unknown key (check the spelling; see \`autopipe schema\`)`).join('\n');
     }

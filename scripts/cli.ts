@@ -6,6 +6,7 @@ import { temporalSettings, uiUrl } from '../common/temporal-config';
 import { loadCampaignFile } from './campaign-file';
 import { formatChecks, runDoctor } from './doctor';
 import { serverStatus, startServer, stopServer } from './server';
+import { commands, UsageError } from './commands';
 
 const USAGE = `usage: autopipe <command> [options]
 
@@ -19,7 +20,6 @@ const USAGE = `usage: autopipe <command> [options]
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default autopipe), TEMPORAL_TLS_CERT/KEY/CA,
 TEMPORAL_API_KEY select an external Temporal service; AUTOPIPE_TEMPORAL_PORT / _UI_PORT the embedded one.`;
 
-class UsageError extends Error {}
 
 function parseSlots(spec: string | undefined): Partial<Record<QueueKind, number>> {
   if (!spec) return {};
@@ -110,18 +110,26 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      console.log(await usage());
       return cmd === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command "${cmd}"`);
+    default: {
+      const load = commands[cmd];
+      if (!load) throw new UsageError(`unknown command "${cmd}"`);
+      return (await load()).run(rest);
+    }
   }
+}
+
+async function usage(): Promise<string> {
+  const extra = await Promise.all(Object.values(commands).map(async (load) => `  ${(await load()).usage}`));
+  return extra.length ? USAGE.replace('\n\nEnvironment', `\n${extra.join('\n')}\n\nEnvironment`) : USAGE;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => {
+  async (err) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`autopipe: ${(err as Error).message}\n\n${USAGE}`);
+      console.error(`autopipe: ${(err as Error).message}\n\n${await usage()}`);
       process.exit(2);
     }
     console.error(`autopipe: ${(err as Error).message ?? err}`);

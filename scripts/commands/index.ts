@@ -1,0 +1,13 @@
+// Commands contributed by feature modules: `autopipe <name> ...` calls run(args) and exits with its code.
+// Add a module per command group and one line here; throw UsageError for bad arguments (exit 2).
+export class UsageError extends Error {}
+
+export interface Command {
+  /** One line for the usage text: "name ARGS   what it does". */
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, () => Promise<Command>> = {
+  // e.g. generate: async () => (await import('./generate')).command,
+};

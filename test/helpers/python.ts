@@ -1,0 +1,12 @@
+// Run a short Python snippet in the project venv (for independent cross-checks with ASE/MACE).
+import { execa } from 'execa';
+import { pythonExe, pythonHelpersDir } from '../../common/paths';
+
+export async function py(code: string, env: Record<string, string> = {}): Promise<string> {
+  const r = await execa(pythonExe, ['-c', code], { env: { PYTHONPATH: pythonHelpersDir, TF_CPP_MIN_LOG_LEVEL: '3', ...env } });
+  return r.stdout.trim().split('\n').pop() ?? '';
+}
+
+export async function pyJson<T = unknown>(code: string): Promise<T> {
+  return JSON.parse(await py(code)) as T;
+}

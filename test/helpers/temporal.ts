@@ -1,0 +1,28 @@
+// Test access to the run's real dev server, and real workers against it.
+import { inject } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import { connectClient } from '../../common/connections';
+import type { QueueKind } from '../../common/queues';
+import { temporalSettings } from '../../common/temporal-config';
+import { createWorkers } from '../../workers/worker';
+
+export function useTestServerEnv(): void {
+  Object.assign(process.env, inject('temporalEnv'));
+  delete process.env.TEMPORAL_ADDRESS;
+}
+
+export async function testClient() {
+  useTestServerEnv();
+  return connectClient(temporalSettings());
+}
+
+/** Start real workers for the given queues; returns a stop function that waits for shutdown. */
+export async function startTestWorkers(queues: QueueKind[] = ['control', 'dft', 'ml'], slots?: Partial<Record<QueueKind, number>>) {
+  useTestServerEnv();
+  const workers: Worker[] = await createWorkers({ queues, slots, shutdownGraceSeconds: 5 });
+  const running = workers.map((w) => w.run());
+  return async () => {
+    workers.forEach((w) => w.shutdown());
+    await Promise.allSettled(running);
+  };
+}
