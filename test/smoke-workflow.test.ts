@@ -4,12 +4,14 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CampaignInput } from '../common/campaign-schema';
+import type { temporal } from '@temporalio/proto';
 import { TaskQueues } from '../common/queues';
 import { smokeWorkflow, type SmokeResult } from '../workflows/smoke';
 import { pyJson } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
-const campaign = {
+const campaign: CampaignInput = {
   system: { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: true } },
   dft: { pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, smearing: 'none', kspacing: 0.09, concurrency: 2 },
   training: { number_of_functions_per_element: 10, test_size: 0.2 },
@@ -18,7 +20,7 @@ const campaign = {
 describe('smoke workflow across the control, dft and ml queues', () => {
   let stop: () => Promise<void>;
   let result: SmokeResult;
-  let history: { events?: { eventType?: unknown; activityTaskScheduledEventAttributes?: { taskQueue?: { name?: string } | null; activityType?: { name?: string } | null } | null }[] | null };
+  let history: temporal.api.history.v1.IHistory;
   let childHistory: typeof history;
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-smoke-'));
 
