@@ -1,0 +1,165 @@
+// The DFT oracle on real pw.x: parsing equals ASE's own reading, self-healing across Temporal retries,
+// typed non-retryable failures, kill-and-retry, and idempotent labels (pw.x starts counted).
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DftSchema } from '../common/campaign-schema';
+import { projectRoot, pythonExe } from '../common/paths';
+import { TaskQueues } from '../common/queues';
+import { dftLabel, type DftLabel } from '../activities/qe';
+import { labellingWorkflow } from '../workflows/labelling';
+import { pyJson } from './helpers/python';
+import { startTestWorkers, testClient } from './helpers/temporal';
+
+const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
+const base = { pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 18, smearing: 'none' as const, command: wrapper };
+const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-dft-${p}-`));
+let cells: string;
+let countFile: string;
+const pwStarts = () => (existsSync(countFile) ? readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean).length : 0);
+
+beforeAll(async () => {
+  const dir = tmp('cells');
+  cells = path.join(dir, 'si.extxyz');
+  await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
+  countFile = path.join(dir, 'pw-starts.txt');
+  process.env.PW_COUNT_FILE = countFile;
+});
+
+describe('pw.x through the DFT activity', () => {
+  for (const [index, natoms] of [[0, 2], [1, 8]] as const) {
+    it(`${natoms}-atom Si: energy, forces and stress equal ASE's reading of the same output`, async () => {
+      const runDir = tmp(`si${natoms}`);
+      const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
+      const ref = await dftLabel({ runDir, structureId: `si${natoms}`, structureFile: cells, index, dft });
+      const label = JSON.parse(readFileSync(ref.labelFile, 'utf8')) as DftLabel;
+      const out = path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwo');
+      const ase = await pyJson<{ e: number; f: number[][]; s: number[] }>(`
+import json
+from ase.io import read
+a = read(${JSON.stringify(out)}, format='espresso-out')
+print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), 's': a.get_stress().tolist()}))`);
+      expect(Math.abs(label.energy - ase.e)).toBeLessThan(1e-6);
+      expect(label.forces).toHaveLength(natoms);
+      label.forces.flat().forEach((f, i) => expect(Math.abs(f - ase.f.flat()[i]!)).toBeLessThan(1e-9));
+      label.stress.forEach((s, i) => expect(Math.abs(s - ase.s[i]!)).toBeLessThan(1e-9));
+      // A rattled cell: real forces that cancel (Newton's third law, no net force on the cell).
+      const fmax = Math.max(...label.forces.flat().map(Math.abs));
+      expect(fmax).toBeGreaterThan(0.05);
+      for (const k of [0, 1, 2]) expect(Math.abs(label.forces.reduce((s, f) => s + f[k]!, 0))).toBeLessThan(0.01);
+      expect(label.provenance.qe_version).toMatch(/^6\./);
+      expect(label.provenance.kpts).toHaveLength(3);
+    });
+  }
+
+  it('a missing pseudopotential fails non-retryably, says what to fix, and never starts pw.x', async () => {
+    const before = pwStarts();
+    const dft = DftSchema.parse({ ...base, pseudopotentials: { Si: 'Si.does-not-exist.UPF' } });
+    const err = await dftLabel({ runDir: tmp('nopseudo'), structureId: 'x', structureFile: cells, dft }).catch((e) => e);
+    expect(err.type).toBe('MissingPseudopotential');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toContain('pseudopotential file for Si not found: /usr/share/espresso/pseudo/Si.does-not-exist.UPF');
+    expect(pwStarts()).toBe(before);
+  });
+
+  it('overlapping atoms are rejected as unphysical before pw.x', async () => {
+    const dir = tmp('overlap');
+    const file = path.join(dir, 'bad.extxyz');
+    await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write; a=bulk('Si','diamond',a=5.43); a.positions[1]=a.positions[0]+[0.3,0,0]; write(${JSON.stringify(file)}, a)`]);
+    const before = pwStarts();
+    const err = await dftLabel({ runDir: dir, structureId: 'bad', structureFile: file, dft: DftSchema.parse(base) }).catch((e) => e);
+    expect(err.type).toBe('UnphysicalStructure');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/atoms are 0\.300 Å apart/);
+    expect(pwStarts()).toBe(before);
+  });
+});
+
+describe('labelling workflow on the real server', () => {
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    stop = await startTestWorkers(['control', 'dft']);
+  });
+  afterAll(async () => stop?.());
+
+  it('heals a real SCF failure on attempt 2; both attempts are in the history and on disk', async () => {
+    const runDir = tmp('heal');
+    // electron_maxstep 3 cannot converge Si at conv_thr 1e-8: attempt 1 fails for real; rung 2 allows 100.
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 3 });
+    const client = await testClient();
+    const id = `heal-${Date.now()}`;
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, dft, structureFile: cells, ids: ['si2'] }] });
+    const r = await h.result();
+    expect(r).toMatchObject({ labelled: 1, healed: 1, failed: 0 });
+    const events = (await h.fetchHistory()).events ?? [];
+    const started = events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
+    expect(started?.attempt).toBe(2);
+    expect(started?.lastFailure?.message).toMatch(/SCF did not converge/);
+    expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('ScfNotConverged');
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+    expect(scheduled?.activityType?.name).toBe('dftLabel');
+    const dirs = readdirSync(path.join(runDir, 'dft', 'si2')).sort();
+    expect(dirs).toEqual(expect.arrayContaining(['attempt-1', 'attempt-2']));
+    expect(readFileSync(path.join(runDir, 'dft', 'si2', 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
+    const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
+    expect(label.provenance).toMatchObject({ attempt: 2, rung: 'beta-0.3-local-TF', healed: true });
+    expect((label.provenance.parameters as { electrons: { mixing_mode: string } }).electrons.mixing_mode).toBe('local-TF');
+  });
+
+  it('asking twice for the same labels runs pw.x once per structure', async () => {
+    const runDir = tmp('idem');
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
+    const client = await testClient();
+    const before = pwStarts();
+    const args = [{ runDir, dft, structureFile: cells, ids: ['a2', 'a8'] }] as [Parameters<typeof labellingWorkflow>[0]];
+    const r1 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem1-${Date.now()}`, args });
+    expect(pwStarts() - before).toBe(2);
+    const r2 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem2-${Date.now()}`, args });
+    expect(pwStarts() - before).toBe(2);
+    expect(r1).toMatchObject({ labelled: 2, reused: 0 });
+    expect(r2).toMatchObject({ labelled: 2, reused: 2 });
+    expect(r2.labels.map((l) => l.labelFile)).toEqual(r1.labels.map((l) => l.labelFile));
+  });
+
+  it('a missing pseudopotential marks the structure failed with the reason; the rest are labelled', async () => {
+    const runDir = tmp('fail');
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09, pseudopotentials: { Si: 'nope.UPF' } });
+    const client = await testClient();
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `fail-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['p', 'q'] }] });
+    expect(r).toMatchObject({ labelled: 0, failed: 2 });
+    expect(r.failures[0]!.reason).toMatch(/^MissingPseudopotential: pseudopotential file for Si not found/);
+    const failed = readdirSync(path.join(runDir, 'dft', 'p')).filter((f) => f.startsWith('failed-'));
+    expect(failed).toHaveLength(1);
+  });
+
+  it('pw.x killed mid-run is retried and labelled', async () => {
+    const runDir = tmp('kill');
+    // A slower SCF (8 atoms, denser k-points) so there is time to kill it.
+    const dft = DftSchema.parse({ ...base, ecutwfc: 24, kspacing: 0.05 });
+    const client = await testClient();
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `kill-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['k2', 'k8'] }] });
+    // Find this test's pw.x (cwd inside runDir/dft/k8) and SIGKILL it.
+    let killed = false;
+    for (let i = 0; i < 300 && !killed; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      const pids = (await execa('pgrep', ['-x', 'pw.x'], { reject: false })).stdout.split('\n').filter(Boolean);
+      for (const pid of pids) {
+        const cwd = await execa('readlink', [`/proc/${pid}/cwd`], { reject: false });
+        if (cwd.stdout.startsWith(path.join(runDir, 'dft', 'k8'))) {
+          process.kill(Number(pid), 'SIGKILL');
+          killed = true;
+        }
+      }
+    }
+    expect(killed).toBe(true);
+    const r = await h.result();
+    expect(r).toMatchObject({ labelled: 2, failed: 0 });
+    const k8 = r.labels.find((l) => l.structureId === 'k8')!;
+    const label = JSON.parse(readFileSync(k8.labelFile, 'utf8')) as DftLabel;
+    expect(label.provenance.attempt).toBe(2);
+    const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).filter((a) => a?.attempt === 2);
+    expect(started[0]?.lastFailure?.applicationFailureInfo?.type).toBe('ProcessKilled');
+  });
+});
