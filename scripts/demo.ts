@@ -1,14 +1,12 @@
 // `npm run demo`: start (or reuse) the embedded server, run workers in this process, and run the demo
 // pipeline on real tools through Temporal; prints where every output went.
 import path from 'node:path';
-import { connectClient } from '../common/connections';
 import { defaultRunsDir, projectRoot } from '../common/paths';
 import { TaskQueues } from '../common/queues';
 import { temporalSettings, uiUrl } from '../common/temporal-config';
-import { createWorkers } from '../workers/worker';
 import { smokeWorkflow } from '../workflows/smoke';
 import { loadCampaignFile } from './campaign-file';
-import { startServer } from './server';
+import { withLocalRun } from './local-run';
 
 export async function runDemo(args: string[]): Promise<number> {
   const file = args[0] ?? path.join(projectRoot, 'examples', 'si-demo.yaml');
@@ -19,12 +17,7 @@ export async function runDemo(args: string[]): Promise<number> {
   }
   const settings = temporalSettings();
   const started = Date.now();
-  const st = await startServer();
-  console.log(`Temporal: ${st.address} (${st.started ? 'started' : 'reused'}), UI ${uiUrl(settings)}`);
-  const workers = await createWorkers({ queues: ['control', 'dft', 'ml'] });
-  const running = workers.map((w) => w.run());
-  try {
-    const client = await connectClient(settings);
+  return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client) => {
     const id = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const runDir = path.join(defaultRunsDir, id);
     const handle = await client.workflow.start(smokeWorkflow, {
@@ -42,8 +35,5 @@ export async function runDemo(args: string[]): Promise<number> {
     console.log(`  MACE committee:   ${r.maceModels.join(', ')} (mean max force std ${r.maceMeanForceStd?.toFixed(4)} eV/Å)`);
     console.log(`  run directory:    ${runDir}`);
     return 0;
-  } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.allSettled(running);
-  }
+  });
 }

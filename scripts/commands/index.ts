@@ -9,5 +9,6 @@ export interface Command {
 }
 
 export const commands: Record<string, () => Promise<Command>> = {
+  label: async () => (await import('./label')).command,
   // e.g. generate: async () => (await import('./generate')).command,
 };

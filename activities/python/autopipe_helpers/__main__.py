@@ -15,6 +15,7 @@ COMMANDS = {
     "mace-eval": ("mace_eval", "evaluate"),
     "pace-eval": ("pace_eval", "evaluate"),
     "structures-make": ("structures", "make"),
+    "structures-index": ("structure_index", "index"),
 }
 
 
