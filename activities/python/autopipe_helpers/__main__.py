@@ -13,9 +13,20 @@ COMMANDS = {
     "qe-read": ("qe", "read_output"),
     "dataset-write": ("datasets", "write_dataset"),
     "mace-eval": ("mace_eval", "evaluate"),
+    "mace-label": ("mace_label", "label_batch"),
+    "mace-score": ("mace_score", "score"),
+    "mace-inspect": ("mace_models", "inspect"),
+    "mace-prepare-foundation": ("mace_models", "prepare_foundation"),
+    "mace-surrogates": ("mace_structures", "surrogates"),
+    "mace-subset": ("mace_structures", "subset"),
     "pace-eval": ("pace_eval", "evaluate"),
+    "pace-check": ("pace_check", "check"),
+    "pace-candidates": ("pace_selection", "candidates"),
+    "pace-selected": ("pace_selection", "selected"),
+    "pace-replay": ("pace_replay", "replay"),
     "structures-make": ("structures", "make"),
     "structures-index": ("structure_index", "index"),
+    "md-explore": ("md_explore", "explore"),
 }
 
 
