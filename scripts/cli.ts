@@ -94,7 +94,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       if (values.explain) {
         const { explainCampaign } = await import('./explain');
-        for (const line of explainCampaign(r.campaign, r.raw)) console.log(line);
+        const ex = explainCampaign(r.raw);
+        if ('errors' in ex) {
+          ex.errors.forEach((e) => console.error(`${positionals[0]}: ${e}`));
+          return 1;
+        }
+        ex.lines.forEach((line) => console.log(line));
       }
       console.log(`${positionals[0]}: valid (system ${r.campaign.system.name}, elements ${r.campaign.system.elements.join(' ')})`);
       return 0;
