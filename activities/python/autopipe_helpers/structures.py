@@ -1,13 +1,12 @@
-"""Structure generation (seeded) and content hashing."""
+"""Structure ids (content hashes) and the generator commands: extxyz out, optionally into the store."""
 import hashlib
 import os
 
 import numpy as np
-from ase.build import bulk
-from ase.io import write
 
+from .extxyz_io import format_frame
+from .generator import generate as generate_frames
 from .protocol import HelperError
-from .structures_io import min_distance
 
 
 def structure_id(atoms):
@@ -20,49 +19,59 @@ def structure_id(atoms):
     return h.hexdigest()[:20]
 
 
-def prototype(spec, elements):
-    symbols = spec.get("symbols") or elements
-    kind = spec["kind"]
-    a = spec["a"]
+def write_frames(path, frames):
+    """Exact extxyz, atomically (temp file + rename)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as fh:
+        for atoms, info in frames:
+            fh.write(format_frame(atoms, info))
+    os.replace(tmp, path)
+
+
+def _insert(p, frames):
+    from .store import Store
+
+    spec = p["insert"]
+    st = Store(spec["store"])
     try:
-        if kind in ("rocksalt", "zincblende", "wurtzite"):
-            if len(symbols) < 2:
-                raise HelperError("InvalidInput", f"system.prototype: {kind} needs two species in symbols")
-            return bulk("".join(symbols[:2]), kind, a=a, c=spec.get("c"), cubic=spec.get("cubic", False))
-        return bulk(symbols[0], kind, a=a, c=spec.get("c"), cubic=spec.get("cubic", False))
-    except HelperError:
-        raise
-    except Exception as err:
-        raise HelperError("InvalidInput", f"system.prototype: ASE cannot build {kind} with a={a}: {err}")
+        items = [
+            (meta["structure_id"], atoms, {"source": spec.get("source", "initial_random"), "generation": int(spec.get("generation", 0)),
+                                          "parent_id": meta.get("parent_id"), "config_type": meta.get("config_type"), "workflow_id": spec.get("workflow_id"),
+                                          "activity_id": spec.get("activity_id"), "where": f"{p['output']}[{i}]"})
+            for i, (atoms, meta) in enumerate(frames)
+        ]
+        inserted, existing, _ = st.insert_structures(items, on_duplicate=spec.get("on_duplicate", "error"))
+    finally:
+        st.close()
+    return {"store": spec["store"], "inserted": inserted, "existing": existing}
+
+
+def generate(p):
+    """The generator command. Input: the recipe (see generator.generate), output (extxyz), and optional
+    insert {store, source, generation, workflow_id, activity_id, on_duplicate}."""
+    frames, stats = generate_frames(p, structure_id)
+    if p.get("insert"):
+        # Validate and insert before writing the file, so a refused insert leaves no new file behind.
+        stored = _insert(p, frames)
+    else:
+        stored = None
+    extra = {k: v for k, v in (p.get("insert") or {}).items() if k in ("source", "generation")}
+    write_frames(p["output"], [(atoms, {**meta, **extra}) for atoms, meta in frames])
+    natoms = [len(a) for a, _ in frames]
+    out = {"output": p["output"], "ids": [m["structure_id"] for _, m in frames], "rejected": stats["rejected"],
+           "duplicates": stats["duplicates"], "modes": stats["modes"], "parent_id": stats["parent_id"],
+           "natoms": min(natoms), "natoms_max": max(natoms)}
+    if stored:
+        out["store"] = stored
+    return out
 
 
 def make(p):
-    """Input: prototype, elements, supercell, count, rattle_sigma, volume_range, seed, min_distance, output."""
-    rng = np.random.default_rng(p["seed"])
-    base = prototype(p["prototype"], p["elements"]).repeat(tuple(p.get("supercell", [1, 1, 1])))
-    vmin, vmax = p.get("volume_range", [1.0, 1.0])
-    out, ids, rejected = [], [], 0
-    seen = set()
-    for _ in range(p["count"] * 20):
-        if len(out) == p["count"]:
-            break
-        atoms = base.copy()
-        scale = rng.uniform(vmin, vmax) ** (1.0 / 3.0)
-        atoms.set_cell(atoms.get_cell() * scale, scale_atoms=True)
-        atoms.positions += rng.normal(0.0, p.get("rattle_sigma", 0.05), atoms.positions.shape)
-        if min_distance(atoms) < p.get("min_distance", 1.5):
-            rejected += 1
-            continue
-        sid = structure_id(atoms)
-        if sid in seen:
-            continue
-        seen.add(sid)
-        atoms.info["structure_id"] = sid
-        out.append(atoms)
-        ids.append(sid)
-    if len(out) < p["count"]:
-        raise HelperError("InvalidInput", f"could generate only {len(out)} of {p['count']} structures ({rejected} rejected by min_distance)")
-    tmp = p["output"] + ".tmp"
-    write(tmp, out, format="extxyz")
-    os.replace(tmp, p["output"])
-    return {"output": p["output"], "ids": ids, "rejected": rejected, "natoms": len(base)}
+    """The foundation's simple generator (smoke workflow): rattled, isotropically strained copies.
+    Input: prototype|structure_file, elements, supercell, count, rattle_sigma, volume_range, seed,
+    min_distance, output. Output: output, ids, rejected, natoms."""
+    if not p.get("prototype") and not p.get("structure_file"):
+        raise HelperError("InvalidConfig", "give system.prototype or system.structure_file")
+    out = generate({**p, "fractions": {}})
+    return {"output": out["output"], "ids": out["ids"], "rejected": out["rejected"], "natoms": out["natoms"]}

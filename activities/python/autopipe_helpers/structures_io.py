@@ -1,26 +1,47 @@
 """Reading structures for helpers, with the checks every oracle needs before it spends time."""
+import os
+
 import numpy as np
-from ase.io import read
+from ase.io import iread, read
 
 from .protocol import HelperError
+
+
+def _read_error(path, err, what):
+    """One typed error for every way a structure file can be unreadable."""
+    if isinstance(err, FileNotFoundError) or not os.path.exists(path):
+        return HelperError("InvalidInput", f"structure file not found: {path}")
+    if isinstance(err, PermissionError):
+        return HelperError("InvalidInput", f"cannot read {path}: permission denied")
+    if isinstance(err, KeyError):  # ASE looks chemical symbols up in a dict
+        return HelperError("InvalidInput", f"cannot read {what} from {path}: unknown element {err}; use real chemical symbols")
+    return HelperError("InvalidInput", f"cannot read {what} from {path}: {type(err).__name__}: {err} (is it an ASE-readable structure file?)")
 
 
 def read_one(path, index=0):
     try:
         return read(path, index=index)
-    except FileNotFoundError:
-        raise HelperError("InvalidInput", f"structure file not found: {path}")
     except Exception as err:
-        raise HelperError("InvalidInput", f"cannot read structure {path}[{index}]: {err}")
+        raise _read_error(path, err, f"structure [{index}]")
 
 
 def read_all(path):
     try:
         return read(path, index=":")
-    except FileNotFoundError:
-        raise HelperError("InvalidInput", f"structure file not found: {path}")
     except Exception as err:
-        raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}")
+        raise _read_error(path, err, "structures")
+
+
+def iter_frames(path, fmt=None):
+    """Stream (index, Atoms) from a file of any ASE-readable format without loading all of it."""
+    i = -1
+    try:
+        for i, atoms in enumerate(iread(path, index=":", format=fmt)):
+            yield i, atoms
+    except HelperError:
+        raise
+    except Exception as err:
+        raise _read_error(path, err, f"frame {i + 1}")
 
 
 def min_distance(atoms):
