@@ -14,6 +14,10 @@ export const NonRetryableErrors = {
   ToolMissing: 'ToolMissing',
   TrainingFailed: 'TrainingFailed',
   HelperFailed: 'HelperFailed',
+  /** The store already holds this structure with different provenance (nothing was written). */
+  DuplicateStructure: 'DuplicateStructure',
+  /** The store already holds a different label under the same (structure, oracle, settings) key. */
+  LabelConflict: 'LabelConflict',
 } as const;
 
 export type RetryableErrorType = (typeof RetryableErrors)[keyof typeof RetryableErrors];
