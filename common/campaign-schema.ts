@@ -12,7 +12,7 @@ const nonNegInt = () => num().int('must be an integer').nonnegative('must be >= 
 const element = () => z.string().refine(isElement, { error: (iss) => `unknown element "${String(iss.input)}"` });
 
 export const PrototypeSchema = z.strictObject({
-  kind: z.enum(['diamond', 'fcc', 'bcc', 'hcp', 'sc', 'rocksalt', 'zincblende', 'wurtzite']),
+  kind: z.enum(['diamond', 'fcc', 'bcc', 'hcp', 'sc', 'rocksalt', 'zincblende', 'wurtzite', 'cesiumchloride', 'fluorite']),
   a: positive().describe('lattice constant in Å'),
   c: positive().optional().describe('c lattice constant in Å (hcp, wurtzite)'),
   symbols: z.array(element()).min(1).optional().describe('species on the prototype sites; default: system.elements'),
@@ -32,14 +32,37 @@ export const SystemSchema = z
     path: ['prototype'],
   });
 
-export const GenerationSchema = z.strictObject({
-  count: posInt().default(40),
-  rattle_sigma: nonNegative().default(0.05).describe('Gaussian displacement, Å'),
-  volume_range: z.tuple([positive(), positive()]).default([0.94, 1.06]).describe('min/max volume ratio'),
-  shear_max: nonNegative().default(0.03).describe('max absolute off-diagonal strain'),
-  vacancy_fraction: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.1),
-  min_distance: positive().default(1.5).describe('reject structures with atoms closer than this, Å'),
-});
+const share = () => z.number().min(0, 'must be >= 0').max(1, 'must be <= 1');
+const int = () => num().int('must be an integer');
+
+// Each generated structure gets one mode; the *_fraction shares pick how many, the rest is plain
+// isotropic strain ("bulk"). See activities/python/autopipe_helpers/generator.py.
+export const GenerationSchema = z
+  .strictObject({
+    count: posInt().default(40),
+    rattle_sigma: nonNegative().default(0.05).describe('Gaussian displacement, Å'),
+    volume_range: z.tuple([positive(), positive()]).default([0.94, 1.06]).describe('min/max volume ratio'),
+    shear_max: nonNegative().default(0.03).describe('max absolute strain component e_ij of shear structures, F = s(I + e)'),
+    shear_fraction: share().default(0.3).describe('share of structures with anisotropic/shear strain'),
+    vacancy_fraction: share().default(0.1).describe('share of structures with vacancies'),
+    interstitial_fraction: share().default(0).describe('share of structures with interstitial atoms'),
+    antisite_fraction: share().default(0).describe('share of structures with swapped unlike atoms (needs two species)'),
+    surface_fraction: share().default(0).describe('share of structures that are slabs with vacuum'),
+    max_defects: posInt().default(1).describe('point defects per defect structure, drawn from 1..max_defects'),
+    substitution: z.record(z.string(), nonNegative()).optional().describe('random alloy: share of sites per element, e.g. {Cu: 3, Au: 1}'),
+    surface: z
+      .strictObject({
+        miller: z.array(z.tuple([int(), int(), int()])).min(1).default([[1, 0, 0]]),
+        layers: posInt().default(4),
+        vacuum: positive().default(8).describe('Å on each side'),
+      })
+      .default({ miller: [[1, 0, 0]], layers: 4, vacuum: 8 }),
+    min_distance: positive().default(1.5).describe('reject structures with atoms closer than this, Å'),
+  })
+  .superRefine((g, ctx) => {
+    const total = g.shear_fraction + g.vacancy_fraction + g.interstitial_fraction + g.antisite_fraction + g.surface_fraction;
+    if (total > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: ['shear_fraction'], message: `the *_fraction shares sum to ${total}, more than 1` });
+  });
 
 export const TeacherSchema = z.strictObject({
   kind: z.enum(['mace', 'chgnet']).default('mace'),
@@ -139,6 +162,10 @@ export const CampaignSchema = z
       ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    for (const el of Object.keys(c.generation.substitution ?? {})) {
+      if (!c.system.elements.includes(el))
+        ctx.addIssue({ code: 'custom', path: ['generation', 'substitution', el], message: `"${el}" is not in system.elements` });
+    }
     for (const el of Object.keys(c.dft.pseudopotentials)) {
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['dft', 'pseudopotentials', el], message: `"${el}" is not in system.elements` });
