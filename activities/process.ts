@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NonRetryableErrors, RetryableErrors } from '../common/errors';
 import { resolveExecutable } from '../common/paths';
@@ -23,6 +23,8 @@ export interface RunToolOptions {
   stdin?: string;
   /** Ms between SIGTERM and SIGKILL of the process group on cancellation. */
   killGraceMs?: number;
+  /** Write the child's pid here, so a later attempt can reap it if this worker dies (see reapStale). */
+  pidFile?: string;
 }
 
 export interface RunToolResult {
@@ -98,6 +100,8 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
     cleanup: true,
   });
 
+  if (opts.pidFile && child.pid) writeFileSync(opts.pidFile, `${child.pid}\n`);
+
   const onLine = (line: string) => {
     log.write(line + '\n');
     tail.push(line);
@@ -156,4 +160,22 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
     message: `${path.basename(exe)} exited with code ${r.exitCode}; log: ${opts.logFile}\n${result.tail}`,
     details: [{ logFile: opts.logFile, exitCode: r.exitCode }],
   });
+}
+
+/**
+ * Kill a process group left behind by a worker that died mid-run (SIGKILL, node crash): the tool was
+ * started detached, so it outlives its worker. Only a process still running in `cwd` is touched, so a
+ * recycled pid is never killed by mistake.
+ */
+export function reapStale(pidFile: string, cwd: string): boolean {
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    if (path.resolve(readlinkSync(`/proc/${pid}/cwd`)) !== path.resolve(cwd)) return false;
+  } catch {
+    return false; // not running
+  }
+  killGroup(pid, 'SIGKILL');
+  return true;
 }

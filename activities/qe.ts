@@ -2,7 +2,7 @@
 // retries (the attempt number picks the ladder rung), every attempt kept in its own directory.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DftSettings } from '../common/campaign-schema';
@@ -10,7 +10,7 @@ import { NonRetryableErrors } from '../common/errors';
 import { ladderRung, pwInputData } from './dft-ladder';
 import { readJsonIfExists, writeFileAtomic } from './files';
 import { canonicalJson, sha256 } from './hashing';
-import { runTool } from './process';
+import { reapStale, runTool } from './process';
 import { deriveCutoffs } from './pseudopotentials';
 import { callPython } from './python';
 
@@ -127,7 +127,12 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const rung = ladderRung(dft, attempt);
   const base = dftDir(runDir, structureId);
   const dir = path.join(base, `attempt-${attempt}`);
-  rmSync(dir, { recursive: true, force: true }); // a worker killed mid-attempt left partial files
+  // A worker that died mid-attempt leaves its detached pw.x running and partial files: stop the one,
+  // remove the other, so no two pw.x ever write the same structure's scratch at once.
+  if (existsSync(base)) {
+    for (const d of readdirSync(base).filter((f) => f.startsWith('attempt-'))) reapStale(path.join(base, d, 'pw.pid'), path.join(base, d));
+  }
+  rmSync(dir, { recursive: true, force: true });
   const cut = deriveCutoffs(dft.pseudo_dir, dft.pseudopotentials, dft);
   if (!(cut.ecutwfc > 0 && cut.ecutrho >= cut.ecutwfc)) {
     throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `dft: ecutrho (${cut.ecutrho}) must be >= ecutwfc (${cut.ecutwfc}) > 0` });
@@ -161,6 +166,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     args: [...pre, '-in', 'espresso.pwi'],
     cwd: dir,
     logFile: path.join(dir, 'pw.log'),
+    pidFile: path.join(dir, 'pw.pid'),
     progress: scfProgress(),
     timeoutMs: dft.timeout_minutes * 60_000,
     okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below

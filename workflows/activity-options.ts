@@ -23,7 +23,8 @@ export function dftActivityOptions(dft: DftSettings): ActivityOptions {
   return {
     taskQueue: TaskQueues.dft,
     startToCloseTimeout: `${dft.timeout_minutes} minutes`,
-    heartbeatTimeout: '2 minutes',
+    // runTool heartbeats every 5 s while pw.x runs: 30 s of silence means the worker is gone.
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: dft.max_retries + 1, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   };
 }

@@ -1,0 +1,57 @@
+// The campaign workflow's public surface: signals, updates and the status query, shared by the
+// workflow and every client (CLI, tests). Plain definitions only: safe on both sides.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+export const Phases = ['preparing', 'teacher', 'distillation', 'exploration', 'labelling', 'finetune', 'paused', 'finished', 'failed'] as const;
+export type Phase = (typeof Phases)[number];
+
+export interface GenerationMetrics {
+  generation: number;
+  potential: string;
+  test_rmse_energy_mev_atom?: number;
+  test_rmse_forces_mev_a?: number;
+  train_rmse_energy_mev_atom: number;
+  train_rmse_forces_mev_a: number;
+  iterations: number;
+  explored?: { candidates: number; halted: number; above_select: number; gamma_max: number };
+  dft?: { requested: number; labelled: number; healed: number; failed: number };
+}
+
+export interface CampaignStatus {
+  campaignId: string;
+  system: string;
+  runDir: string;
+  phase: Phase;
+  generation: number;
+  paused: boolean;
+  stopAfterGeneration: boolean;
+  stopReason?: string;
+  current?: string;
+  structures: { bySource: Record<string, number>; byOracle: Record<string, number> };
+  dft: { used: number; budget: number; labelled: number; healed: number; failed: number };
+  thresholds: { accept: number; dft: number; gammaSelect: number; gammaHalt: number };
+  teacher: { models: number; uncertainty: 'committee' | 'ace-gamma' };
+  potential?: { generation: number; yaml: string; yace: string; asi?: string };
+  metrics: GenerationMetrics[];
+}
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const stopAfterGenerationSignal = defineSignal('stopAfterGeneration');
+export const statusQuery = defineQuery<CampaignStatus>('status');
+
+/** Thresholds and budgets that may change while a campaign runs; each validated before it is accepted. */
+export const TuningSchema = z
+  .strictObject({
+    accept_threshold: z.number().positive('must be > 0').optional(),
+    dft_threshold: z.number().positive('must be > 0').optional(),
+    gamma_select: z.number().positive('must be > 0').optional(),
+    gamma_halt: z.number().positive('must be > 0').optional(),
+    dft_total: z.number().int().nonnegative('must be >= 0').optional(),
+    dft_per_generation: z.number().int().positive('must be > 0').optional(),
+    max_generations: z.number().int().positive('must be > 0').optional(),
+  })
+  .refine((t) => Object.keys(t).length > 0, 'give at least one value to change');
+export type Tuning = z.infer<typeof TuningSchema>;
+export const tuneUpdate = defineUpdate<CampaignStatus['thresholds'] & { dft_total: number; dft_per_generation: number; max_generations: number }, [Tuning]>('tune');
