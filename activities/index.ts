@@ -1,12 +1,18 @@
 // Activities grouped by the task queue whose workers run them (see ARCHITECTURE.md, Task queues).
-import { writeDataset } from './datasets';
+import { datasetInfo, exportDataset, importDataset, writeDataset } from './datasets';
 import { recordDftFailure } from './labels';
 import { evaluateMace, trainMace } from './mace';
 import { fitAce } from './pacemaker';
 import { dftLabel } from './qe';
-import { makeStructures } from './structures';
+import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store';
+import { generateStructures, makeStructures } from './structures';
 
-export const controlActivities = { makeStructures, writeDataset, recordDftFailure };
+const storeControlActivities = {
+  generateStructures, insertStructures, addLabelFiles, addLabels, queryStore, exportStructures, storeLabels, storeInfo,
+  exportDataset, importDataset, datasetInfo,
+};
+
+export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 export const mlActivities = { fitAce, trainMace, evaluateMace };
 
