@@ -2,6 +2,11 @@
 import { datasetInfo, exportDataset, importDataset, writeDataset } from './datasets';
 import { recordDftFailure } from './labels';
 import { evaluateMace, trainMace } from './mace';
+import { fineTuneMace } from './mace-finetune';
+import { maceLabelBatch, maceScore } from './mace-label';
+import { assembleTrainingSet, makeSurrogates } from './mace-surrogates';
+import { recordTeacher } from './mace-teacher';
+import { deferRouting, finalizeRouting, recordRouting, writeStructureSubset } from './tiered-oracle';
 import { fitAce } from './pacemaker';
 import { dftLabel } from './qe';
 import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store';
@@ -12,9 +17,10 @@ const storeControlActivities = {
   exportDataset, importDataset, datasetInfo,
 };
 
-export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...storeControlActivities };
+const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
+export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
-export const mlActivities = { fitAce, trainMace, evaluateMace };
+export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace };
 
 export type ControlActivities = typeof controlActivities;
 export type DftActivities = typeof dftActivities;

@@ -68,12 +68,35 @@ export const TeacherSchema = z.strictObject({
   kind: z.enum(['mace', 'chgnet']).default('mace'),
   models: z.array(z.string().min(1)).default([]).describe('local model files; two or more form a committee'),
   bootstrap: z
-    .strictObject({ members: posInt().default(2), seed_structures: posInt().default(12), max_epochs: posInt().default(40) })
-    .default({ members: 2, seed_structures: 12, max_epochs: 40 }),
+    .strictObject({
+      members: num().int('must be an integer').min(2, 'must be >= 2 (a committee)').default(2),
+      seed_structures: posInt().default(12),
+      max_epochs: posInt().default(40),
+      hidden_irreps: z.string().regex(/^\d+x0e(\s*\+\s*\d+x\d[eo])*$/, 'like "16x0e" or "32x0e + 32x1o"').default('16x0e'),
+      r_max: positive().default(4.5).describe('Å'),
+    })
+    .default({ members: 2, seed_structures: 12, max_epochs: 40, hidden_irreps: '16x0e', r_max: 4.5 }),
   accept_threshold: positive().default(0.05).describe('force std (eV/Å) at or below which a MACE label is kept'),
   dft_threshold: positive().default(0.2).describe('force std above which the structure goes to DFT'),
+  gamma_accept_threshold: positive().default(1.5).describe('single model: ACE gamma at or below which its label is kept'),
+  gamma_dft_threshold: positive().default(5.0).describe('single model: ACE gamma above which the structure goes to DFT'),
   between: z.enum(['discard', 'queue']).default('discard'),
   batch_size: posInt().default(64),
+  finetune: z
+    .strictObject({
+      max_epochs: posInt().default(20),
+      lr: positive().default(0.005),
+      replay_file: z.string().min(1).optional().describe('extxyz replay set: switches to multihead fine-tuning'),
+    })
+    .default({ max_epochs: 20, lr: 0.005 }),
+  surrogates: z
+    .strictObject({
+      per_structure: nonNegInt().default(4),
+      rattle_sigma: nonNegative().default(0.03).describe('Å'),
+      strain_max: nonNegative().default(0.02).describe('max absolute strain component'),
+      weight: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.3).describe('training weight relative to DFT labels (1)'),
+    })
+    .default({ per_structure: 4, rattle_sigma: 0.03, strain_max: 0.02, weight: 0.3 }),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
 });
 
@@ -160,6 +183,8 @@ export const CampaignSchema = z
     if (vmin >= vmax) ctx.addIssue({ code: 'custom', path: ['generation', 'volume_range'], message: 'min must be < max' });
     if (c.teacher.accept_threshold > c.teacher.dft_threshold)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
+    if (c.teacher.gamma_accept_threshold > c.teacher.gamma_dft_threshold)
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'gamma_accept_threshold'], message: 'must be <= teacher.gamma_dft_threshold' });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
     for (const el of Object.keys(c.generation.substitution ?? {})) {

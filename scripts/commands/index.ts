@@ -10,5 +10,6 @@ export interface Command {
 
 export const commands: Record<string, () => Promise<Command>> = {
   label: async () => (await import('./label')).command,
+  teacher: async () => (await import('./teacher')).command,
   // e.g. generate: async () => (await import('./generate')).command,
 };
