@@ -8,7 +8,12 @@ import { assembleTrainingSet, makeSurrogates } from './mace-surrogates';
 import { recordTeacher } from './mace-teacher';
 import { deferRouting, finalizeRouting, recordRouting, writeStructureSubset } from './tiered-oracle';
 import { fitAce } from './pacemaker';
+import { extrapolationGrade } from './gamma';
+import { buildTrainingSet } from './replay';
+import { selectDOptimal } from './selection';
 import { dftLabel } from './qe';
+import { appendDftHistory, prepareCampaign, readDftHistory, writeCampaignReport } from './campaign';
+import { exploreMd } from './exploration';
 import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store';
 import { generateStructures, makeStructures } from './structures';
 
@@ -18,9 +23,11 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
-export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...teacherControlActivities, ...storeControlActivities };
+const campaignControlActivities = { prepareCampaign, appendDftHistory, readDftHistory, writeCampaignReport };
+export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
-export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace };
+const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };
+export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, ...aceActivities };
 
 export type ControlActivities = typeof controlActivities;
 export type DftActivities = typeof dftActivities;

@@ -1,6 +1,15 @@
-// The campaign's training section as Pacemaker's input.yaml (keys as in pyace's input_template.yaml
-// and the pacemaker docs). Pure: the same settings always give the same document.
+// The campaign's training section as Pacemaker's input.yaml. Keys follow pyace 0.4's own reader
+// (cli/pacemaker.py, generalfit.py, preparedata.py, multispecies_basisextension.py) and
+// docs/pacemaker/inputfile.md. Pure: the same settings always give the same document.
 import type { TrainingSettings } from '../common/campaign-schema';
+
+/**
+ * How a fit starts. scratch: a new basis from the campaign settings. continue: the previous potential
+ * has the same basis, so `potential: <file>` resumes all its coefficients. grow: the campaign asks for
+ * a larger basis, so `potential.initial_potential` seeds Pacemaker's basis extension with the previous
+ * coefficients and the new functions start at zero.
+ */
+export type FitMode = 'scratch' | 'continue' | 'grow';
 
 export interface PacemakerInputOptions {
   elements: string[];
@@ -8,6 +17,13 @@ export interface PacemakerInputOptions {
   testDatasetFile?: string;
   maxiter: number;
   seed: number;
+  /** Iterations between Pacemaker's detailed train/test metrics (test metrics only come at these). */
+  displayStep?: number;
+  mode?: FitMode;
+  /** The previous potential (.yaml) for continue and grow. */
+  previousPotential?: string;
+  /** Reference energies carried over from the previous potential (grow mode keeps the energy zero). */
+  previousReferenceEnergy?: Record<string, number>;
 }
 
 /** Radial and angular limits per correlation order: order 1 is the pair term (15 radial functions). */
@@ -21,25 +37,15 @@ export function orderLimits(t: TrainingSettings, shrink = 0) {
   return { nradmax_by_orders: nrad, lmax_by_orders: lmax };
 }
 
-export function pacemakerInput(t: TrainingSettings, o: PacemakerInputOptions): Record<string, unknown> {
+/** The basis shape (Pacemaker's `potential` section) the campaign asks for. */
+export function potentialSection(t: TrainingSettings, elements: string[]): Record<string, unknown> {
   const functions: Record<string, unknown> = { number_of_functions_per_element: t.number_of_functions_per_element };
-  if (o.elements.length === 1) functions.ALL = orderLimits(t);
+  if (elements.length === 1) functions.ALL = orderLimits(t);
   else {
+    // Pure-element blocks get the richest basis, pairs less, triples and beyond the least.
     functions.UNARY = orderLimits(t);
     functions.BINARY = orderLimits(t, 1);
     functions.ALL = orderLimits(t, 2);
-  }
-  const fit: Record<string, unknown> = {
-    loss: { kappa: t.kappa, L1_coeffs: t.L1_coeffs, L2_coeffs: t.L2_coeffs },
-    optimizer: t.optimizer,
-    maxiter: o.maxiter,
-    // ZBL core repulsion is always on: "auto" sets the inner cutoff from the smallest distance per bond
-    // in the data; an explicit training.zbl_inner_cutoff fixes it instead (see bonds.r_in below).
-    repulsion: 'auto',
-    trainable_parameters: 'ALL',
-  };
-  if (t.weighting === 'energy') {
-    fit.weighting = { type: 'EnergyBasedWeightingPolicy', DElow: 1.0, DEup: 10.0, DFup: 50.0, DE: 1.0, DF: 1.0, wlow: 0.75, energy: 'convex_hull', seed: o.seed };
   }
   const bonds: Record<string, unknown> = {
     radbase: t.radial_basis,
@@ -49,28 +55,57 @@ export function pacemakerInput(t: TrainingSettings, o: PacemakerInputOptions): R
     NameOfCutoffFunction: 'cos',
   };
   if (t.zbl_inner_cutoff !== undefined) {
-    // The same block settings pyace's `repulsion: auto` applies (generalfit.setup_zbl_inner_core_repulsion).
+    // The same block settings pyace's `repulsion: auto` applies (generalfit.setup_zbl_inner_core_repulsion),
+    // with a fixed inner cutoff instead of the smallest distance in the data.
     Object.assign(bonds, { r_in: t.zbl_inner_cutoff, delta_in: 0.1, 'core-repulsion': [1.0, 1.0], inner_cutoff_type: 'zbl' });
-    delete fit.repulsion;
   }
+  return {
+    deltaSplineBins: 0.001,
+    elements: [...elements].sort(),
+    embeddings: { ALL: embedding(t) },
+    bonds: { ALL: bonds },
+    functions,
+  };
+}
+
+export function pacemakerInput(t: TrainingSettings, o: PacemakerInputOptions): Record<string, unknown> {
+  const mode = o.mode ?? 'scratch';
+  if (mode !== 'scratch' && !o.previousPotential) throw new Error(`fit mode "${mode}" needs the previous potential`);
+  const fit: Record<string, unknown> = {
+    loss: { kappa: t.kappa, L1_coeffs: t.L1_coeffs, L2_coeffs: t.L2_coeffs },
+    optimizer: t.optimizer,
+    maxiter: o.maxiter,
+    trainable_parameters: 'ALL',
+  };
+  // ZBL core repulsion is always on: "auto" sets each bond's inner cutoff to the smallest distance in
+  // the training data once the fit ends; an explicit training.zbl_inner_cutoff is in the bonds instead.
+  if (t.zbl_inner_cutoff === undefined) fit.repulsion = 'auto';
+  if (t.weighting === 'energy') {
+    fit.weighting = { type: 'EnergyBasedWeightingPolicy', DElow: 1.0, DEup: 10.0, DFup: 50.0, DE: 1.0, DF: 1.0, wlow: 0.75, energy: 'convex_hull', reftype: 'all', seed: o.seed };
+  }
+
+  let potential: unknown;
+  if (mode === 'continue') potential = o.previousPotential;
+  else if (mode === 'grow') potential = { ...potentialSection(t, o.elements), initial_potential: o.previousPotential };
+  else potential = potentialSection(t, o.elements);
+
   const data: Record<string, unknown> = { filename: o.datasetFile };
   if (o.testDatasetFile) data.test_filename = o.testDatasetFile;
   else if (t.test_size > 0) data.test_size = t.test_size;
+  // Energies are fitted relative to per-element references. Configured ones always win; a continued
+  // potential keeps its own (Pacemaker reads them from the potential's metadata when the key is absent);
+  // a grown one gets them passed on; a fresh fit determines them by least squares ("auto").
   if (t.reference_energies) data.reference_energy = t.reference_energies;
+  else if (mode === 'grow' && o.previousReferenceEnergy) data.reference_energy = o.previousReferenceEnergy;
+  else if (mode !== 'continue') data.reference_energy = 'auto';
+
   return {
     seed: o.seed,
-    cutoff: t.cutoff,
-    metadata: { origin: 'mlip-autopipe' },
-    potential: {
-      deltaSplineBins: 0.001,
-      elements: o.elements,
-      embeddings: { ALL: embedding(t) },
-      bonds: { ALL: bonds },
-      functions,
-    },
+    metadata: { origin: 'mlip-autopipe', fit_mode: mode },
+    potential,
     data,
     fit,
-    backend: { evaluator: t.backend, batch_size: t.batch_size, display_step: 10 },
+    backend: { evaluator: t.backend, batch_size: t.batch_size, display_step: o.displayStep ?? 10 },
   };
 }
 

@@ -143,7 +143,8 @@ export const TrainingSchema = z.strictObject({
   test_size: z.number().min(0, 'must be >= 0').lt(1, 'must be < 1').default(0.1),
   reference_energies: z.record(z.string(), z.number()).optional().describe('eV per atom; default: fitted'),
   zbl_inner_cutoff: positive().optional().describe('Å; default: Pacemaker "repulsion: auto"'),
-  replay_buffer_size: posInt().default(500),
+  replay_buffer_size: posInt().default(500).describe('structures per refit: all new ones plus replayed history up to this size'),
+  replay_selection: z.enum(['uniform', 'd-optimal']).default('uniform').describe('how history is replayed once it exceeds replay_buffer_size'),
   backend: z.enum(['tensorpot', 'pyace']).default('tensorpot'),
   seed: nonNegInt().optional(),
 });
