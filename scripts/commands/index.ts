@@ -11,5 +11,7 @@ export interface Command {
 export const commands: Record<string, () => Promise<Command>> = {
   label: async () => (await import('./label')).command,
   teacher: async () => (await import('./teacher')).command,
+  generate: async () => (await import('./generate')).command,
+  dataset: async () => (await import('./dataset')).command,
   // e.g. generate: async () => (await import('./generate')).command,
 };

@@ -126,11 +126,15 @@ def _antisites(atoms, rng, k):
             "antisite defects need at least two species on the lattice: use a two-species prototype, a structure file, "
             "or generation.substitution; or set generation.antisite_fraction to 0",
         )
+    free = np.ones(len(z), dtype=bool)  # each atom swaps at most once, so k swaps are k antisite pairs
     for _ in range(k):
-        i = int(rng.integers(len(z)))
-        others = np.nonzero(z != z[i])[0]
+        i = int(np.flatnonzero(free)[rng.integers(free.sum())])
+        others = np.flatnonzero(free & (z != z[i]))
+        if not len(others):
+            break
         j = int(others[rng.integers(len(others))])
         z[i], z[j] = z[j], z[i]
+        free[[i, j]] = False
     atoms.set_atomic_numbers(z)
     return atoms
 
