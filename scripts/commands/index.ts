@@ -13,5 +13,8 @@ export const commands: Record<string, () => Promise<Command>> = {
   teacher: async () => (await import('./teacher')).command,
   generate: async () => (await import('./generate')).command,
   dataset: async () => (await import('./dataset')).command,
+  train: async () => (await import('./train')).command,
+  select: async () => (await import('./select')).command,
+  gamma: async () => (await import('./gamma')).command,
   // e.g. generate: async () => (await import('./generate')).command,
 };

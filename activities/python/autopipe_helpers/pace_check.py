@@ -45,7 +45,7 @@ def _compare(prev, target, explicit_r_in):
         p = pb[name]
         if _bond_key(p, explicit_r_in) != _bond_key(t, explicit_r_in):
             return (f"block {name}: cutoff, radial basis, embedding or ZBL inner cutoff changed "
-                    f"(previous rcut {p.rcutij}, {p.radbase}; now rcut {t.rcutij}, {t.radbase})")
+                    f"(previous rcut {p.rcutij:g}, {p.radbase}; now rcut {t.rcutij:g}, {t.radbase})")
         fp, ft = _funcs(p), _funcs(t)
         if not fp <= ft:
             return f"block {name}: {len(fp - ft)} of its functions are not in the campaign's basis (the basis shrank or changed shape)"
