@@ -5,7 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { parseCampaign, type Campaign } from '../common/campaign-schema';
 
-export type LoadResult = { ok: true; campaign: Campaign; raw: unknown } | { ok: false; errors: string[] };
+export type LoadResult = { ok: true; campaign: Campaign; raw: Record<string, unknown> } | { ok: false; errors: string[] };
 
 export function loadCampaignFile(file: string): LoadResult {
   let text: string;
@@ -24,7 +24,8 @@ export function loadCampaignFile(file: string): LoadResult {
   }
   const r = parseCampaign(raw);
   if (!r.ok) return { ok: false, errors: r.errors.map((e) => `${file}: ${e}`) };
-  return { ok: true, campaign: resolvePaths(r.campaign, path.dirname(path.resolve(file))), raw };
+  const base = path.dirname(path.resolve(file));
+  return { ok: true, campaign: resolvePaths(r.campaign, base), raw: resolveRawPaths(raw as Record<string, unknown>, base) };
 }
 
 /** Paths in a campaign are relative to the campaign file, as a user writing it would expect. */
@@ -37,4 +38,19 @@ export function resolvePaths(c: Campaign, base: string): Campaign {
     teacher: { ...c.teacher, models: c.teacher.models.map(abs) },
     dft: { ...c.dft, pseudo_dir: abs(c.dft.pseudo_dir) },
   };
+}
+
+/** The same resolution on the raw object that is sent to the workflow (workers may run elsewhere). */
+export function resolveRawPaths(raw: Record<string, unknown>, base: string): Record<string, unknown> {
+  const abs = (p: unknown) => (typeof p === 'string' && !path.isAbsolute(p) ? path.resolve(base, p) : p);
+  const out = structuredClone(raw);
+  const section = (k: string) => (out[k] && typeof out[k] === 'object' ? (out[k] as Record<string, unknown>) : undefined);
+  if (out.run_directory !== undefined) out.run_directory = abs(out.run_directory);
+  const sys = section('system');
+  if (sys?.structure_file !== undefined) sys.structure_file = abs(sys.structure_file);
+  const teacher = section('teacher');
+  if (Array.isArray(teacher?.models)) teacher.models = teacher.models.map(abs);
+  const dft = section('dft');
+  if (dft?.pseudo_dir !== undefined) dft.pseudo_dir = abs(dft.pseudo_dir);
+  return out;
 }

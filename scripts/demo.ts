@@ -1,11 +1,15 @@
-// `npm run demo`: start (or reuse) the embedded server, run workers in this process, and run the demo
-// pipeline on real tools through Temporal; prints where every output went.
+// `npm run demo`: start (or reuse) the embedded server, serve every queue from this process, and run the
+// demo campaign through all four phases on real tools. Each run is a new campaign id, so a second run
+// never touches the first one's history or run directory.
 import path from 'node:path';
-import { defaultRunsDir, projectRoot } from '../common/paths';
+import { projectRoot } from '../common/paths';
 import { TaskQueues } from '../common/queues';
+import { CampaignIdKey, SystemKey } from '../common/search-attributes';
 import { temporalSettings, uiUrl } from '../common/temporal-config';
-import { smokeWorkflow } from '../workflows/smoke';
+import { campaignWorkflow } from '../workflows/campaign';
+import { statusQuery } from '../workflows/campaign-api';
 import { loadCampaignFile } from './campaign-file';
+import { formatStatus } from './commands/campaign';
 import { withLocalRun } from './local-run';
 
 export async function runDemo(args: string[]): Promise<number> {
@@ -18,22 +22,42 @@ export async function runDemo(args: string[]): Promise<number> {
   const settings = temporalSettings();
   const started = Date.now();
   return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client) => {
-    const id = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const runDir = path.join(defaultRunsDir, id);
-    const handle = await client.workflow.start(smokeWorkflow, {
+    const id = `${loaded.campaign.system.name}-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const handle = await client.workflow.start(campaignWorkflow, {
       taskQueue: TaskQueues.control,
       workflowId: id,
-      args: [{ runDir, campaign: loaded.raw as never, structures: 10, fitIterations: 40, maceEpochs: 8 }],
+      args: [{ ...loaded.raw, id }],
+      typedSearchAttributes: [
+        { key: CampaignIdKey, value: id },
+        { key: SystemKey, value: loaded.campaign.system.name },
+      ],
+      staticSummary: `Demo campaign ${id}`,
     });
-    console.log(`workflow ${id} started: ${uiUrl(settings, id)}`);
-    const r = await handle.result();
-    console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    console.log(`  structures labelled by pw.x: ${r.labelled}/${r.structures} (failed ${r.failed})`);
-    console.log(`  dataset:          ${r.dataset}`);
-    console.log(`  ACE potential:    ${r.potential.yaml}\n                    ${r.potential.yace}\n                    ${r.potential.asi ?? '(no active set)'}`);
-    console.log(`  fit metrics:      ${JSON.stringify(r.fitMetrics)}`);
-    console.log(`  MACE committee:   ${r.maceModels.join(', ')} (mean max force std ${r.maceMeanForceStd?.toFixed(4)} eV/Å)`);
-    console.log(`  run directory:    ${runDir}`);
-    return 0;
+    console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
+    let last = '';
+    const timer = setInterval(async () => {
+      try {
+        const s = await handle.query(statusQuery);
+        const line = `  [${((Date.now() - started) / 1000).toFixed(0)} s] gen ${s.generation} ${s.phase}: ${s.current ?? ''} (DFT ${s.dft.used}/${s.dft.budget})`;
+        if (line.replace(/\[\d+ s\]/, '') !== last) console.log(line);
+        last = line.replace(/\[\d+ s\]/, '');
+      } catch {
+        /* between runs of continueAsNew */
+      }
+    }, 5000);
+    try {
+      const r = await handle.result();
+      const s = await client.workflow.getHandle(id).query(statusQuery).catch(() => undefined);
+      console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.stopReason}`);
+      if (s) console.log(formatStatus(s));
+      console.log(`\n  final potential:  ${r.potential?.yace ?? 'none'}`);
+      console.log(`  active set:       ${r.potential?.asi ?? 'none'}`);
+      console.log(`  datasets:         ${path.join(r.runDir, 'datasets')}`);
+      console.log(`  store:            ${path.join(r.runDir, 'store.sqlite')}`);
+      console.log(`  report:           ${r.report}`);
+      return 0;
+    } finally {
+      clearInterval(timer);
+    }
   });
 }

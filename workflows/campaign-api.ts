@@ -16,6 +16,15 @@ export interface GenerationMetrics {
   iterations: number;
   explored?: { candidates: number; halted: number; above_select: number; gamma_max: number };
   dft?: { requested: number; labelled: number; healed: number; failed: number };
+  /** The fine-tuned committee, scored on every DFT label so far before it is adopted. */
+  teacher?: {
+    adopted: boolean;
+    before: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
+    after: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
+    dftLabels: number;
+    surrogates: number;
+    note?: string;
+  };
 }
 
 export interface CampaignStatus {

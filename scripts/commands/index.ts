@@ -10,6 +10,14 @@ export interface Command {
 
 export const commands: Record<string, () => Promise<Command>> = {
   label: async () => (await import('./label')).command,
+  start: async () => (await import('./campaign')).commands.start!,
+  status: async () => (await import('./campaign')).commands.status!,
+  watch: async () => (await import('./campaign')).commands.watch!,
+  pause: async () => (await import('./campaign')).commands.pause!,
+  resume: async () => (await import('./campaign')).commands.resume!,
+  stop: async () => (await import('./campaign')).commands.stop!,
+  tune: async () => (await import('./campaign')).commands.tune!,
+  list: async () => (await import('./campaign')).commands.list!,
   teacher: async () => (await import('./teacher')).command,
   generate: async () => (await import('./generate')).command,
   dataset: async () => (await import('./dataset')).command,
