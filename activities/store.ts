@@ -139,6 +139,9 @@ export async function addLabelFiles(input: AddLabelFilesInput): Promise<LabelCou
   }, LabelCountsSchema);
 }
 
+// zod's number() refuses Infinity, which is a meaningful uncertainty here.
+const realOrInfinity = () => z.union([z.number(), z.literal(Infinity)]);
+
 /** A label given inline (small batches; flags for structures an oracle could not judge). */
 export const LabelInputSchema = z.strictObject({
   structureId: z.string().min(1),
@@ -148,9 +151,10 @@ export const LabelInputSchema = z.strictObject({
   forces: z.array(z.array(z.number()).length(3)).nullable().optional(),
   /** Voigt 6 (xx, yy, zz, yz, xz, xy), eV/Å³, ASE sign convention. */
   stress: z.array(z.number()).length(6).nullable().optional(),
-  uncertainty: z.number().nullable().optional(),
-  energyStdPerAtom: z.number().nullable().optional(),
-  extrapolationGrade: z.number().nullable().optional(),
+  /** e.g. committee force std (eV/Å); Infinity for a structure the oracle could not judge. */
+  uncertainty: realOrInfinity().nullable().optional(),
+  energyStdPerAtom: realOrInfinity().nullable().optional(),
+  extrapolationGrade: realOrInfinity().nullable().optional(),
   flag: z.string().optional(),
   provenance: z.record(z.string(), z.unknown()).optional(),
 });

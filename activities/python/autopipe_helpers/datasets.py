@@ -9,7 +9,7 @@ import numpy as np
 from .dataset_files import ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
 from .protocol import HelperError, progress
 from .store import Store, blob
-from .store_commands import DEFAULT_MIN_DISTANCE, check_oracle, label_from_file, provenance_defaults
+from .store_commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, label_from_file, provenance_defaults
 from .structures import structure_id
 from .structures_io import read_all
 from .validation import check_label, check_structure
@@ -108,7 +108,7 @@ def import_(p):
     generation (override the file's own metadata when given); elements, min_distance, on_duplicate,
     require_stress, energy/forces/stress keys. Validates every row; one transaction: all or nothing."""
     fmt, rows = _rows(p)
-    defaults = provenance_defaults({**p, "source": p.get("source") or "imported"})
+    defaults = provenance_defaults(p)
     oracle_default = p.get("oracle")
     if oracle_default:
         check_oracle(oracle_default)
@@ -134,10 +134,12 @@ def import_(p):
                     stats["duplicates_in_file"] += 1
                     continue
                 seen[sid] = (fingerprint, where)
-                prov = dict(defaults, where=where, config_type=meta.get("config_type"))
-                for key in ("source", "generation"):  # the file's own provenance, unless the caller set it
-                    if meta.get(key) is not None and p.get(key) is None:
-                        prov[key] = int(meta[key]) if key == "generation" else str(meta[key])
+                prov = dict(defaults, where=where)
+                for key in ("source", "generation", "config_type"):  # the file's own provenance, unless the caller set it
+                    if prov.get(key) is None and meta.get(key) is not None:
+                        prov[key] = meta[key]
+                prov["source"] = prov.get("source") or "imported"
+                complete(prov, where)
                 oracle = oracle_default or check_oracle(str(meta.get("oracle") or "external"), where)
                 settings = p.get("settings_hash") or str(meta.get("settings_hash") or "import")
                 items.append((sid, atoms, prov))

@@ -20,20 +20,31 @@ def check_oracle(name, where="oracle"):
     return name
 
 
+PROVENANCE_KEYS = ("source", "generation", "parent_id", "split", "config_type")
+
+
 def provenance_defaults(p):
-    prov = {"source": p.get("source") or "initial_random", "generation": int(p.get("generation") or 0), "parent_id": p.get("parent_id"),
-            "split": p.get("split"), "workflow_id": p.get("workflow_id"), "activity_id": p.get("activity_id")}
+    """The caller's provenance; None where it gave none (a file's own info may fill those in)."""
+    prov = {k: p.get(k) for k in PROVENANCE_KEYS}
+    prov.update(workflow_id=p.get("workflow_id"), activity_id=p.get("activity_id"))
+    return prov
+
+
+def complete(prov, where):
+    """Defaults for what neither the caller nor the file said, then the invariants."""
+    prov["source"] = str(prov.get("source") or "initial_random")
+    prov["generation"] = int(prov.get("generation") or 0)
     if prov["generation"] < 0:
-        raise HelperError("InvalidInput", f"generation must be >= 0 (got {prov['generation']})")
-    if prov["split"] not in (None,) + SPLITS:
-        raise HelperError("InvalidInput", f"split must be one of {SPLITS}")
+        raise HelperError("InvalidInput", f"{where}: generation must be >= 0 (got {prov['generation']})")
+    if prov.get("split") not in (None,) + SPLITS:
+        raise HelperError("InvalidInput", f"{where}: split must be one of {SPLITS} (got {prov['split']!r})")
     return prov
 
 
 def read_structures(path, prov, elements=None, min_distance=DEFAULT_MIN_DISTANCE):
     """Validated (id, atoms, provenance) from a structure file, deduplicated within the file; the whole
-    file is checked before anything is written. Per-frame provenance in the file (source, generation,
-    parent_id, split) overrides the defaults unless the caller forced them."""
+    file is checked before anything is written. What the caller gave wins; per-frame info in the file
+    (source, generation, parent_id, split, config_type) fills in the rest."""
     items, seen, dupes = [], set(), 0
     for i, atoms in iter_frames(path):
         where = f"{path} frame {i}"
@@ -44,10 +55,10 @@ def read_structures(path, prov, elements=None, min_distance=DEFAULT_MIN_DISTANCE
             continue
         seen.add(sid)
         frame_prov = dict(prov, where=where)
-        for key in ("source", "generation", "parent_id", "split", "config_type"):
-            if key in atoms.info and not prov.get(f"force_{key}"):
-                frame_prov[key] = int(atoms.info[key]) if key == "generation" else str(atoms.info[key])
-        items.append((sid, atoms, frame_prov))
+        for key in PROVENANCE_KEYS:
+            if frame_prov.get(key) is None and key in atoms.info:
+                frame_prov[key] = atoms.info[key] if key == "generation" else str(atoms.info[key])
+        items.append((sid, atoms, complete(frame_prov, where)))
     if not items:
         raise HelperError("InvalidInput", f"{path}: no structures in the file")
     return items, dupes
@@ -57,7 +68,6 @@ def insert(p):
     """Input: store, file, source, generation, parent_id, split, workflow_id, activity_id, elements,
     min_distance, on_duplicate (error|skip), return_ids. Output: inserted, existing, skipped, duplicates_in_file, ids."""
     prov = provenance_defaults(p)
-    prov.update({f"force_{k}": True for k in ("source", "generation") if p.get(f"force_{k}")})
     items, dupes = read_structures(p["file"], prov, p.get("elements"), p.get("min_distance", DEFAULT_MIN_DISTANCE))
     st = Store(p["store"])
     try:
@@ -117,6 +127,8 @@ def validated_labels(st, labels, require_stress=False):
         if n is None:
             raise HelperError("InvalidInput", f"{where}: structure {lab['structure_id']} is not in the store {st.path}; insert the structure first")
         lab = dict(lab)
+        for key in ("uncertainty", "energy_std_per_atom", "extrapolation_grade"):
+            lab[key] = _score(lab.get(key), f"{where}: {key}")
         if lab.get("energy") is None and lab.get("forces") is None:
             if not lab.get("flag"):
                 raise HelperError("InvalidInput", f"{where}: a label without energy and forces must carry a flag saying why")
@@ -125,6 +137,19 @@ def validated_labels(st, labels, require_stress=False):
             lab["energy"], lab["forces"], lab["stress"] = check_label(where, n, lab.get("energy"), lab.get("forces"), lab.get("stress"), require_stress)
         out.append(lab)
     return out
+
+
+def _score(v, where):
+    """An uncertainty or grade: a number >= 0, or infinity ("inf" in JSON) for a structure not judged."""
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise HelperError("InvalidInput", f"{where} is {v!r}, not a number")
+    if math.isnan(x) or x < 0:
+        raise HelperError("InvalidInput", f"{where} is {x}: must be >= 0 or inf")
+    return x
 
 
 def add_labels(p):

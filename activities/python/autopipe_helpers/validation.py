@@ -46,7 +46,7 @@ def check_structure(atoms, where, elements=None, min_distance=None):
         if np.any(lengths[pbc] < 1e-6) or np.linalg.matrix_rank(cell[pbc], tol=1e-6 * max(1.0, lengths.max())) < int(pbc.sum()):
             raise HelperError(
                 "InvalidInput",
-                f"{where}: the cell is singular along a periodic direction (pbc {pbc.tolist()}, cell {cell.round(6).tolist()}); "
+                f"{where}: the cell is singular (zero volume) along a periodic direction (pbc {pbc.tolist()}, cell {cell.round(6).tolist()}); "
                 "give a full cell or set pbc False for that direction",
             )
         if pbc.all() and abs(np.linalg.det(cell)) < 1e-6:
