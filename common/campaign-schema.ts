@@ -95,8 +95,11 @@ export const TeacherSchema = z.strictObject({
       rattle_sigma: nonNegative().default(0.03).describe('Å'),
       strain_max: nonNegative().default(0.02).describe('max absolute strain component'),
       weight: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.3).describe('training weight relative to DFT labels (1)'),
+      max_teacher_error_mev_atom: positive()
+        .default(25)
+        .describe('surrogates only from a committee whose energy RMSE on all DFT labels so far is at most this'),
     })
-    .default({ per_structure: 4, rattle_sigma: 0.03, strain_max: 0.02, weight: 0.3 }),
+    .default({ per_structure: 4, rattle_sigma: 0.03, strain_max: 0.02, weight: 0.3, max_teacher_error_mev_atom: 25 }),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
 });
 
