@@ -5,3 +5,4 @@ export { explorationWorkflow } from './exploration';
 export { finetuneWorkflow } from './finetune';
 export { labellingWorkflow } from './labelling';
 export { smokeWorkflow } from './smoke';
+export { maceLabelWorkflow, teacherBootstrapWorkflow, teacherFinetuneWorkflow, tieredOracleWorkflow } from './teacher';
