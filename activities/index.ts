@@ -6,7 +6,7 @@ import { fineTuneMace } from './mace-finetune';
 import { maceLabelBatch, maceScore } from './mace-label';
 import { assembleTrainingSet, makeSurrogates } from './mace-surrogates';
 import { recordTeacher } from './mace-teacher';
-import { deferRouting, finalizeRouting, recordRouting, writeStructureSubset } from './tiered-oracle';
+import { deferRouting, finalizeRouting, recordRouting, storeRouting, writeStructureSubset } from './tiered-oracle';
 import { fitAce } from './pacemaker';
 import { extrapolationGrade } from './gamma';
 import { buildTrainingSet } from './replay';
@@ -22,7 +22,7 @@ const storeControlActivities = {
   exportDataset, importDataset, datasetInfo,
 };
 
-const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
+const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, storeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
 const campaignControlActivities = { prepareCampaign, appendDftHistory, readDftHistory, writeCampaignReport };
 export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };

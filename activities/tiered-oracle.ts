@@ -9,6 +9,7 @@ import type { Route, RouteCounts, RoutingPolicy } from '../common/tiered-routing
 import { emptyCounts } from '../common/tiered-routing';
 import { writeFileAtomic } from './files';
 import { callPython } from './python';
+import { addLabelFiles, insertStructures } from './store';
 
 export interface RoutingDecision {
   id: string;
@@ -171,4 +172,37 @@ export async function finalizeRouting(input: FinalizeRoutingInput): Promise<Tier
     JSON.stringify({ name: input.name, policy: input.policy, note: input.note ?? null, oracle: input.oracle, counts, items, finishedAt: new Date().toISOString() }, null, 1),
   );
   return { manifest, entriesFile, queueFile, counts };
+}
+
+export interface StoreRoutingInput {
+  runDir: string;
+  manifest: string;
+  /** Provenance of the structures in the store, e.g. initial_random, md_halt, active_learning_iter_3. */
+  source: string;
+  generation: number;
+}
+
+/**
+ * Record every labelled structure of a routing run in the campaign store, with the label of the engine
+ * that answered (oracle mace/chgnet with the committee key, or dft with its settings key). Structure ids
+ * must be content hashes (as the generator and `structures-index` make them). Idempotent.
+ */
+export async function storeRouting(input: StoreRoutingInput): Promise<{ structures: number; labels: number; byEngine: Record<string, number> }> {
+  const m = z.object({ items: z.array(z.object({ index: z.number(), structureFile: z.string(), engine: z.string().nullable(), labelFile: z.string().nullable() })) })
+    .parse(JSON.parse(readFileSync(input.manifest, 'utf8')));
+  const labelled = m.items.filter((i) => i.labelFile);
+  const byEngine: Record<string, number> = {};
+  for (const i of labelled) byEngine[i.engine!] = (byEngine[i.engine!] ?? 0) + 1;
+  if (!labelled.length) return { structures: 0, labels: 0, byEngine };
+  const files = [...new Set(labelled.map((i) => i.structureFile))];
+  for (const file of files) {
+    const subset = await writeStructureSubset({
+      structureFile: file,
+      indices: labelled.filter((i) => i.structureFile === file).map((i) => i.index),
+      output: path.join(path.dirname(input.manifest), `labelled-${files.indexOf(file)}.extxyz`),
+    });
+    await insertStructures({ runDir: input.runDir, file: subset.output, source: input.source, generation: input.generation, onDuplicate: 'skip', returnIds: false });
+  }
+  const counts = await addLabelFiles({ runDir: input.runDir, labelFiles: labelled.map((i) => i.labelFile!), onDuplicate: 'skip' });
+  return { structures: labelled.length, labels: counts.inserted + counts.existing, byEngine };
 }

@@ -134,6 +134,8 @@ export interface TieredOracleInput {
   dftLimit?: number;
   minDistance?: number;
   window?: number;
+  /** Also record the labelled structures and their labels (with the answering engine) in the run's store. */
+  store?: { source: string; generation: number };
 }
 
 export interface TieredOracleResult extends TieredOracleSummary {
@@ -144,6 +146,7 @@ export interface TieredOracleResult extends TieredOracleSummary {
   policy: RoutingPolicy;
   oracle: { kind: string; key: string; size: number; modelHashes: string[] };
   dft: Pick<LabellingResult, 'labelled' | 'healed' | 'reused' | 'failed'> | null;
+  stored: { structures: number; labels: number; byEngine: Record<string, number> } | null;
 }
 
 export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<TieredOracleResult> {
@@ -202,6 +205,7 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     oracle: oracleInfo!,
     dft: labels ? { labels: labels.labels.map((l) => ({ structureId: l.structureId, labelFile: l.labelFile })), failures: labels.failures } : undefined,
   });
+  const stored = input.store ? await control.storeRouting({ runDir: input.runDir, manifest: summary.manifest, ...input.store }) : null;
   const c = summary.counts;
   setCurrentDetails(`tiered oracle done: ${c.labelledByFastOracle} by ${oracleInfo!.kind}, ${c.labelledByDft} by DFT, ${c.discard} discarded, ${c.queue} queued, ${c.reject} rejected`);
   return {
@@ -212,6 +216,7 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     policy,
     oracle: oracleInfo!,
     dft: labels ? { labelled: labels.labelled, healed: labels.healed, reused: labels.reused, failed: labels.failed } : null,
+    stored,
   };
 }
 
@@ -226,6 +231,8 @@ export interface TeacherBootstrapResult {
   seeds: number[];
   record: string;
   dataset: string;
+  /** The seed structures (extxyz with structure_id in each frame's info). */
+  structuresFile: string;
   structures: number;
   labelled: number;
   failed: number;
@@ -301,6 +308,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     seeds,
     record: record.file,
     dataset: ds.extxyz!,
+    structuresFile: made.output,
     structures: made.ids.length,
     labelled: labels.labelled,
     failed: labels.failed,

@@ -1,9 +1,6 @@
 """Structure files the MACE tier derives from others: surrogates (perturbed copies of DFT structures, to
 be labelled by the fine-tuned committee) and subsets (the structures the tiered oracle sends to DFT)."""
-import os
-
 import numpy as np
-from ase.io import write
 
 from .protocol import HelperError
 from .structures import structure_id
@@ -11,10 +8,10 @@ from .structures_io import min_distance, read_one
 
 
 def _write(frames, output):
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = output + ".tmp"
-    write(tmp, frames, format="extxyz")
-    os.replace(tmp, output)
+    """Exact extxyz (shortest round-trip floats), so the store recomputes the same content-hash ids."""
+    from .structures import write_frames
+
+    write_frames(output, [(a, dict(a.info)) for a in frames])
 
 
 def surrogates(p):
