@@ -24,6 +24,8 @@ export interface PacemakerInputOptions {
   previousPotential?: string;
   /** Reference energies carried over from the previous potential (grow mode keeps the energy zero). */
   previousReferenceEnergy?: Record<string, number>;
+  /** ZBL inner cutoff per bond ("CuCu", "AlCu"), from the pre-flight check; see zblBonds. */
+  innerCutoffs?: Record<string, number>;
 }
 
 /** Radial and angular limits per correlation order: order 1 is the pair term (15 radial functions). */
@@ -37,8 +39,22 @@ export function orderLimits(t: TrainingSettings, shrink = 0) {
   return { nradmax_by_orders: nrad, lmax_by_orders: lmax };
 }
 
+const ZBL = { delta_in: 0.1, 'core-repulsion': [1.0, 1.0], inner_cutoff_type: 'zbl' };
+
+/**
+ * ZBL core repulsion, the same block settings pyace's `repulsion: auto` applies
+ * (generalfit.setup_zbl_inner_core_repulsion), but written into the bonds before the fit so the fitted
+ * model is the deployed one. Below r_in - delta_in only ZBL acts; auto puts r_in at the closest pair of
+ * the training data, which hands structures just slightly more compressed than any training one to ZBL
+ * (eV-scale errors); the pre-flight check therefore passes the closest pair minus training.zbl_margin.
+ */
+export function zblBonds(t: TrainingSettings, innerCutoffs?: Record<string, number>): Record<string, unknown> {
+  if (t.zbl_inner_cutoff !== undefined) return { ALL: { r_in: t.zbl_inner_cutoff, ...ZBL } };
+  return Object.fromEntries(Object.entries(innerCutoffs ?? {}).map(([pair, r]) => [pair, { r_in: r, ...ZBL }]));
+}
+
 /** The basis shape (Pacemaker's `potential` section) the campaign asks for. */
-export function potentialSection(t: TrainingSettings, elements: string[]): Record<string, unknown> {
+export function potentialSection(t: TrainingSettings, elements: string[], innerCutoffs?: Record<string, number>): Record<string, unknown> {
   const functions: Record<string, unknown> = { number_of_functions_per_element: t.number_of_functions_per_element };
   if (elements.length === 1) functions.ALL = orderLimits(t);
   else {
@@ -54,16 +70,12 @@ export function potentialSection(t: TrainingSettings, elements: string[]): Recor
     dcut: 0.01,
     NameOfCutoffFunction: 'cos',
   };
-  if (t.zbl_inner_cutoff !== undefined) {
-    // The same block settings pyace's `repulsion: auto` applies (generalfit.setup_zbl_inner_core_repulsion),
-    // with a fixed inner cutoff instead of the smallest distance in the data.
-    Object.assign(bonds, { r_in: t.zbl_inner_cutoff, delta_in: 0.1, 'core-repulsion': [1.0, 1.0], inner_cutoff_type: 'zbl' });
-  }
+  const zbl = zblBonds(t, innerCutoffs);
   return {
     deltaSplineBins: 0.001,
     elements: [...elements].sort(),
     embeddings: { ALL: embedding(t) },
-    bonds: { ALL: bonds },
+    bonds: { ALL: { ...bonds, ...(zbl.ALL as object | undefined) }, ...Object.fromEntries(Object.entries(zbl).filter(([k]) => k !== 'ALL')) },
     functions,
   };
 }
@@ -77,17 +89,17 @@ export function pacemakerInput(t: TrainingSettings, o: PacemakerInputOptions): R
     maxiter: o.maxiter,
     trainable_parameters: 'ALL',
   };
-  // ZBL core repulsion is always on: "auto" sets each bond's inner cutoff to the smallest distance in
-  // the training data once the fit ends; an explicit training.zbl_inner_cutoff is in the bonds instead.
-  if (t.zbl_inner_cutoff === undefined) fit.repulsion = 'auto';
+  // ZBL core repulsion is always on: in the bonds (zblBonds), or, when no inner cutoffs were computed,
+  // Pacemaker's "auto" (inner cutoff at the closest training pair, set after the fit).
+  if (t.zbl_inner_cutoff === undefined && !o.innerCutoffs) fit.repulsion = 'auto';
   if (t.weighting === 'energy') {
     fit.weighting = { type: 'EnergyBasedWeightingPolicy', DElow: 1.0, DEup: 10.0, DFup: 50.0, DE: 1.0, DF: 1.0, wlow: 0.75, energy: 'convex_hull', reftype: 'all', seed: o.seed };
   }
 
   let potential: unknown;
   if (mode === 'continue') potential = o.previousPotential;
-  else if (mode === 'grow') potential = { ...potentialSection(t, o.elements), initial_potential: o.previousPotential };
-  else potential = potentialSection(t, o.elements);
+  else if (mode === 'grow') potential = { ...potentialSection(t, o.elements, o.innerCutoffs), initial_potential: o.previousPotential };
+  else potential = potentialSection(t, o.elements, o.innerCutoffs);
 
   const data: Record<string, unknown> = { filename: o.datasetFile };
   if (o.testDatasetFile) data.test_filename = o.testDatasetFile;

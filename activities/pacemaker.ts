@@ -53,6 +53,8 @@ export interface FitMetrics {
 export interface FitResult {
   mode: FitMode;
   functionsPerElement: Record<string, number>;
+  /** ZBL inner cutoff per bond (Å) when derived from the data; absent with a fixed zbl_inner_cutoff. */
+  zblInnerCutoffs?: Record<string, number>;
   potentialYaml: string;
   yace: string;
   asi?: string;
@@ -71,6 +73,8 @@ const CheckResult = z.object({
   previous_functions: z.record(z.string(), z.number()).optional(),
   previous_reference_energy: z.record(z.string(), z.number()).optional(),
   mode: z.enum(['scratch', 'continue', 'grow']),
+  inner_cutoffs: z.record(z.string(), z.number()).optional(),
+  closest_pairs: z.record(z.string(), z.number()).optional(),
   seed_potential: z.object({ path: z.string(), lowered_r_in: z.record(z.string(), z.tuple([z.number(), z.number()])) }).optional(),
 });
 
@@ -147,7 +151,8 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
       active_set: input.activeSet,
       previous_potential: input.initialPotential && path.resolve(input.initialPotential),
       mode: input.incremental,
-      // With `repulsion: auto` the previous potential's ZBL inner cutoffs are lowered to the new data first.
+      zbl_margin: training.zbl_inner_cutoff === undefined ? training.zbl_margin : undefined,
+      // Without a fixed zbl_inner_cutoff the previous potential's inner cutoffs are lowered to the new data's first.
       seed_potential: input.initialPotential && training.zbl_inner_cutoff === undefined ? path.resolve(outDir, 'check', 'seed-potential.yaml') : undefined,
     },
     CheckResult,
@@ -169,6 +174,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
     mode: check.mode,
     previousPotential: check.seed_potential?.path ?? (input.initialPotential && path.resolve(input.initialPotential)),
     previousReferenceEnergy: check.previous_reference_energy,
+    innerCutoffs: check.inner_cutoffs,
   });
   const inputYaml = path.join(work, 'input.yaml');
   writeFileAtomic(inputYaml, YAML.stringify(doc));
@@ -221,9 +227,9 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
     train_structures: check.dataset.structures,
     wall_seconds: wall,
   };
-  writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, ...metrics }, null, 1));
+  writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, zbl_inner_cutoffs: check.inner_cutoffs, closest_pairs: check.closest_pairs, ...metrics }, null, 1));
   copyFileSync(inputYaml, path.join(outDir, 'input.yaml'));
-  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics };
+  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics };
   writeFileAtomic(record, JSON.stringify({ fingerprint, result }, null, 1));
   return result;
 }

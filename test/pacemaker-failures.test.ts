@@ -128,7 +128,7 @@ df.to_pickle(${JSON.stringify(broken)}, compression="gzip")`]);
     env.on('heartbeat', (d: unknown) => {
       if (d && typeof d === 'object' && 'iteration' in d) {
         beats.push(d as FitProgress);
-        if ((d as FitProgress).iteration >= 4) env.cancel('test cancels the fit');
+        if ((d as FitProgress).iteration >= 4) env.cancel();
       }
     });
     const started = Date.now();

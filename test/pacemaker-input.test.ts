@@ -47,7 +47,7 @@ describe('pacemakerInput', () => {
     expect(doc.potential.functions.ALL.nradmax_by_orders).toHaveLength(4);
     expect(doc.data).toEqual({ filename: '/data/train.pckl.gzip', test_size: 0.2, reference_energy: { Al: -0.25, Cu: -0.5 } });
     expect(doc.fit.loss).toEqual({ kappa: 0.12, L1_coeffs: 2e-8, L2_coeffs: 3e-7 });
-    expect(doc.fit).toMatchObject({ optimizer: 'L-BFGS-B', maxiter: 77, repulsion: 'auto', trainable_parameters: 'ALL' });
+    expect(doc.fit).toMatchObject({ optimizer: 'L-BFGS-B', maxiter: 77, repulsion: 'auto', trainable_parameters: 'ALL' }); // no inner cutoffs given
     expect(doc.fit.weighting).toMatchObject({ type: 'EnergyBasedWeightingPolicy', energy: 'convex_hull', seed: 5 });
     expect(doc.backend).toEqual({ evaluator: 'pyace', batch_size: 17, display_step: 10 });
   });
@@ -59,6 +59,14 @@ describe('pacemakerInput', () => {
     expect(doc.fit.repulsion).toBeUndefined();
     expect(doc.potential.functions.ALL).toBeDefined();
     expect(doc.data.reference_energy).toBe('auto'); // no configured references: Pacemaker fits them
+  });
+
+  it('writes per-bond ZBL inner cutoffs (closest training pair minus the margin) into the bonds', () => {
+    const doc = YAML.parse(YAML.stringify(pacemakerInput(configured, { ...opts, innerCutoffs: { AlAl: 2.0, AlCu: 2.1, CuCu: 2.2 } })));
+    expect(doc.potential.bonds.ALL.r_in).toBeUndefined();
+    expect(doc.potential.bonds.AlCu).toEqual({ r_in: 2.1, delta_in: 0.1, 'core-repulsion': [1, 1], inner_cutoff_type: 'zbl' });
+    expect(doc.potential.bonds.CuCu.r_in).toBe(2.2);
+    expect(doc.fit.repulsion).toBeUndefined(); // the fitted model already contains its ZBL
   });
 
   it('continues a same-basis potential from its file and grows a larger basis from initial_potential', () => {
@@ -75,8 +83,8 @@ describe('pacemakerInput', () => {
   it('is read by Pacemaker itself: ruamel loads it and pyace builds the configured basis', async () => {
     const dir = tempDir('pace-input');
     const file = path.join(dir, 'input.yaml');
-    writeFileSync(file, YAML.stringify(pacemakerInput(configured, opts)));
-    const r = await pyJson<{ rcut: number[]; radbase: string[]; elements: string[]; nfuncs: Record<string, number>; lmax: number[] }>(`
+    writeFileSync(file, YAML.stringify(pacemakerInput(configured, { ...opts, innerCutoffs: { AlAl: 2.0, AlCu: 2.1, CuCu: 2.2 } })));
+    const r = await pyJson<{ rcut: number[]; radbase: string[]; elements: string[]; nfuncs: Record<string, number>; r_in: Record<string, [number, string]> }>(`
 import json, ruamel.yaml as yaml
 from pyace import ACEBBasisSet
 from pyace.basisextension import construct_bbasisconfiguration
@@ -85,12 +93,13 @@ doc = yaml.YAML(typ="safe", pure=True).load(open(${JSON.stringify(file)}))
 b = construct_bbasisconfiguration(doc["potential"])
 basis = ACEBBasisSet(b)
 print(json.dumps({"rcut": [x.rcutij for x in b.funcspecs_blocks], "radbase": [x.radbase for x in b.funcspecs_blocks],
-  "elements": list(basis.elements_name), "lmax": [x.lmaxi for x in b.funcspecs_blocks],
+  "elements": list(basis.elements_name), "r_in": {x.block_name: [x.r_in, x.inner_cutoff_type] for x in b.funcspecs_blocks},
   "nfuncs": dict(zip(basis.elements_name, map(int, compute_number_of_functions(basis))))}))`);
     expect(r.elements).toEqual(['Al', 'Cu']);
     expect(new Set(r.rcut)).toEqual(new Set([5.5]));
     expect(new Set(r.radbase)).toEqual(new Set(['ChebExpCos']));
     for (const n of Object.values(r.nfuncs)) expect(n).toBeLessThanOrEqual(33);
+    expect(r.r_in).toEqual({ Al: [2.0, 'zbl'], Cu: [2.2, 'zbl'], 'Al Cu': [2.1, 'zbl'], 'Cu Al': [2.1, 'zbl'] });
   });
 });
 

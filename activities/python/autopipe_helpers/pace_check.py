@@ -6,6 +6,8 @@ labels (finite values, force shapes) is the dataset writer's job (datasets.py) a
 """
 import json
 
+import numpy as np
+
 from .pace_common import build_basis, functions_per_element, read_dataframe
 from .protocol import HelperError
 
@@ -54,37 +56,60 @@ def _compare(prev, target, explicit_r_in):
 
 
 def _min_distance_per_bond(df, cutoff):
+    """Closest distance per element pair over all structures, e.g. {("Cu", "Cu"): 2.27}."""
+    from ase.data import chemical_symbols
     from ase.neighborlist import neighbor_list
 
-    out = {}
+    best = {}
     for atoms in df["ase_atoms"]:
         i, j, d = neighbor_list("ijd", atoms, cutoff)
-        sym = atoms.get_chemical_symbols()
-        for a, b, r in zip(i, j, d):
-            key = tuple(sorted((sym[a], sym[b])))
-            if r < out.get(key, float("inf")):
-                out[key] = float(r)
-    return out
+        if len(d) == 0:
+            continue
+        z = atoms.get_atomic_numbers()
+        lo, hi = np.minimum(z[i], z[j]), np.maximum(z[i], z[j])
+        key = lo * 1000 + hi
+        for k in np.unique(key):
+            r = float(d[key == k].min())
+            if r < best.get(int(k), float("inf")):
+                best[int(k)] = r
+    return {(chemical_symbols[k // 1000], chemical_symbols[k % 1000]): r for k, r in best.items()}
 
 
-def _seed_potential(prev, df, path):
-    """The previous potential with each ZBL inner cutoff lowered to the new data's closest distance.
+def _pair_key(elements):
+    """Pacemaker's bond key: "CuCu" for a unary block, "AlCu" for a binary one (sorted)."""
+    els = sorted(elements)
+    return "".join(els if len(els) == 2 else els * 2)
 
-    `repulsion: auto` puts r_in at the smallest distance of the data the potential was fitted to, after
-    the fit. New data often has closer atoms; continuing from the saved potential would hand those pairs
-    to ZBL instead of ACE and start far from the fitted model. Lowering r_in (never raising it) restores
-    the model the previous fit actually optimised on every old and new structure.
+
+def _inner_cutoffs(df, elements, rcut, margin, prev):
+    """ZBL inner cutoff per bond: the closest pair in the data minus the margin, never above the
+    previous potential's (so a refit never hands distances ACE already covered over to ZBL)."""
+    dmin = {"".join(k): v for k, v in _min_distance_per_bond(df, rcut).items()}
+    pairs = sorted({_pair_key([a, b]) for a in elements for b in elements})
+    fallback = min(dmin.values())  # bonds absent from the data: the closest pair of any bond
+    out = {pair: max(0.3, dmin.get(pair, fallback) - margin) for pair in pairs}
+    if prev is not None:
+        for b in prev.funcspecs_blocks:
+            key = _pair_key(b.block_name.split())
+            if key in out and b.inner_cutoff_type == "zbl":
+                out[key] = min(out[key], b.r_in)
+    return out, dmin
+
+
+def _seed_potential(prev, cutoffs, path):
+    """The previous potential with each bond's ZBL inner cutoff set to this fit's (never raised).
+
+    New data often has closer atoms than the old; continuing from the saved potential would hand those
+    pairs to ZBL instead of ACE and start far from the model the previous fit optimised.
     """
     seed = prev.copy()
-    cutoff = max(b.r_in for b in seed.funcspecs_blocks) + 0.5
-    dmin = _min_distance_per_bond(df, cutoff)
     changed = {}
     for b in seed.funcspecs_blocks:
-        els = b.block_name.split()
-        key = tuple(sorted(els if len(els) == 2 else els * 2))
-        if key in dmin and dmin[key] < b.r_in:
-            changed[b.block_name] = [b.r_in, dmin[key]]
-            b.r_in = dmin[key]
+        key = _pair_key(b.block_name.split())
+        if key in cutoffs and abs(cutoffs[key] - b.r_in) > 1e-9:
+            changed[b.block_name] = [b.r_in, cutoffs[key]]
+            b.r_in = cutoffs[key]
+            b.inner_cutoff_type = "zbl"
     seed.save(path)
     return {"path": path, "lowered_r_in": changed}
 
@@ -127,6 +152,7 @@ def check(p):
     result["target_functions"] = nfuncs
 
     mode = "scratch"
+    prev = None
     prev_path = p.get("previous_potential")
     if prev_path:
         from pyace import BBasisConfiguration
@@ -144,13 +170,18 @@ def check(p):
         if requested == "grow" and verdict != "grows":
             raise HelperError("InvalidConfig", f"incremental 'grow' needs a larger basis than {prev_path} (Pacemaker would add no function and fit nothing): use 'continue' or 'auto', or raise training.number_of_functions_per_element")
         mode = "continue" if verdict == "same" else "grow"
-        if p.get("seed_potential"):
-            result["seed_potential"] = _seed_potential(prev, df, p["seed_potential"])
         result["previous_functions"] = functions_per_element(prev)
         meta = dict(prev.metadata)
         if "reference_energy" in meta:
             result["previous_reference_energy"] = json.loads(meta["reference_energy"])
     result["mode"] = mode
+    if p.get("zbl_margin") is not None:  # no fixed zbl_inner_cutoff: one per bond from the data
+        rcut = float(p["potential"]["bonds"]["ALL"]["rcut"])
+        cutoffs, dmin = _inner_cutoffs(df, elements, rcut, float(p["zbl_margin"]), prev if prev_path else None)
+        result["inner_cutoffs"] = cutoffs
+        result["closest_pairs"] = dmin
+        if prev_path and p.get("seed_potential"):
+            result["seed_potential"] = _seed_potential(prev, cutoffs, p["seed_potential"])
     # Without configured references Pacemaker fits them ("auto") from the raw `energy` column,
     # except when continuing, where the previous potential's references are reused.
     fits_references = refs is None and (mode == "scratch" or (mode == "grow" and "previous_reference_energy" not in result))
