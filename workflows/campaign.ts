@@ -64,6 +64,16 @@ export interface CampaignOutcome {
 
 const add = (m: Record<string, number>, k: string, n: number) => (m[k] = (m[k] ?? 0) + n);
 
+function applyTune(x: Campaign, t: Tuning): void {
+  if (t.accept_threshold !== undefined) x.teacher.accept_threshold = t.accept_threshold;
+  if (t.dft_threshold !== undefined) x.teacher.dft_threshold = t.dft_threshold;
+  if (t.gamma_select !== undefined) x.exploration.gamma_select = t.gamma_select;
+  if (t.gamma_halt !== undefined) x.exploration.gamma_halt = t.gamma_halt;
+  if (t.dft_total !== undefined) x.budgets.dft_total = t.dft_total;
+  if (t.dft_per_generation !== undefined) x.budgets.dft_per_generation = t.dft_per_generation;
+  if (t.max_generations !== undefined) x.budgets.max_generations = t.max_generations;
+}
+
 export async function campaignWorkflow(raw: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
   const parsed = parseCampaign(raw);
   if (!parsed.ok) {
@@ -74,25 +84,24 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   let current: string | undefined;
   let stopReason: string | undefined;
   let state: CampaignState;
+  const tunes: Tuning[] = [];
 
-  if (carried) state = carried;
-  else {
-    const campaignId = parsed.campaign.id ?? info.workflowId;
-    const prepared = await control.prepareCampaign({ raw, campaignId });
-    state = {
-      campaignId,
-      runDir: prepared.runDir,
-      campaign: prepared.campaign,
-      generation: 0,
-      teacherModels: prepared.campaign.teacher.models,
-      dft: { used: 0, labelled: 0, healed: 0, failed: 0 },
-      bySource: {},
-      byOracle: {},
-      metrics: [],
-      paused: false,
-      stopAfterGeneration: false,
-    };
-  }
+  // Handlers are registered before the first await, so status answers from the first moment: the
+  // provisional state is replaced by the prepared one (derived values, run directory) right after.
+  const campaignId = carried?.campaignId ?? parsed.campaign.id ?? info.workflowId;
+  state = carried ?? {
+    campaignId,
+    runDir: '',
+    campaign: parsed.campaign,
+    generation: 0,
+    teacherModels: parsed.campaign.teacher.models,
+    dft: { used: 0, labelled: 0, healed: 0, failed: 0 },
+    bySource: {},
+    byOracle: {},
+    metrics: [],
+    paused: false,
+    stopAfterGeneration: false,
+  };
   const c = () => state.campaign;
 
   const status = (): CampaignStatus => ({
@@ -119,14 +128,9 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   setHandler(
     tuneUpdate,
     (t: Tuning) => {
+      applyTune(state.campaign, t);
+      tunes.push(t);
       const x = state.campaign;
-      if (t.accept_threshold !== undefined) x.teacher.accept_threshold = t.accept_threshold;
-      if (t.dft_threshold !== undefined) x.teacher.dft_threshold = t.dft_threshold;
-      if (t.gamma_select !== undefined) x.exploration.gamma_select = t.gamma_select;
-      if (t.gamma_halt !== undefined) x.exploration.gamma_halt = t.gamma_halt;
-      if (t.dft_total !== undefined) x.budgets.dft_total = t.dft_total;
-      if (t.dft_per_generation !== undefined) x.budgets.dft_per_generation = t.dft_per_generation;
-      if (t.max_generations !== undefined) x.budgets.max_generations = t.max_generations;
       return { ...status().thresholds, dft_total: x.budgets.dft_total, dft_per_generation: x.budgets.dft_per_generation, max_generations: x.budgets.max_generations };
     },
     {
@@ -178,6 +182,13 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   };
   const childId = (name: string) => `${state.campaignId}/gen-${state.generation}/${name}`;
 
+  if (!carried) {
+    const prepared = await control.prepareCampaign({ raw, campaignId });
+    state.runDir = prepared.runDir;
+    state.campaign = prepared.campaign;
+    state.teacherModels = prepared.campaign.teacher.models;
+    tunes.forEach((t) => applyTune(state.campaign, t)); // tuned while preparing: the user's word wins
+  }
   upsertSearchAttributes([
     { key: CampaignIdKey, value: state.campaignId },
     { key: SystemKey, value: c().system.name },
