@@ -18,8 +18,9 @@ export interface TemporalSettings {
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
   const port = Number(env.AUTOPIPE_TEMPORAL_PORT ?? 7233);
   const uiPort = Number(env.AUTOPIPE_TEMPORAL_UI_PORT ?? 8233);
-  const external = Boolean(env.TEMPORAL_ADDRESS);
-  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`;
+  const externalAddress = env.TEMPORAL_ADDRESS || undefined; // empty counts as unset
+  const external = Boolean(externalAddress);
+  const address = externalAddress ?? `127.0.0.1:${port}`;
   const namespace = env.TEMPORAL_NAMESPACE ?? 'autopipe';
   let tls: TemporalSettings['tls'];
   if (env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY) {
