@@ -72,6 +72,8 @@ export interface ExportDatasetInput {
   /** Per-oracle weights as w_energy / w_forces columns (Pacemaker then ignores its weighting policy). */
   weights?: Record<string, number>;
   requireStress?: boolean;
+  /** The ACE cutoff (Å, default 5): slabs go to Pacemaker as periodic cells and need more vacuum than this. */
+  cutoff?: number;
 }
 
 export async function exportDataset(input: ExportDatasetInput): Promise<ExportResult> {
@@ -88,6 +90,7 @@ export async function exportDataset(input: ExportDatasetInput): Promise<ExportRe
     reference_energies: input.referenceEnergies,
     weights: input.weights,
     require_stress: input.requireStress ?? false,
+    cutoff: input.cutoff,
   }, ExportResultSchema);
 }
 

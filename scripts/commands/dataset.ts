@@ -63,6 +63,7 @@ async function exportCmd(args: string[]): Promise<number> {
       referenceEnergies: refs ?? ctx.campaign?.training.reference_energies,
       weights,
       requireStress: values['require-stress'],
+      cutoff: ctx.campaign?.training.cutoff,
     });
     if (values.json) {
       console.log(JSON.stringify(r, null, 2));

@@ -3,7 +3,8 @@
 Pacemaker: a gzip-pickled pandas DataFrame (pandas.read_pickle) with columns name, ase_atoms, energy,
 forces, energy_corrected (energy minus the per-element reference energies), optional stress (ASE Voigt
 order, eV/Å³; pyace 0.4 does not fit stress but keeps the column), optional w_energy/w_forces, and the
-provenance columns source, generation, oracle, settings_hash (Pacemaker ignores extra columns).
+provenance columns source, generation, oracle, settings_hash, config_type (Pacemaker ignores extra
+columns), and stored_pbc for slabs (see pacemaker_atoms).
 MACE: extxyz with REF_energy, REF_forces, REF_stress, so MACE's own keys never shadow the labels.
 """
 import gzip
@@ -20,6 +21,10 @@ from .structures_io import iter_frames
 
 PCKL_SUFFIXES = (".pckl.gzip", ".pckl.gz", ".pkl.gz", ".pckl", ".pkl")
 META_KEYS = ("source", "generation", "oracle", "settings_hash", "config_type")
+# pyace takes only fully periodic or fully open cells; a slab goes in periodic (its vacuum must exceed the
+# cutoff) and this column keeps the stored pbc so an import restores the exact structure.
+PBC_COLUMN = "stored_pbc"
+DEFAULT_CUTOFF = 5.0
 # gzip level 1: float arrays barely compress at higher levels, which cost several times the time.
 PCKL_COMPRESSION = {"method": "gzip", "compresslevel": 1}
 
@@ -44,6 +49,37 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+def vacuum_gap(atoms, axis):
+    """Empty space along cell vector `axis` between the atoms and their periodic image (Å)."""
+    cell = np.asarray(atoms.get_cell(), dtype=float)
+    normal = np.cross(cell[(axis + 1) % 3], cell[(axis + 2) % 3])
+    norm = np.linalg.norm(normal)
+    if norm == 0:
+        return 0.0
+    normal /= norm
+    spacing = abs(float(cell[axis] @ normal))
+    heights = atoms.get_positions() @ normal
+    return spacing - float(heights.max() - heights.min())
+
+
+def pacemaker_atoms(atoms, cutoff, where):
+    """A copy Pacemaker accepts: partially periodic cells become periodic when the vacuum exceeds the cutoff."""
+    out = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    pbc = np.asarray(atoms.get_pbc(), dtype=bool)
+    if pbc.all() or not pbc.any():
+        return out
+    for axis in np.flatnonzero(~pbc):
+        gap = vacuum_gap(atoms, int(axis))
+        if gap < cutoff:
+            raise HelperError(
+                "InvalidInput",
+                f"{where}: Pacemaker takes only fully periodic or fully open cells, and this slab's vacuum along cell vector {int(axis)} "
+                f"is {gap:.2f} Å, less than the cutoff {cutoff} Å: give the slab more vacuum (generation.surface.vacuum)",
+            )
+    out.pbc = True
+    return out
+
+
 def corrected(atoms, energy, refs, where):
     if not refs:
         return energy
@@ -57,15 +93,16 @@ def corrected(atoms, energy, refs, where):
 class PcklSink:
     """Collects columns, then one DataFrame pickled to a temp file and renamed into place."""
 
-    def __init__(self, path, refs, weights):
-        self.path, self.refs, self.weights = path, refs, weights
-        self.cols = {k: [] for k in ("name", "ase_atoms", "energy", "forces", "energy_corrected", "stress", *META_KEYS)}
+    def __init__(self, path, refs, weights, cutoff=DEFAULT_CUTOFF):
+        self.path, self.refs, self.weights, self.cutoff = path, refs, weights, cutoff
+        self.cols = {k: [] for k in ("name", "ase_atoms", "energy", "forces", "energy_corrected", "stress", *META_KEYS, PBC_COLUMN)}
         self.w_energy, self.w_forces = [], []
 
     def add(self, sid, atoms, energy, forces, stress, meta, where):
         c = self.cols
         c["name"].append(sid)
-        c["ase_atoms"].append(Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc))
+        c["ase_atoms"].append(pacemaker_atoms(atoms, self.cutoff, where))
+        c[PBC_COLUMN].append(None if atoms.pbc.all() or not atoms.pbc.any() else "".join("T" if p else "F" for p in atoms.pbc))
         c["energy"].append(energy)
         c["forces"].append(forces)
         c["energy_corrected"].append(corrected(atoms, energy, self.refs, where))
@@ -84,8 +121,9 @@ class PcklSink:
         if not len(self):
             return None
         cols = dict(self.cols)
-        if all(s is None for s in cols["stress"]):
-            del cols["stress"]
+        for optional in ("stress", PBC_COLUMN):
+            if all(v is None for v in cols[optional]):
+                del cols[optional]
         if self.weights is not None:
             cols["w_energy"], cols["w_forces"] = self.w_energy, self.w_forces
         df = pd.DataFrame(cols)
@@ -156,13 +194,16 @@ def pckl_rows(path):
     if "energy" not in df.columns:
         hint = " (only energy_corrected: the total energies cannot be restored without the reference energies)" if "energy_corrected" in df.columns else ""
         raise HelperError("InvalidInput", f"{path}: no 'energy' column{hint}")
-    has = {c: c in df.columns for c in ("stress", "name", *META_KEYS)}
+    has = {c: c in df.columns for c in ("stress", "name", PBC_COLUMN, *META_KEYS)}
     for i, row in enumerate(df.itertuples(index=False)):
         r = row._asdict() if hasattr(row, "_asdict") else dict(zip(df.columns, row))
         atoms = r["ase_atoms"]
         where = f"{path} row {i}"
         if not isinstance(atoms, Atoms):
             raise HelperError("InvalidInput", f"{where}: ase_atoms is a {type(atoms).__name__}, not an ASE Atoms")
+        if has[PBC_COLUMN] and isinstance(r.get(PBC_COLUMN), str):
+            atoms = atoms.copy()
+            atoms.pbc = [c == "T" for c in r[PBC_COLUMN]]
         stress = r.get("stress") if has["stress"] else None
         if stress is not None and not isinstance(stress, (list, tuple, np.ndarray)) and pd.isna(stress):
             stress = None

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .dataset_files import ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
+from .dataset_files import DEFAULT_CUTOFF, ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
 from .protocol import HelperError, progress
 from .store import Store, blob
 from .store_commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, label_from_file, provenance_defaults
@@ -28,10 +28,10 @@ def split_of(sid, explicit, test_fraction):
     return "test" if u < test_fraction else "train"
 
 
-def _sinks(pckl, extxyz, refs, weights):
+def _sinks(pckl, extxyz, refs, weights, cutoff=DEFAULT_CUTOFF):
     out = []
     if pckl:
-        out.append(("pckl", PcklSink(pckl, refs, weights)))
+        out.append(("pckl", PcklSink(pckl, refs, weights, cutoff)))
     if extxyz:
         out.append(("extxyz", ExtxyzSink(extxyz)))
     return out
@@ -40,7 +40,8 @@ def _sinks(pckl, extxyz, refs, weights):
 def export(p):
     """Input: store; filters (generation, generations, generation_max, source(s), split); oracles (priority
     list, default [dft]); settings_hash; pckl and/or extxyz paths; test_fraction (adds .test. files);
-    reference_energies; weights {oracle: w} (adds w_energy/w_forces); require_stress."""
+    reference_energies; weights {oracle: w} (adds w_energy/w_forces); require_stress; cutoff (the ACE
+    cutoff: a slab's vacuum must exceed it)."""
     if not p.get("pckl") and not p.get("extxyz"):
         raise HelperError("InvalidInput", "give a .pckl.gzip and/or an .extxyz output path")
     if p.get("pckl") and not is_pckl(p["pckl"]):
@@ -53,9 +54,10 @@ def export(p):
         raise HelperError("InvalidInput", f"test_fraction must be in [0, 1) (got {tf})")
     f = {k: p.get(k) for k in ("generation", "generations", "generation_max", "source", "sources", "split")}
     st = Store(p["store"], create=False)
-    sinks = {"train": _sinks(p.get("pckl"), p.get("extxyz"), refs, weights)}
+    cutoff = float(p.get("cutoff") or DEFAULT_CUTOFF)
+    sinks = {"train": _sinks(p.get("pckl"), p.get("extxyz"), refs, weights, cutoff)}
     if tf > 0:
-        sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights)
+        sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights, cutoff)
     by_oracle, elements, n = {}, set(), 0
     try:
         selected = st.count(f)
