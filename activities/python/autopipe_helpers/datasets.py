@@ -8,7 +8,7 @@ import numpy as np
 
 from .dataset_files import DEFAULT_CUTOFF, ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
 from .protocol import HelperError, progress
-from .store import Store, blob
+from .store import Store, blob, label_summary
 from .store_commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, label_from_file, provenance_defaults
 from .structures import structure_id
 from .structures_io import read_all
@@ -144,10 +144,12 @@ def import_(p):
                 complete(prov, where)
                 oracle = oracle_default or check_oracle(str(meta.get("oracle") or "external"), where)
                 settings = p.get("settings_hash") or str(meta.get("settings_hash") or "import")
+                label = {"structure_id": sid, "oracle": oracle, "settings_hash": settings, "energy": energy, "forces": forces,
+                         "stress": stress, "where": where,
+                         "provenance": {"imported_from": src, "format": fmt, **({"name": meta["name"]} if meta.get("name") else {})}}
+                prov["label_summary"] = label_summary(label)  # written with the row: no second update per structure
                 items.append((sid, atoms, prov))
-                labels.append({"structure_id": sid, "oracle": oracle, "settings_hash": settings, "energy": energy, "forces": forces,
-                               "stress": stress, "where": where,
-                               "provenance": {"imported_from": src, "format": fmt, **({"name": meta["name"]} if meta.get("name") else {})}})
+                labels.append(label)
                 if len(items) >= CHUNK:
                     _flush(st, items, labels, p, stats)
                     progress(imported=stats["rows"])
@@ -167,7 +169,7 @@ def _flush(st, items, labels, p, stats):
     stats["structures_inserted"] += ins
     stats["structures_existing"] += ex
     stats["structures_skipped"] += sk
-    ins, ex, sk, _ = st.add_labels(labels, on_duplicate=on_dup)
+    ins, ex, sk, _ = st.add_labels(labels, on_duplicate=on_dup, summarised=st.last_inserted)
     stats["labels_inserted"] += ins
     stats["labels_existing"] += ex
     stats["labels_skipped"] += sk

@@ -194,8 +194,11 @@ class Store:
         """items: [(structure_id, atoms, provenance)] already validated. Inside the caller's transaction
         (or its own). A structure already stored with the same source, generation and parent is a no-op
         (a retried activity); with different provenance it is a DuplicateStructure error unless
-        on_duplicate="skip" keeps the stored record. Returns (inserted, existing, conflicting) counts."""
+        on_duplicate="skip" keeps the stored record. Returns (inserted, existing, skipped) counts; the ids
+        inserted by this call are in self.last_inserted (a caller adding their labels next skips the
+        ase-db summary update for them: it went in with the row, see label_summary)."""
         inserted = existing = skipped = 0
+        self.last_inserted = set()
         with self.write():
             stored = self.provenance_of(sid for sid, _, _ in items)
             for sid, atoms, prov in items:
@@ -216,6 +219,7 @@ class Store:
                     )
                 self._insert_one(sid, atoms, prov)
                 stored[sid] = {"source": prov["source"], "generation": prov["generation"], "parent_id": prov.get("parent_id")}
+                self.last_inserted.add(sid)
                 inserted += 1
         return inserted, existing, skipped
 
@@ -229,6 +233,7 @@ class Store:
         for key in ("parent_id", "split", "config_type", "workflow_id", "activity_id"):
             if prov.get(key):
                 kvp[key.replace("_id", "")] = str(prov[key])
+        kvp.update(prov.get("label_summary") or {})
         system_id = self._ase.write(row, key_value_pairs=kvp)
         self.con.execute(
             "INSERT INTO autopipe_structures VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -238,19 +243,19 @@ class Store:
 
     # -- labels ----------------------------------------------------------------------------------------
 
-    def add_labels(self, labels, on_duplicate="error"):
+    def add_labels(self, labels, on_duplicate="error", summarised=()):
         """labels: dicts with structure_id, oracle, settings_hash, energy, forces, stress (validated arrays
         or None), uncertainty, energy_std_per_atom, extrapolation_grade, flag, provenance, workflow_id,
         activity_id. Identical re-inserts are no-ops; a different value under the same key is a
         LabelConflict (or skipped with on_duplicate="skip"); a flagged (failed) label may be replaced by
-        a real one. Returns (inserted, existing, skipped, replaced)."""
+        a real one. Returns (inserted, existing, skipped, replaced). Structures in `summarised` already carry
+        their ase-db summary (inserted with label_summary in this transaction)."""
         inserted = existing = skipped = replaced = 0
         with self.write():
+            stored = self._labels_by_key(labels)
             for lab in labels:
                 key = (lab["structure_id"], lab["oracle"], lab["settings_hash"])
-                old = self.con.execute(
-                    "SELECT energy, forces, stress, flag, uncertainty FROM autopipe_labels WHERE structure_id=? AND oracle=? AND settings_hash=?", key
-                ).fetchone()
+                old = stored.get(key)
                 if old is not None:
                     if _same_label(old, lab):
                         existing += 1
@@ -276,21 +281,24 @@ class Store:
                      _real(lab.get("energy_std_per_atom")), _real(lab.get("extrapolation_grade")), lab.get("flag"),
                      json.dumps(lab.get("provenance") or {}, sort_keys=True), lab.get("workflow_id"), lab.get("activity_id"), utc_now()),
                 )
-                self._mirror_label(lab)
+                stored[key] = (lab.get("energy"), blob(lab.get("forces")), blob(lab.get("stress")), lab.get("flag"), lab.get("uncertainty"))
+                if lab["structure_id"] not in summarised:
+                    self._mirror_label(lab)
         return inserted, existing, skipped, replaced
 
+    def _labels_by_key(self, labels):
+        out = {}
+        ids = sorted({lab["structure_id"] for lab in labels})
+        for chunk in _chunks(ids, 900):
+            q = f"SELECT structure_id, oracle, settings_hash, energy, forces, stress, flag, uncertainty FROM autopipe_labels WHERE structure_id IN ({','.join('?' * len(chunk))})"
+            for r in self.con.execute(q, chunk):
+                out[r[:3]] = r[3:]
+        return out
+
     def _mirror_label(self, lab):
-        """The newest label per oracle as ase-db key-value pairs (<oracle>_energy, _fstd, _gamma)."""
-        system_id = self.con.execute("SELECT system_id FROM autopipe_structures WHERE structure_id=?", (lab["structure_id"],)).fetchone()[0]
-        o = lab["oracle"]
-        kvp = {}
-        for key, field in ((f"{o}_energy", "energy"), (f"{o}_fstd", "uncertainty"), (f"{o}_gamma", "extrapolation_grade")):
-            v = lab.get(field)
-            if v is not None and np.isfinite(v):
-                kvp[key] = float(v)
-        if lab.get("flag"):
-            kvp[f"{o}_flag"] = str(lab["flag"])[:200]
+        kvp = label_summary(lab)
         if kvp:
+            system_id = self.con.execute("SELECT system_id FROM autopipe_structures WHERE structure_id=?", (lab["structure_id"],)).fetchone()[0]
             self._ase.update(system_id, **kvp)
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -382,6 +390,19 @@ class Store:
             "elements": elements,
             "natoms": {"min": natoms[0], "max": natoms[1], "mean": natoms[2]},
         }
+
+
+def label_summary(lab):
+    """The newest label per oracle as ase-db key-value pairs: <oracle>_energy, _fstd, _gamma, _flag."""
+    o = lab["oracle"]
+    kvp = {}
+    for key, field in ((f"{o}_energy", "energy"), (f"{o}_fstd", "uncertainty"), (f"{o}_gamma", "extrapolation_grade")):
+        v = lab.get(field)
+        if v is not None and np.isfinite(v):
+            kvp[key] = float(v)
+    if lab.get("flag"):
+        kvp[f"{o}_flag"] = str(lab["flag"])[:200]
+    return kvp
 
 
 def _real(v):
