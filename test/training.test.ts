@@ -8,14 +8,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { extrapolationGrade, readGammaRows } from '../activities/gamma';
 import { fitAce, metricsRows, type FitResult } from '../activities/pacemaker';
+import { selectDOptimal } from '../activities/selection';
 import { fitProgressParser } from '../activities/pacemaker-progress';
 import { projectRoot } from '../common/paths';
 import { pyJson } from './helpers/python';
-import { campaignFile, concatDatasets, cuTraining, emtDataset, tempDir } from './fixtures/training/data';
+import { campaignFile, concatDatasets, cuTraining, emtDataset, logDets, tempDir } from './fixtures/training/data';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 let dir: string;
-let data: Record<'gen0' | 'wide' | 'heldNear' | 'heldWide' | 'testMix' | 'distorted' | 'gen1', string>;
+let data: Record<'gen0' | 'wide' | 'heldNear' | 'heldWide' | 'testMix' | 'distorted' | 'gen1' | 'pool', string>;
 let gen0: FitResult;
 
 beforeAll(async () => {
@@ -26,12 +27,13 @@ beforeAll(async () => {
     emtDataset(dir, 'held-near', { count: 15, seed: 23 }),
     emtDataset(dir, 'held-wide', { count: 10, seed: 24, kind: 'wide' }),
     emtDataset(dir, 'distorted', { count: 3, seed: 25, kind: 'distorted', extxyz: true }),
+    emtDataset(dir, 'pool', { count: 60, seed: 26, kind: 'wide', extxyz: true }),
   ]);
   const [testMix, gen1] = await Promise.all([
     concatDatasets(path.join(dir, 'test-mix.pckl.gzip'), [heldNear, heldWide]),
     concatDatasets(path.join(dir, 'gen1.pckl.gzip'), [g0, wide]),
   ]);
-  data = { gen0: g0, wide, heldNear, heldWide, testMix, distorted, gen1 };
+  data = { gen0: g0, wide, heldNear, heldWide, testMix, distorted, gen1, pool: path.join(dir, 'pool.extxyz') };
   // Generation 0 from scratch, through the CLI as a user would run it.
   const r = await execa(process.execPath, [cli, 'train', '--dataset', g0, '--config', campaignFile, '--test', testMix, '--out', path.join(dir, 'gen-0'), '--json'], { cwd: projectRoot, reject: false });
   if (r.exitCode !== 0) throw new Error(`autopipe train failed (${r.exitCode}):\n${r.stderr}`);
@@ -139,6 +141,28 @@ print(json.dumps(float(calc.results["gamma"].max())))`);
     expect(lines.slice(1, 4).map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([['0', 'distorted-0', '8'], ['1', 'distorted-1', '8'], ['2', 'distorted-2', '8']]);
     expect(lines[4]).toMatch(/^3 structures, max gamma \d+\.\d{3}, median \d+\.\d{3}, 3 above 5$/);
   });
+});
+
+describe('selection with the generation-0 potential', () => {
+  it('D-optimal selection with the fitted potential and its active set beats random picks on log-determinant', async () => {
+    const r = await selectDOptimal({ candidates: data.pool, n: 8, potential: gen0.potentialYaml, workDir: path.join(dir, 'select') });
+    expect(r.method).toBe('maxvol');
+    expect(r.indices).toHaveLength(8);
+    expect(new Set(r.indices).size).toBe(8);
+    expect(r.maxvol).toBe(8);
+    const ld = await logDets(data.pool, gen0.potentialYaml, r.indices);
+    console.log(`log det, fitted basis: D-optimal ${ld.picked.toFixed(1)}, random ${ld.random.map((x) => x.toFixed(1)).join(' ')}`);
+    expect(ld.picked).toBeGreaterThan(Math.max(...ld.random));
+    // the selected structures, in order, with where they came from
+    const frames = await pyJson<{ idx: number[]; by: string[] }>(`
+import json
+from ase.io import read
+f = read(${JSON.stringify(r.output)}, index=":")
+print(json.dumps({"idx": [int(a.info["candidate_index"]) for a in f], "by": [a.info["selected_by"] for a in f]}))`);
+    expect(frames.idx).toEqual(r.indices);
+    expect(new Set(frames.by)).toEqual(new Set(['maxvol']));
+  });
+
 });
 
 describe('generation 1: incremental refit versus a fit from scratch', () => {
