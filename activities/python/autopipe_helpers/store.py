@@ -121,11 +121,24 @@ class Store:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes, as WAL documents
             con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA cache_size=-131072")  # 128 MB: a bulk import's random-key index pages stay cached
             return con
         except sqlite3.DatabaseError as err:
             raise HelperError("InvalidInput", f"{self.path} is not a readable store ({err}); point to a run's store.sqlite")
 
+    def _schema_version(self):
+        """The store's schema version, or None when it has none yet (a read: never waits for a writer)."""
+        if not self.con.execute("SELECT count(*) FROM sqlite_master WHERE name='autopipe_meta'").fetchone()[0]:
+            return None
+        row = self.con.execute("SELECT value FROM autopipe_meta WHERE key='schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
     def _ensure_schema(self):
+        version = self._schema_version()
+        if version is not None and version > SCHEMA_VERSION:
+            raise HelperError("InvalidInput", f"{self.path} was written by a newer autopipe (store schema {version} > {SCHEMA_VERSION}); upgrade autopipe")
+        if version == SCHEMA_VERSION:
+            return  # readers never take the write lock, so a query does not wait for a long import
         with self.write():
             has_systems = self.con.execute("SELECT count(*) FROM sqlite_master WHERE name='systems'").fetchone()[0]
             if not has_systems:

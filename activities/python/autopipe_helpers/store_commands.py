@@ -109,7 +109,8 @@ def label_from_file(path):
         "structure_id": data["structureId"], "oracle": check_oracle(prov.get("oracle", data.get("oracle")), path),
         "settings_hash": str(data["labelKey"]), "energy": data.get("energy"), "forces": data.get("forces"), "stress": data.get("stress"),
         "uncertainty": fstd, "energy_std_per_atom": estd, "extrapolation_grade": data.get("extrapolation_grade"),
-        "flag": data.get("flag"), "provenance": {**prov, "label_file": os.path.abspath(path)},
+        "flag": data.get("flag"),
+        "provenance": {**prov, "label_file": os.path.abspath(path), **({"free_energy": data["free_energy"]} if "free_energy" in data else {})},
         "workflow_id": prov.get("workflow_id"), "activity_id": prov.get("activity_id"), "where": path,
     }
 
