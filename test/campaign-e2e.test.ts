@@ -29,7 +29,7 @@ describe('campaign end to end', () => {
     const h = await client.workflow.start(campaignWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ ...loaded.raw, id, run_directory: runDir }] });
     outcome = await h.result();
     status = await client.workflow.getHandle(id).query(statusQuery);
-  });
+  }, 30 * 60_000); // a whole campaign on real tools; ~5 min on a quiet 2-core machine
   afterAll(async () => stop?.());
 
   it('runs every phase through two generations within the DFT budget', async () => {
@@ -68,8 +68,9 @@ calc = PyACECalculator(${JSON.stringify(p.yaml)}); calc.set_active_set(${JSON.st
 a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.02, seed=5); a.calc = calc
 e = a.get_potential_energy(); f = a.get_forces()
 print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': float(calc.results['gamma'].max())}))`);
-    expect(r.e).toBeGreaterThan(-120);
-    expect(r.e).toBeLessThan(-95);
+    // Pacemaker fits energy_corrected (energy minus the per-element reference energies it stores in the
+    // potential's metadata), so a near-equilibrium cell sits within a few eV/atom of zero.
+    expect(Math.abs(r.e)).toBeLessThan(5);
     expect(Number.isFinite(r.fmax)).toBe(true);
     expect(r.gamma).toBeGreaterThan(0);
   });

@@ -50,7 +50,7 @@ describe('a DFT worker killed mid-labelling', () => {
     await stopInProcess?.();
   });
 
-  it('finishes the campaign without recomputing a finished label', async () => {
+  it('finishes the campaign without recomputing a finished label', { timeout: 30 * 60_000 }, async () => {
     const loaded = loadCampaignFile('test/fixtures/campaigns/tiny-si.yaml');
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const raw = { ...loaded.raw, run_directory: runDir, budgets: { dft_total: 12, dft_per_generation: 3, max_generations: 1 }, dft: { ...(loaded.raw.dft as object), command: wrapper } };
