@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { workflowsPath } from '../workers/worker';
 
 describe('campaign workflow replay', () => {
   it('replays the recorded generation-0 history without a determinism error', async () => {
-    const history = JSON.parse(readFileSync('test/fixtures/histories/campaign-gen0.json', 'utf8'));
+    const history = historyFromJSON(JSON.parse(readFileSync('test/fixtures/histories/campaign-gen0.json', 'utf8')));
     expect((history.events ?? []).length).toBeGreaterThan(20);
     await expect(Worker.runReplayHistory({ workflowsPath }, history, 'campaign-gen0')).resolves.toBeUndefined();
   });
