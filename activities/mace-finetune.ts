@@ -18,6 +18,8 @@ export interface FineTuneInput {
   seed: number;
   maxEpochs: number;
   lr?: number;
+  /** Loss weight of energies (forces: 100). */
+  energyWeight?: number;
   replayFile?: string;
   batchSize?: number;
   validFraction?: number;
@@ -70,6 +72,7 @@ export async function fineTuneMace(input: FineTuneInput): Promise<FineTuneResult
     seed: input.seed,
     maxEpochs: input.maxEpochs,
     lr: input.lr,
+    energyWeight: input.energyWeight ?? 100,
     rMax: f.r_max,
     batchSize: input.batchSize ?? 2,
     validFraction: input.validFraction ?? 0.2,

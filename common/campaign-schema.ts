@@ -86,9 +86,10 @@ export const TeacherSchema = z.strictObject({
     .strictObject({
       max_epochs: posInt().default(20),
       lr: positive().default(0.005),
+      energy_weight: positive().default(100).describe('MACE loss weight of energies (forces weigh 100): a few new structures need both to keep the energy reference'),
       replay_file: z.string().min(1).optional().describe('extxyz replay set: switches to multihead fine-tuning'),
     })
-    .default({ max_epochs: 20, lr: 0.005 }),
+    .default({ max_epochs: 20, lr: 0.005, energy_weight: 100 }),
   surrogates: z
     .strictObject({
       per_structure: nonNegInt().default(4),

@@ -375,6 +375,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
         seed: input.seed + 1 + 1000 * k,
         maxEpochs: t.finetune.max_epochs,
         lr: t.finetune.lr,
+        energyWeight: t.finetune.energy_weight,
         replayFile: t.finetune.replay_file,
       }),
     ),

@@ -41,6 +41,7 @@ class ChgnetOracle:
 
     def evaluate(self, frames, on_progress=None):
         from ase import units
+        from ase.stress import full_3x3_to_voigt_6_stress
         from pymatgen.io.ase import AseAtomsAdaptor
 
         rows = [None] * len(frames)
@@ -62,7 +63,9 @@ class ChgnetOracle:
                 n = len(frames[i])
                 energy = float(pred["e"]) * (n if self.model.is_intensive else 1)
                 forces = np.asarray(pred["f"], dtype=float)
-                stress = np.asarray(pred["s"], dtype=float) * units.GPa
+                stress = np.asarray(pred["s"], dtype=float) * units.GPa  # GPa -> eV/Å^3, as CHGNetCalculator
+                if stress.shape == (3, 3):
+                    stress = full_3x3_to_voigt_6_stress(stress)
                 if not (math.isfinite(energy) and np.all(np.isfinite(forces)) and np.all(np.isfinite(stress))):
                     rows[i] = {"flag": "non_finite", "message": "CHGNet returned NaN or infinite values"}
                 elif np.abs(forces).max(initial=0.0) > MAX_FORCE:
