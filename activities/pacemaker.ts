@@ -34,6 +34,9 @@ export const FitInputSchema = z.object({
   incremental: z.enum(['auto', 'continue', 'grow']).default('auto'),
   activeSet: z.boolean().default(true),
   displayStep: z.number().int().positive().optional(),
+  /** Pacemaker's per-structure predictions and report plots after the fit (train_pred.pckl.gzip,
+   * report/*.png): off by default, as they cost more than a small fit's iterations (matplotlib). */
+  predictions: z.boolean().default(false),
 });
 export type FitInput = z.input<typeof FitInputSchema>;
 
@@ -181,7 +184,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   const logFile = path.join(outDir, 'pacemaker.log');
   const started = Date.now();
   try {
-    await runTool({ command: 'pacemaker', args: ['input.yaml'], cwd: work, logFile, progress: fitProgressParser(maxiter), env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
+    await runTool({ command: 'pacemaker', args: input.predictions ? ['input.yaml'] : ['input.yaml', '--no-predict'], cwd: work, logFile, progress: fitProgressParser(maxiter), env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'ToolFailed') {
       throw nonRetryable(NonRetryableErrors.TrainingFailed, `pacemaker failed: ${err.message}`);

@@ -193,6 +193,11 @@ export const CampaignSchema = z
       ctx.addIssue({ code: 'custom', path: ['teacher', 'gamma_accept_threshold'], message: 'must be <= teacher.gamma_dft_threshold' });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    const t = c.training; // the same checks fitAce runs (activities/pacemaker.ts trainingConfigProblems)
+    if (t.zbl_inner_cutoff !== undefined && t.zbl_inner_cutoff >= t.cutoff)
+      ctx.addIssue({ code: 'custom', path: ['training', 'zbl_inner_cutoff'], message: `must be below training.cutoff (${t.cutoff} Å)` });
+    for (const el of c.system.elements.filter((e) => t.reference_energies && !(e in t.reference_energies)))
+      ctx.addIssue({ code: 'custom', path: ['training', 'reference_energies'], message: `no value for ${el} (give one per element, or drop the key to fit them)` });
     for (const el of Object.keys(c.generation.substitution ?? {})) {
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['generation', 'substitution', el], message: `"${el}" is not in system.elements` });

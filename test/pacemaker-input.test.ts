@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { TrainingSchema } from '../common/campaign-schema';
+import { parseCampaign, TrainingSchema } from '../common/campaign-schema';
 import { trainingConfigProblems } from '../activities/pacemaker';
 import { pacemakerInput } from '../activities/pacemaker-input';
 import { fitProgressParser } from '../activities/pacemaker-progress';
@@ -112,6 +112,14 @@ describe('trainingConfigProblems', () => {
       'training.reference_energies: Ag not in the elements (Cu, Al)',
     ]);
     expect(trainingConfigProblems(TrainingSchema.parse({}), ['Cu'])).toEqual([]);
+  });
+
+  it('the same problems are caught when a campaign file is validated', () => {
+    const r = parseCampaign({
+      system: { name: 'CuAl', elements: ['Cu', 'Al'], prototype: { kind: 'fcc', a: 3.8 } },
+      training: { cutoff: 4, zbl_inner_cutoff: 4.5, reference_energies: { Cu: -1 } },
+    });
+    expect(r).toEqual({ ok: false, errors: ['training.zbl_inner_cutoff: must be below training.cutoff (4 Å)', 'training.reference_energies: no value for Al (give one per element, or drop the key to fit them)'] });
   });
 });
 

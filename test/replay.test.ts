@@ -83,6 +83,21 @@ print(json.dumps(list(sel["name"])))`);
     expect([...manifest.replayed].sort()).toEqual([...expected].sort());
   });
 
+  it('gives structures from generations without weights the default weights when others carry them', async () => {
+    const d = await historyOf10('weights');
+    const weighted = path.join(d, 'weighted.pckl.gzip');
+    await py(`import numpy as np, pandas as pd
+df = pd.read_pickle(${JSON.stringify(new10)}, compression="gzip")
+df["w_energy"] = 0.3; df["w_forces"] = [np.full(len(a), 0.3) for a in df.ase_atoms]
+df.to_pickle(${JSON.stringify(weighted)}, compression="gzip")`);
+    const r = await buildTrainingSet({ historyFile: path.join(d, 'history.pckl.gzip'), newDataset: weighted, trainingFile: path.join(d, 'gen-1.pckl.gzip'), bufferSize: 15, seed: 42, generation: 1 });
+    const w = await pyJson<{ name: string; we: number; wf: number[] }[]>(`import json, pandas as pd
+df = pd.read_pickle(${JSON.stringify(r.trainingFile)}, compression="gzip")
+print(json.dumps([{"name": n, "we": float(e), "wf": sorted(set(map(float, f)))} for n, e, f in zip(df.name, df.w_energy, df.w_forces)]))`);
+    expect(w).toHaveLength(15);
+    for (const row of w) expect([row.we, row.wf]).toEqual(row.name.startsWith('n') ? [0.3, [0.3]] : [1, [1]]);
+  });
+
   it('fails clearly on bad input', async () => {
     const d = await historyOf10('bad');
     const base = { historyFile: path.join(d, 'history.pckl.gzip'), newDataset: new10, trainingFile: path.join(d, 'gen-1.pckl.gzip'), bufferSize: 15, seed: 42, generation: 1 };

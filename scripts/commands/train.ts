@@ -9,7 +9,7 @@ import { campaignOrErrors, positiveInt, reportFailure, watchFitLog } from './tra
 import { UsageError, type Command } from './index';
 
 const USAGE =
-  'train --dataset D.pckl.gzip --config C [--test T.pckl.gzip] [--out DIR] [--initial-potential P.yaml [--incremental auto|continue|grow]] [--maxiter N] [--no-active-set] [--json]   fit an ACE potential with Pacemaker';
+  'train --dataset D.pckl.gzip --config C [--test T.pckl.gzip] [--out DIR] [--initial-potential P.yaml [--incremental auto|continue|grow]] [--maxiter N] [--no-active-set] [--predictions] [--json]   fit an ACE potential with Pacemaker';
 
 function fmt(x: number | undefined, digits = 2): string {
   return x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
@@ -28,6 +28,7 @@ async function run(args: string[]): Promise<number> {
       incremental: { type: 'string' },
       maxiter: { type: 'string' },
       'no-active-set': { type: 'boolean' },
+      predictions: { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });
@@ -61,6 +62,7 @@ async function run(args: string[]): Promise<number> {
         initialPotential: values['initial-potential'] && path.resolve(values['initial-potential']),
         incremental: incremental as 'auto' | 'continue' | 'grow',
         activeSet: !values['no-active-set'],
+        predictions: values.predictions ?? false,
       });
     } finally {
       stop();

@@ -36,6 +36,23 @@ def _dopt(old, k, potential, rng):
     return picked
 
 
+def _fill_weights(df):
+    """Rows without per-structure weights get the datasets' default (w_energy 1, w_forces 1 per atom).
+
+    Pacemaker uses w_energy/w_forces whenever both columns exist; a history that mixes weighted
+    (surrogate) and unweighted (DFT) generations would otherwise hand it NaN weights.
+    """
+    if "w_energy" not in df.columns and "w_forces" not in df.columns:
+        return df
+    df = df.copy()
+    if "w_energy" not in df.columns:
+        df["w_energy"] = 1.0
+    df["w_energy"] = df["w_energy"].astype(float).fillna(1.0)
+    wf = df["w_forces"] if "w_forces" in df.columns else pd.Series([None] * len(df), index=df.index)
+    df["w_forces"] = [w if isinstance(w, (list, np.ndarray)) else np.ones(len(a)) for w, a in zip(wf, df["ase_atoms"])]
+    return df
+
+
 def replay(p):
     """Input: history (pckl.gzip, may be absent), new (pckl.gzip), buffer_size, seed, generation,
     strategy, potential, training_out, history_out, manifest."""
@@ -58,8 +75,8 @@ def replay(p):
         picked = sorted(_dopt(old, k, p.get("potential"), rng))
     else:
         picked = sorted(int(i) for i in rng.choice(len(old), size=k, replace=False))
-    training = pd.concat([old.iloc[picked], new], axis=0, ignore_index=True)
-    history_out = pd.concat([old, new], axis=0, ignore_index=True)
+    training = _fill_weights(pd.concat([old.iloc[picked], new], axis=0, ignore_index=True))
+    history_out = _fill_weights(pd.concat([old, new], axis=0, ignore_index=True))
     write_dataframe(training, p["training_out"])
     write_dataframe(history_out, p["history_out"])
     manifest = {"generation": generation, "strategy": p.get("strategy", "uniform"), "buffer_size": buffer_size,
