@@ -191,6 +191,8 @@ export const CampaignSchema = z
       ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
     if (c.teacher.gamma_accept_threshold > c.teacher.gamma_dft_threshold)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'gamma_accept_threshold'], message: 'must be <= teacher.gamma_dft_threshold' });
+    if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
     const t = c.training; // the same checks fitAce runs (activities/pacemaker.ts trainingConfigProblems)

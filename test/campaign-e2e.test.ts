@@ -44,7 +44,8 @@ describe('campaign end to end', () => {
     for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}/'` })) children.push(w.workflowId);
     expect(children.sort()).toEqual(
       expect.arrayContaining([
-        `${id}/gen-0/teacher-dft`,
+        `${id}/gen-0/teacher`,
+        `${id}/gen-0/teacher/dft`,
         `${id}/gen-0/distillation`,
         `${id}/gen-0/exploration`,
         `${id}/gen-0/labelling`,

@@ -165,19 +165,28 @@ print(json.dumps({"idx": [int(a.info["candidate_index"]) for a in f], "by": [a.i
 
 });
 
-describe('generation 1: incremental refit versus a fit from scratch', () => {
-  it('continues from generation 0 and reaches its test loss in fewer iterations', async () => {
+describe('generation 1: incremental refits versus a fit from scratch', () => {
+  let scratch: FitResult;
+  let inc: FitResult;
+  let grown: FitResult;
+  const L0 = () => gen0.metrics.test_loss!;
+  const curve = (r: FitResult) => metricsRows(path.join(r.workDir, 'test_metrics.txt'));
+  const reach = (r: FitResult) => curve(r).find((row) => row.loss! <= L0())?.iter_num ?? Infinity;
+
+  beforeAll(async () => {
+    // the same new data three ways, side by side: from scratch, continuing the same basis, growing it
     const common = { elements: ['Cu'], training: cuTraining(), seed: 7, datasetFile: data.gen1, testDatasetFile: data.testMix, displayStep: 2 };
-    const [scratch, inc] = await Promise.all([
+    [scratch, inc, grown] = await Promise.all([
       fitAce({ ...common, outDir: path.join(dir, 'gen-1-scratch') }),
       fitAce({ ...common, outDir: path.join(dir, 'gen-1'), initialPotential: gen0.potentialYaml }),
+      fitAce({ ...common, training: cuTraining({ number_of_functions_per_element: 30 }), maxiter: 6, outDir: path.join(dir, 'gen-1-grown'), initialPotential: gen0.potentialYaml }),
     ]);
-    const L0 = gen0.metrics.test_loss!;
-    const curve = (r: FitResult) => metricsRows(path.join(r.workDir, 'test_metrics.txt'));
-    const reach = (r: FitResult) => curve(r).find((row) => row.loss! <= L0)?.iter_num ?? Infinity;
+  });
+
+  it('continues from generation 0 and reaches its test loss in fewer iterations', () => {
     const incStart = curve(inc)[0]!.loss!;
     console.log(
-      `gen-0 test loss ${L0.toExponential(3)}; gen-1 from scratch: reaches it at iteration ${reach(scratch)}, ends at ${scratch.metrics.test_loss!.toExponential(3)} after ${scratch.metrics.iterations} (${scratch.metrics.wall_seconds.toFixed(0)} s); ` +
+      `gen-0 test loss ${L0().toExponential(3)}; gen-1 from scratch: reaches it at iteration ${reach(scratch)}, ends at ${scratch.metrics.test_loss!.toExponential(3)} after ${scratch.metrics.iterations} (${scratch.metrics.wall_seconds.toFixed(0)} s); ` +
         `incremental: starts at ${incStart.toExponential(3)}, reaches it at iteration ${reach(inc)}, ends at ${inc.metrics.test_loss!.toExponential(3)} after ${inc.metrics.iterations} (${inc.metrics.wall_seconds.toFixed(0)} s)`,
     );
     expect(scratch.mode).toBe('scratch');
@@ -185,10 +194,23 @@ describe('generation 1: incremental refit versus a fit from scratch', () => {
     expect(inc.metrics.iterations).toBe(20); // training.incremental_maxiter
     expect(scratch.metrics.iterations).toBe(40);
     // the warm start is generation 0 itself (ZBL inner cutoff lowered for the new data's closest pair)
-    expect(Math.abs(incStart - L0) / L0).toBeLessThan(0.02);
+    expect(Math.abs(incStart - L0()) / L0()).toBeLessThan(0.02);
     expect(reach(inc)).toBeLessThan(reach(scratch));
-    expect(inc.metrics.test_loss!).toBeLessThan(L0);
+    expect(inc.metrics.test_loss!).toBeLessThan(L0());
     const seed = JSON.parse(readFileSync(path.join(dir, 'gen-1', 'check', 'pace-check.log'), 'utf8').trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
     expect(seed.result.seed_potential.lowered_r_in.Cu[1]).toBeLessThan(seed.result.seed_potential.lowered_r_in.Cu[0]);
+  });
+
+  it('grows a larger basis from generation 0: new functions start at zero, so the fit starts at its loss', () => {
+    expect(grown.mode).toBe('grow');
+    expect(grown.functionsPerElement).toEqual({ Cu: 30 });
+    const doc = YAML.parse(readFileSync(grown.inputYaml, 'utf8'));
+    expect(doc.potential.initial_potential).toBe(path.join(dir, 'gen-1-grown', 'check', 'seed-potential.yaml'));
+    expect(doc.potential.functions.number_of_functions_per_element).toBe(30);
+    const first = curve(grown)[0]!;
+    expect(first.nfuncs).toBe(30);
+    expect(Math.abs(first.loss! - L0()) / L0()).toBeLessThan(0.02);
+    const train = metricsRows(path.join(grown.workDir, 'metrics.txt'));
+    expect(train.at(-1)!.loss!).toBeLessThan(train[0]!.loss!);
   });
 });

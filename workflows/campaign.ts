@@ -32,6 +32,7 @@ import { distillationWorkflow } from './distillation';
 import { explorationWorkflow } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
+import { teacherBootstrapWorkflow } from './teacher';
 
 /** Carried across continueAsNew: small, references only. */
 export interface CampaignState {
@@ -200,30 +201,14 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   // the DFT budget).
   if (g === 0 && !state.potential && state.teacherModels.length === 0) {
     await enter('teacher', 'bootstrapping the MACE committee from DFT labels');
-    const b = c().teacher.bootstrap;
-    const seeds = await control.makeStructures({
-      runDir: state.runDir, name: 'teacher-seeds', system: c().system, count: Math.min(b.seed_structures, c().budgets.dft_total),
-      rattleSigma: c().generation.rattle_sigma, volumeRange: c().generation.volume_range, minDistance: c().generation.min_distance, seed: c().seed + 7,
-    });
-    const labels = await executeChild(labellingWorkflow, { workflowId: childId('teacher-dft'), args: [{ runDir: state.runDir, dft: c().dft, structureFile: seeds.output, ids: seeds.ids }] });
-    state.dft.used += seeds.ids.length;
-    state.dft.labelled += labels.labelled;
-    state.dft.healed += labels.healed;
-    state.dft.failed += labels.failed;
-    add(state.bySource, 'teacher_seed', seeds.ids.length);
-    add(state.byOracle, 'dft', labels.labelled);
-    const entries = labels.labels.map((l) => ({ structure_file: seeds.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
-    await control.appendDftHistory({ runDir: state.runDir, generation: 0, entries });
-    const ds = await control.writeDataset({ workDir: `${state.runDir}/datasets`, entries, extxyz: `${state.runDir}/datasets/teacher-seeds.extxyz` });
-    const members = await Promise.all(
-      Array.from({ length: b.members }, (_, i) =>
-        ml.trainMace({
-          outDir: `${state.runDir}/mace/teacher`, name: `member-${i}`, trainFile: ds.extxyz!, seed: c().seed + 101 * (i + 1),
-          maxEpochs: b.max_epochs, hiddenIrreps: b.hidden_irreps, rMax: b.r_max, validFraction: 0.2,
-        }),
-      ),
-    );
-    state.teacherModels = members.map((m) => m.model);
+    const t = await executeChild(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
+    state.dft.used += t.structures;
+    state.dft.labelled += t.labelled;
+    state.dft.failed += t.failed;
+    add(state.bySource, 'teacher_seed', t.structures);
+    add(state.byOracle, 'dft', t.labelled);
+    await control.appendDftHistory({ runDir: state.runDir, generation: 0, entries: t.dftEntries });
+    state.teacherModels = t.models;
   }
 
   if (g === 0 && !state.potential) {

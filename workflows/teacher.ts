@@ -238,6 +238,8 @@ export interface TeacherBootstrapResult {
   failed: number;
   trainingScore: MaceScore;
   wallSeconds: number[];
+  /** The seed DFT labels, for callers that keep a DFT history (the campaign). */
+  dftEntries: { structure_file: string; index: number; label_file: string; name: string }[];
 }
 
 export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Promise<TeacherBootstrapResult> {
@@ -269,11 +271,8 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
       message: `only ${labels.labelled} of ${made.ids.length} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${input.runDir}/dft`,
     });
   }
-  const ds = await control.writeDataset({
-    workDir: dir,
-    entries: labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId })),
-    extxyz: `${dir}/seed.extxyz`,
-  });
+  const dftEntries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
+  const ds = await control.writeDataset({ workDir: dir, entries: dftEntries, extxyz: `${dir}/seed.extxyz` });
   setCurrentDetails(`training ${b.members} committee members`);
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   const trained = await Promise.all(
@@ -314,6 +313,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     failed: labels.failed,
     trainingScore,
     wallSeconds: trained.map((m) => m.wallSeconds),
+    dftEntries,
   };
 }
 
