@@ -121,7 +121,6 @@ class Store:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes, as WAL documents
             con.execute("PRAGMA foreign_keys=ON")
-            con.execute("PRAGMA cache_size=-131072")  # 128 MB: a bulk import's random-key index pages stay cached
             return con
         except sqlite3.DatabaseError as err:
             raise HelperError("InvalidInput", f"{self.path} is not a readable store ({err}); point to a run's store.sqlite")
