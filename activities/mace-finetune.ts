@@ -20,6 +20,12 @@ export interface FineTuneInput {
   lr?: number;
   /** Loss weight of energies (forces: 100). */
   energyWeight?: number;
+  /**
+   * Isolated-atom energies: the foundation's own (default; right when it was trained on the same DFT
+   * settings, e.g. the bootstrapped committee), "estimated" from its predictions on the new data (a
+   * foundation trained on another DFT setup, such as MACE-MP-0 against your Quantum ESPRESSO), or "average".
+   */
+  e0s?: 'foundation' | 'estimated' | 'average';
   replayFile?: string;
   batchSize?: number;
   validFraction?: number;
@@ -77,8 +83,8 @@ export async function fineTuneMace(input: FineTuneInput): Promise<FineTuneResult
     batchSize: input.batchSize ?? 2,
     validFraction: input.validFraction ?? 0.2,
     // The foundation's own E0s keep every generation on one energy reference ("average" would re-fit
-    // them to a handful of new structures).
-    e0s: f.e0s,
+    // them to a handful of new structures); passed as numbers, not "foundation" (see mace_models.py).
+    e0s: (input.e0s ?? 'foundation') === 'foundation' ? f.e0s : (input.e0s as 'estimated' | 'average'),
     configTypeWeights: input.configTypeWeights,
     foundationModel: { model: f.prepared, replayFile: input.replayFile, head },
   });

@@ -31,8 +31,8 @@ export interface MaceTrainInput {
   lr?: number;
   energyWeight?: number;
   forcesWeight?: number;
-  /** "average", or per-element E0s in eV ({"14": -107.7}). */
-  e0s?: 'average' | Record<string, number>;
+  /** "average", "estimated" (fine-tuning: fitted to the foundation's predictions), or per-element E0s in eV ({"14": -107.7}). */
+  e0s?: 'average' | 'estimated' | Record<string, number>;
   /** config_type -> weight (surrogates weigh less than DFT labels). */
   configTypeWeights?: Record<string, number>;
   /** A local foundation model path (naive fine-tune), or the full fine-tuning options. */
@@ -55,7 +55,7 @@ function epochProgress(line: string) {
 
 /** E0s as mace_run_train parses them: a Python dict literal keyed by atomic number. */
 function e0sArg(e0s: MaceTrainInput['e0s']): string {
-  if (!e0s || e0s === 'average') return 'average';
+  if (!e0s || e0s === 'average' || e0s === 'estimated') return e0s ?? 'average';
   return `{${Object.entries(e0s).map(([z, e]) => `${Number(z)}: ${e}`).join(', ')}}`;
 }
 
@@ -109,7 +109,7 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
     throw invalid(`teacher.finetune.replay_file not found: ${foundation.replayFile} (an extxyz with REF_energy/REF_forces)`);
   }
   if (foundation?.replayFile && (!input.e0s || input.e0s === 'average')) {
-    throw invalid('multihead fine-tuning needs explicit E0s (mace_run_train rejects "average" there): pass the foundation E0s');
+    throw invalid('teacher.finetune.e0s: multihead fine-tuning cannot use "average" E0s (mace_run_train rejects them): use foundation or estimated');
   }
   const work = path.join(input.outDir, `train-${input.name}`);
   rmSync(work, { recursive: true, force: true });

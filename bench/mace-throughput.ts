@@ -8,7 +8,7 @@
 //   - "process per batch" (AUTOPIPE_MACE_SERVER=off): what the long-lived server saves
 // Models: a 2-member 16x0e committee trained here on EMT-labelled Cu cells (no DFT, nothing downloaded),
 // cached in $TMPDIR/autopipe-bench-mace-models; or --models a.model,b.model.
-// Usage: npx tsx bench/mace-throughput.ts [--n 2000] [--batch 250] [--models a,b] [--skip-calc]
+// Usage: npx tsx bench/mace-throughput.ts [--n 2000] [--batch 250] [--models a,b] [--skip-calc]   (BENCH_REPS=3)
 import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -59,10 +59,6 @@ const file = path.join(work, 'cells.extxyz');
 const ids = JSON.parse(await py(['structures', file, String(N), '2024'])) as string[];
 console.error(`${N} 8-atom Cu cells, committee ${models.join(', ')}, batch ${BATCH}`);
 
-// Direct loops (each a fresh process): warm = read + loop (models loaded), cold = whole process.
-const engine = [await directLoop('engine', file, models), await directLoop('engine', file, models)].sort((a, b) => a.read_s + a.loop_s - (b.read_s + b.loop_s))[0]!;
-const calc = values['skip-calc'] ? undefined : await directLoop('calc', file, models);
-
 // Through Temporal on a private server (never the developer's 7233).
 const port = '37233';
 Object.assign(process.env, { AUTOPIPE_TEMPORAL_PORT: port, AUTOPIPE_TEMPORAL_UI_PORT: '38233', TEMPORAL_NAMESPACE: 'bench' });
@@ -73,30 +69,43 @@ await startServer({ settings, stateDir, headless: true });
 const client = await connectClient(settings);
 const workers = await createWorkers({ queues: ['control', 'ml'], slots: { ml: 2 } });
 const running = workers.map((w) => w.run());
-const teacher = (batch: number) => ({ models, batch_size: batch });
+let runs = 0;
 
-async function viaWorkflow(name: string, batch: number, window = 2): Promise<number> {
-  const runDir = path.join(work, name);
+async function viaWorkflow(batch: number, window = 2): Promise<number> {
+  const runDir = path.join(work, `run-${runs++}`); // a fresh run directory: nothing is reused
   const t0 = performance.now();
   const r = await client.workflow.execute(maceLabelWorkflow, {
     taskQueue: TaskQueues.control,
-    workflowId: `bench-mace-${name}-${Date.now()}`,
-    args: [{ runDir, structureFile: file, ids, teacher: teacher(batch), window }],
+    workflowId: `bench-mace-${runs}-${Date.now()}`,
+    args: [{ runDir, structureFile: file, ids, teacher: { models, batch_size: batch }, window }],
   });
   const wall = (performance.now() - t0) / 1000;
-  if (r.labelled + r.flagged !== N || r.reused !== 0) throw new Error(`${name}: ${r.labelled} labelled, ${r.reused} reused of ${N}`);
+  if (r.labelled + r.flagged !== N || r.reused !== 0) throw new Error(`${r.labelled} labelled, ${r.reused} reused of ${N}`);
+  rmSync(runDir, { recursive: true, force: true });
   return wall;
 }
 
-const rows: Record<string, number> = {};
+// The machine is shared: measurements alternate (direct, workflow, direct, ...) and the best and the
+// median of REPS runs are reported, so a burst of someone else's load hits both sides alike.
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const direct: (Loop & { wall_s: number })[] = [];
+const warm: Record<number, number[]> = {};
+let cold = 0;
+let calc: (Loop & { wall_s: number }) | undefined;
+let window1 = 0;
+let perBatch = 0;
 try {
-  rows.cold = await viaWorkflow('cold', BATCH); // the helper server starts (imports torch, loads models) inside
+  cold = await viaWorkflow(BATCH); // the helper server starts (imports torch, loads models) inside
   const startsAfterCold = maceServer().starts;
-  for (const b of [...new Set([64, BATCH])]) rows[`warm-b${b}`] = Math.min(await viaWorkflow(`warm-b${b}-1`, b), await viaWorkflow(`warm-b${b}-2`, b));
-  rows[`warm-b${BATCH}-window1`] = await viaWorkflow(`warm-w1`, BATCH, 1);
+  for (let rep = 0; rep < REPS; rep++) {
+    direct.push(await directLoop('engine', file, models));
+    for (const b of [...new Set([64, BATCH])]) (warm[b] ??= []).push(await viaWorkflow(b));
+  }
+  window1 = await viaWorkflow(BATCH, 1);
   if (maceServer().starts !== startsAfterCold) throw new Error('the helper server restarted during the warm runs');
+  if (!values['skip-calc']) calc = await directLoop('calc', file, models);
   process.env.AUTOPIPE_MACE_SERVER = 'off';
-  rows[`process-per-batch-b${BATCH}`] = await viaWorkflow('off', BATCH);
+  perBatch = await viaWorkflow(BATCH);
   delete process.env.AUTOPIPE_MACE_SERVER;
 } finally {
   workers.forEach((w) => w.shutdown());
@@ -106,19 +115,26 @@ try {
   maceServer().close();
 }
 
-const warmDirect = engine.read_s + engine.loop_s;
-const warmCalc = calc ? calc.read_s + calc.loop_s : undefined;
-const bestWarm = Math.min(...Object.entries(rows).filter(([k]) => k.startsWith('warm-b') && !k.includes('window')).map(([, v]) => v));
+const min = (xs: number[]) => Math.min(...xs);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const directWarm = direct.map((d) => d.read_s + d.loop_s);
+const wfBest = min(warm[BATCH]!);
+const wfMedian = median(warm[BATCH]!);
+const calcWarm = calc ? calc.read_s + calc.loop_s : undefined;
+const rate = (t: number) => `${(N / t).toFixed(0)} structures/s`;
 const lines = [
   `# MACE labelling throughput, ${N} structures (8-atom Cu, 2-member 16x0e committee, float64, 1 thread), ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}, ${new Date().toISOString()}`,
-  `direct loop, batched engine: ${warmDirect.toFixed(2)} s warm (read ${engine.read_s.toFixed(2)} + label ${engine.loop_s.toFixed(2)}), ${engine.wall_s.toFixed(2)} s cold (whole process) -> ${(N / warmDirect).toFixed(0)} structures/s`,
-  calc ? `direct loop, MACECalculator: ${warmCalc!.toFixed(2)} s warm, ${calc.wall_s.toFixed(2)} s cold -> ${(N / warmCalc!).toFixed(0)} structures/s` : 'direct loop, MACECalculator: skipped',
-  ...Object.entries(rows).map(([k, v]) => `workflow ${k}: ${v.toFixed(2)} s -> ${(N / v).toFixed(0)} structures/s`),
-  `ratio warm (workflow best batch vs direct batched engine): ${(warmDirect / bestWarm).toFixed(3)}`,
-  calc ? `ratio warm (workflow vs direct MACECalculator loop): ${(warmCalc! / bestWarm).toFixed(3)}` : '',
-  `ratio cold (workflow incl. helper start vs whole direct engine process): ${(engine.wall_s / rows.cold!).toFixed(3)}`,
-  `ratio process-per-batch vs direct engine (warm): ${(warmDirect / rows[`process-per-batch-b${BATCH}`]!).toFixed(3)}`,
+  `direct loop, batched engine (warm = read + label, models loaded): best ${min(directWarm).toFixed(2)} s, median ${median(directWarm).toFixed(2)} s -> ${rate(min(directWarm))}; whole process (cold) best ${min(direct.map((d) => d.wall_s)).toFixed(2)} s`,
+  calc ? `direct loop, MACECalculator one structure per call (warm): ${calcWarm!.toFixed(2)} s -> ${rate(calcWarm!)}` : 'direct loop, MACECalculator: skipped',
+  ...Object.entries(warm).map(([b, xs]) => `workflow warm, batch ${b}, 2 in flight: best ${min(xs).toFixed(2)} s, median ${median(xs).toFixed(2)} s -> ${rate(min(xs))}`),
+  `workflow warm, batch ${BATCH}, 1 in flight: ${window1.toFixed(2)} s -> ${rate(window1)}`,
+  `workflow cold (helper server starts inside): ${cold.toFixed(2)} s -> ${rate(cold)}`,
+  `workflow, one Python process per batch (AUTOPIPE_MACE_SERVER=off), batch ${BATCH}: ${perBatch.toFixed(2)} s -> ${rate(perBatch)}`,
+  `RATIO warm, workflow vs direct batched engine: best/best ${(min(directWarm) / wfBest).toFixed(3)}, median/median ${(median(directWarm) / wfMedian).toFixed(3)}`,
+  calc ? `ratio warm, workflow vs direct MACECalculator loop: ${(calcWarm! / wfBest).toFixed(3)}` : '',
+  `ratio cold, workflow incl. helper start vs whole direct process: ${(min(direct.map((d) => d.wall_s)) / cold).toFixed(3)}`,
+  `ratio, one process per batch vs direct batched engine: ${(min(directWarm) / perBatch).toFixed(3)}`,
 ].filter(Boolean);
 console.log(lines.join('\n'));
-writeFileSync(path.join(projectRoot, 'bench', 'mace-results.json'), JSON.stringify({ n: N, batch: BATCH, models, engine, calc, workflow: rows, at: new Date().toISOString(), load: os.loadavg() }, null, 1));
+writeFileSync(path.join(projectRoot, 'bench', 'mace-results.json'), JSON.stringify({ n: N, batch: BATCH, reps: REPS, models, direct, calc, workflow: { warm, cold, window1, perBatch }, at: new Date().toISOString(), load: os.loadavg() }, null, 1));
 rmSync(work, { recursive: true, force: true });

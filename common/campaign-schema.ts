@@ -87,9 +87,10 @@ export const TeacherSchema = z.strictObject({
       max_epochs: posInt().default(20),
       lr: positive().default(0.005),
       energy_weight: positive().default(100).describe('MACE loss weight of energies (forces weigh 100): a few new structures need both to keep the energy reference'),
+      e0s: z.enum(['foundation', 'estimated', 'average']).default('foundation').describe('isolated-atom energies: the foundation\'s (same DFT settings), or estimated from its predictions (a foundation from another DFT setup, e.g. MACE-MP-0)'),
       replay_file: z.string().min(1).optional().describe('extxyz replay set: switches to multihead fine-tuning'),
     })
-    .default({ max_epochs: 20, lr: 0.005, energy_weight: 100 }),
+    .default({ max_epochs: 20, lr: 0.005, energy_weight: 100, e0s: 'foundation' }),
   surrogates: z
     .strictObject({
       per_structure: nonNegInt().default(4),

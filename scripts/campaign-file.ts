@@ -35,7 +35,7 @@ export function resolvePaths(c: Campaign, base: string): Campaign {
     ...c,
     run_directory: c.run_directory ? abs(c.run_directory) : undefined,
     system: { ...c.system, structure_file: c.system.structure_file ? abs(c.system.structure_file) : undefined },
-    teacher: { ...c.teacher, models: c.teacher.models.map(abs) },
+    teacher: { ...c.teacher, models: c.teacher.models.map(abs), finetune: { ...c.teacher.finetune, replay_file: c.teacher.finetune.replay_file ? abs(c.teacher.finetune.replay_file) : undefined } },
     dft: { ...c.dft, pseudo_dir: abs(c.dft.pseudo_dir) },
   };
 }
@@ -50,6 +50,8 @@ export function resolveRawPaths(raw: Record<string, unknown>, base: string): Rec
   if (sys?.structure_file !== undefined) sys.structure_file = abs(sys.structure_file);
   const teacher = section('teacher');
   if (Array.isArray(teacher?.models)) teacher.models = teacher.models.map(abs);
+  const finetune = teacher?.finetune && typeof teacher.finetune === 'object' ? (teacher.finetune as Record<string, unknown>) : undefined;
+  if (finetune?.replay_file !== undefined) finetune.replay_file = abs(finetune.replay_file);
   const dft = section('dft');
   if (dft?.pseudo_dir !== undefined) dft.pseudo_dir = abs(dft.pseudo_dir);
   return out;

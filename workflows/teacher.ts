@@ -376,6 +376,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
         maxEpochs: t.finetune.max_epochs,
         lr: t.finetune.lr,
         energyWeight: t.finetune.energy_weight,
+        e0s: t.finetune.e0s,
         replayFile: t.finetune.replay_file,
       }),
     ),
