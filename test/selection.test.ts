@@ -12,7 +12,7 @@ import { runTool } from '../activities/process';
 import { selectDOptimal } from '../activities/selection';
 import { projectRoot } from '../common/paths';
 import { py, pyJson } from './helpers/python';
-import { campaignFile, cuTraining, emtDataset, logDets, tempDir } from './fixtures/training/data';
+import { cuTraining, emtDataset, logDets, tempDir } from './fixtures/training/data';
 
 let dir: string;
 let pool: string;
@@ -89,9 +89,6 @@ describe('autopipe select', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/^selected 5 \(5 by MaxVol, 0 topped up\): \d+ \d+ \d+ \d+ \d+$/);
-    const noPot = await execa(process.execPath, [path.join(projectRoot, 'bin', 'autopipe.mjs'), 'select', pool, '-n', '3', '--config', campaignFile, '--out', path.join(dir, 'cli-unfitted.extxyz')], { cwd: projectRoot, reject: false });
-    expect(noPot.exitCode).toBe(0);
-    expect(noPot.stdout).toMatch(/^selected 3 \(\d by MaxVol on the unfitted basis, \d topped up\)/);
     const usage = await execa(process.execPath, [path.join(projectRoot, 'bin', 'autopipe.mjs'), 'select', pool], { cwd: projectRoot, reject: false });
     expect(usage.exitCode).toBe(2);
     expect(usage.stderr).toContain('select: -n N (how many structures to pick) is required');
