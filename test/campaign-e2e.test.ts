@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { TaskQueues } from '../common/queues';
 import { workflowsPath } from '../workers/worker';
 import { campaignWorkflow, type CampaignOutcome } from '../workflows/campaign';
@@ -87,7 +86,7 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     expect(histories.length).toBe(2); // one run per generation (continueAsNew)
     if (process.env.AUTOPIPE_RECORD_HISTORY) {
       const gen0 = histories.reduce((a, b) => ((a.history.events?.length ?? 0) >= (b.history.events?.length ?? 0) ? a : b));
-      writeFileSync(process.env.AUTOPIPE_RECORD_HISTORY, historyToJSON(temporal.api.history.v1.History.fromObject(gen0.history)));
+      writeFileSync(process.env.AUTOPIPE_RECORD_HISTORY, proto.temporal.api.history.v1.History.encode(gen0.history).finish());
     }
     for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) expect(r.error).toBeUndefined();
   });

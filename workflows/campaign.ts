@@ -182,6 +182,11 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     return { campaignId: state.campaignId, runDir: state.runDir, stopReason: reason, generations: state.generation, dft: state.dft, potential: state.potential, metrics: state.metrics, report };
   };
   const childId = (name: string) => `${state.campaignId}/gen-${state.generation}/${name}`;
+  // The run store keeps every structure with its provenance and every label it got (idempotent).
+  const record = async (file: string, source: string, labelFiles: string[]) => {
+    await control.insertStructures({ runDir: state.runDir, file, source, generation: state.generation, elements: c().system.elements, onDuplicate: 'skip', returnIds: false });
+    if (labelFiles.length) await control.addLabelFiles({ runDir: state.runDir, labelFiles, onDuplicate: 'skip' });
+  };
 
   if (!carried) {
     const prepared = await control.prepareCampaign({ raw, campaignId });
@@ -208,6 +213,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     add(state.bySource, 'teacher_seed', t.structures);
     add(state.byOracle, 'dft', t.labelled);
     await control.appendDftHistory({ runDir: state.runDir, generation: 0, entries: t.dftEntries });
+    await record(t.structuresFile, 'teacher_seed', t.dftEntries.map((e) => e.label_file));
     state.teacherModels = t.models;
   }
 
@@ -219,12 +225,14 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     state.potential = { generation: 0, yaml: d.fit.potentialYaml, yace: d.fit.yace, asi: d.fit.asi };
     state.metrics.push({ generation: 0, potential: d.fit.yace, ...d.fit.metrics });
     if (d.toDft.length) state.pendingDft = { file: d.candidateFile, ids: d.toDft.map((x) => x.id), indices: d.toDft.map((x) => x.index) };
+    await record(d.candidateFile, 'initial_random', d.trainingEntries.map((e) => e.label_file));
   }
   const pot = state.potential!;
   if (!pot.asi) return finish('the potential has no active set, so exploration cannot measure extrapolation');
 
   await enter('exploration', `MD with generation-${pot.generation} ACE`);
   const ex = await executeChild(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi } }] });
+  if (ex.candidates > 0) await record(ex.output, 'md_select', []); // each frame's own source (md_halt/md_select) wins
   const gm = state.metrics[state.metrics.length - 1]!;
   gm.explored = { candidates: ex.candidates, halted: ex.halted, above_select: ex.above_select, gamma_max: ex.gamma_max };
   if (ex.converged && !state.pendingDft) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
@@ -254,6 +262,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   state.dft.healed += labels.healed;
   state.dft.failed += labels.failed;
   add(state.byOracle, 'dft', labels.labelled);
+  await record(pick.file, `active_learning_iter_${g}`, labels.labels.map((l) => l.labelFile));
   gm.dft = { requested: pick.ids.length, labelled: labels.labelled, healed: labels.healed, failed: labels.failed };
 
   if (labels.labelled > 0) {
