@@ -121,7 +121,11 @@ export class HelperServer {
       this.pending = [];
       pending.forEach((p) => p.reject(err));
     });
-    child.on('error', (e) => failReady(e));
+    child.on('error', (e) =>
+      failReady(ApplicationFailure.create({ type: NonRetryableErrors.ToolMissing, nonRetryable: true, message: `cannot start the MACE helper (${pythonExe}): ${e.message}; run \`npm run setup\`` })),
+    );
+    // A write racing the server's death must not crash the worker: the exit handler fails the requests.
+    child.stdin!.on('error', (e) => this.log(`# stdin: ${e.message}`));
     this.setRef(false);
     return ready;
   }

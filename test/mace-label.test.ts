@@ -166,6 +166,20 @@ print(json.dumps(m))`);
     expect(maceServer().pid).toBe(pid);
   });
 
+  it('a helper that dies mid-batch fails the batch as retryable ProcessKilled; the next batch starts a fresh one', async () => {
+    const starts = maceServer().starts;
+    const other = mkdtempSync(path.join(os.tmpdir(), 'autopipe-mace-crash-'));
+    const inFlight = maceLabelBatch({ runDir: other, structureFile: set.file, ids: set.ids, oracle: oracle() });
+    maceServer().kill('SIGKILL');
+    const f = await rejection(inFlight);
+    expect(f.type).toBe('ProcessKilled');
+    expect(f.nonRetryable).toBe(false);
+    const again = await maceLabelBatch({ runDir: other, structureFile: set.file, ids: set.ids, oracle: oracle() });
+    expect(again.computed + again.reused).toBe(set.ids.length - 1);
+    expect(again.modelsCached).toBe(false);
+    expect(maceServer().starts).toBe(starts + 1);
+  });
+
   it('through Temporal: batches on the ml queue with small payloads and the workflow id in provenance', async () => {
     const client = await testClient();
     const id = `mace-label-${Date.now()}`;
