@@ -139,6 +139,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   const record = path.join(outDir, 'fit.json');
   const done = readJsonIfExists<{ fingerprint: string; result: FitResult }>(record);
   if (done?.fingerprint === fingerprint && existsSync(done.result.potentialYaml) && existsSync(done.result.yace)) return done.result;
+  rmSync(record, { force: true }); // files of an earlier fit here stop matching any record once this one starts
 
   const seed = training.seed ?? input.seed;
   const spec = potentialSection(training, input.elements);
