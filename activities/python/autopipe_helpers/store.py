@@ -93,6 +93,18 @@ def row_atoms(numbers, positions, cell, pbc):
     )
 
 
+
+def _ase_text(v):
+    """ASE's db refuses strings that read as numbers: Temporal activity ids ("3") become ints, and a
+    content hash that happens to read as a number ("1234e5...") keeps a '#' prefix."""
+    if v.isdigit():
+        return int(v)
+    try:
+        float(v)
+    except ValueError:
+        return v
+    return "#" + v
+
 class _AseRows(SQLite3Database):
     """ASE's own row writer, used on our connection inside our transaction: it must never commit on its
     own (ASE commits every 5000 writes by default, which would split an atomic batch)."""
@@ -244,7 +256,7 @@ class Store:
         kvp = {"source": prov["source"], "generation": int(prov["generation"])}
         for key in ("parent_id", "split", "config_type", "workflow_id", "activity_id"):
             if prov.get(key):
-                kvp[key.replace("_id", "")] = str(prov[key])
+                kvp[key.replace("_id", "")] = _ase_text(str(prov[key]))
         kvp.update(prov.get("label_summary") or {})
         system_id = self._ase.write(row, key_value_pairs=kvp)
         self.con.execute(
