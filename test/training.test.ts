@@ -52,6 +52,15 @@ describe('generation 0 from scratch', () => {
     expect(gen0.metrics.test_rmse_forces_mev_a).toBeCloseTo(last.rmse_f_comp! * 1000, 6);
   });
 
+  it('a retry with the same inputs returns the finished fit without running Pacemaker again', async () => {
+    const logBefore = readFileSync(gen0.logFile, 'utf8').length;
+    const started = Date.now();
+    const again = await fitAce({ outDir: path.join(dir, 'gen-0'), datasetFile: data.gen0, testDatasetFile: data.testMix, elements: ['Cu'], training: cuTraining(), seed: 7 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(again).toEqual(gen0);
+    expect(readFileSync(gen0.logFile, 'utf8').length).toBe(logBefore);
+  });
+
   it('input.yaml parsed back has the campaign\'s values', () => {
     const doc = YAML.parse(readFileSync(gen0.inputYaml, 'utf8'));
     expect(doc.seed).toBe(7);
