@@ -69,6 +69,17 @@ print(len(ok), all(ok))`);
     expect(same).toBe('6 True');
   });
 
+  it('keeps provenance that reads as a number (activity id "3", a hash "0012e5...") although ase db refuses such text', async () => {
+    const dir = tmp('numeric');
+    await insertStructures({ runDir: dir, file: gen1.file, source: '2024', generation: 0, parentId: '0012e5', split: 'test' });
+    expect((await queryStore({ runDir: dir, filter: { source: '2024' } })).ids).toEqual(gen1.ids);
+    const kv = await py(`
+from ase.db import connect
+r = next(connect(${JSON.stringify(path.join(dir, 'store.sqlite'))}, type='db').select(limit=1))
+print(repr(r.source), repr(r.parent))`);
+    expect(kv).toBe("2024 '#0012e5'");
+  });
+
   it('materialises ids as an exact extxyz for an oracle, in the order asked', async () => {
     const ids = [gen1.ids[2]!, gen0.ids[4]!];
     const out = path.join(runDir, 'pick.extxyz');

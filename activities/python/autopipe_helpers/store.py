@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from ase import Atoms
+from ase.db.core import convert_str_to_int_float_bool_or_str
 from ase.db.core import now as ase_now
 from ase.db.row import AtomsRow
 from ase.db.sqlite import SQLite3Database, index_statements, init_statements
@@ -93,17 +94,18 @@ def row_atoms(numbers, positions, cell, pbc):
     )
 
 
-
 def _ase_text(v):
-    """ASE's db refuses strings that read as numbers: Temporal activity ids ("3") become ints, and a
-    content hash that happens to read as a number ("1234e5...") keeps a '#' prefix."""
-    if v.isdigit():
-        return int(v)
-    try:
-        float(v)
-    except ValueError:
+    """ASE's db refuses text values that read as numbers or bools (its check() raises): an integer
+    written exactly so (a Temporal activity id "3") goes in as that number; anything else that would be
+    misread (a hash "0012e5...", "True") keeps a '#' prefix. Mirror only: autopipe_structures has the text."""
+    v = str(v)
+    parsed = convert_str_to_int_float_bool_or_str(v)
+    if isinstance(parsed, str):
         return v
+    if isinstance(parsed, int) and not isinstance(parsed, bool) and str(parsed) == v:
+        return parsed
     return "#" + v
+
 
 class _AseRows(SQLite3Database):
     """ASE's own row writer, used on our connection inside our transaction: it must never commit on its
@@ -253,7 +255,7 @@ class Store:
         row.unique_id = sid
         row.ctime = ase_now()
         row.user = os.getenv("USER") or "autopipe"
-        kvp = {"source": prov["source"], "generation": int(prov["generation"])}
+        kvp = {"source": _ase_text(prov["source"]), "generation": int(prov["generation"])}
         for key in ("parent_id", "split", "config_type", "workflow_id", "activity_id"):
             if prov.get(key):
                 kvp[key.replace("_id", "")] = _ase_text(str(prov[key]))
@@ -425,7 +427,7 @@ def label_summary(lab):
         if v is not None and np.isfinite(v):
             kvp[key] = float(v)
     if lab.get("flag"):
-        kvp[f"{o}_flag"] = str(lab["flag"])[:200]
+        kvp[f"{o}_flag"] = _ase_text(str(lab["flag"])[:200])
     return kvp
 
 
