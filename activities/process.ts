@@ -84,6 +84,7 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   const ctx = activityContext();
   const tail: string[] = [];
   const started = Date.now();
+  let lastDetails: unknown;
 
   const child = execa(exe, opts.args, {
     cwd: opts.cwd,
@@ -108,7 +109,10 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
     if (tail.length > TAIL_LINES) tail.shift();
     if (ctx && opts.progress) {
       const details = opts.progress(line);
-      if (details !== undefined) ctx.heartbeat(details);
+      if (details !== undefined) {
+        lastDetails = details;
+        ctx.heartbeat(details);
+      }
     }
   };
   const splitter = () => {
@@ -123,8 +127,9 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   child.stdout?.on('data', splitter());
   child.stderr?.on('data', splitter());
 
-  // Heartbeat even when the tool is quiet, so a slow SCF step is not mistaken for a dead worker.
-  const beat = ctx ? setInterval(() => ctx.heartbeat({ alive: true, seconds: Math.round((Date.now() - started) / 1000) }), 5000) : undefined;
+  // Heartbeat even when the tool is quiet, so a slow SCF step is not mistaken for a dead worker; repeat
+  // the last progress so the UI keeps showing it between progress lines.
+  const beat = ctx ? setInterval(() => ctx.heartbeat(lastDetails ?? { alive: true, seconds: Math.round((Date.now() - started) / 1000) }), 5000) : undefined;
   let cancelled = false;
   const onCancel = () => {
     cancelled = true;

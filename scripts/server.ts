@@ -62,6 +62,11 @@ export async function ensureNamespace(s: TemporalSettings): Promise<void> {
   if (desc.exitCode !== 0) {
     const r = await operator(s, ['namespace', 'create', '--namespace', s.namespace, '--retention', RETENTION]);
     if (r.exitCode !== 0 && !/already/i.test(String(r.stderr))) throw new Error(`cannot create namespace ${s.namespace}: ${r.stderr}`);
+    // Registration is eventually consistent: wait until the namespace answers before using it.
+    for (let i = 0; i < 100; i++) {
+      if ((await operator(s, ['namespace', 'describe', '--namespace', s.namespace])).exitCode === 0) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
   } else {
     await operator(s, ['namespace', 'update', '--namespace', s.namespace, '--retention', RETENTION]);
   }
@@ -69,8 +74,13 @@ export async function ensureNamespace(s: TemporalSettings): Promise<void> {
   const have = String(list.stdout);
   for (const [name, type] of Object.entries(SearchAttributeTypes)) {
     if (have.includes(`"${name}"`)) continue;
-    const r = await operator(s, ['search-attribute', 'create', '--namespace', s.namespace, '--name', name, '--type', type]);
-    if (r.exitCode !== 0 && !/already/i.test(String(r.stderr))) throw new Error(`cannot register search attribute ${name}: ${r.stderr}`);
+    // A new namespace reaches the search-attribute service a little after it is describable: retry.
+    for (let attempt = 0; ; attempt++) {
+      const r = await operator(s, ['search-attribute', 'create', '--namespace', s.namespace, '--name', name, '--type', type]);
+      if (r.exitCode === 0 || /already/i.test(String(r.stderr))) break;
+      if (!/not found/i.test(String(r.stderr)) || attempt >= 60) throw new Error(`cannot register search attribute ${name}: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
   }
 }
 

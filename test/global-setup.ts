@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startServer, stopServer } from '../scripts/server';
+import { ensureNamespace, startServer, stopServer } from '../scripts/server';
 import { temporalSettings } from '../common/temporal-config';
 
 async function freePort(): Promise<number> {
@@ -33,6 +33,10 @@ export async function setup(project: TestProject) {
   delete process.env.TEMPORAL_ADDRESS;
   const settings = temporalSettings(process.env);
   await startServer({ settings, stateDir, headless: true, waitSeconds: 90 });
+  // One namespace per pool slot: test files running at the same time never share task queues, so one
+  // file's workers cannot take (or steal, or kill) another file's activities.
+  const slots = Number(project.config.maxWorkers ?? 2) || 2;
+  for (let i = 1; i <= slots; i++) await ensureNamespace({ ...settings, namespace: `${env.TEMPORAL_NAMESPACE}-${i}` });
   project.provide('temporalEnv', env);
 }
 

@@ -108,6 +108,8 @@ export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneRe
     bufferSize: c.training.replay_buffer_size,
     seed: c.seed + g + 1,
     generation: g + 1,
+    strategy: c.training.replay_selection,
+    potential: input.previousPotential,
   });
   const fit = await ml.fitAce({
     outDir: `${runDir}/potentials/gen-${g + 1}`,

@@ -6,8 +6,10 @@ import type { QueueKind } from '../../common/queues';
 import { temporalSettings } from '../../common/temporal-config';
 import { createWorkers } from '../../workers/worker';
 
+/** The run's server, in this pool slot's own namespace (see global-setup); child processes inherit it. */
 export function useTestServerEnv(): void {
-  Object.assign(process.env, inject('temporalEnv'));
+  const env = inject('temporalEnv');
+  Object.assign(process.env, env, { TEMPORAL_NAMESPACE: `${env.TEMPORAL_NAMESPACE}-${process.env.VITEST_POOL_ID ?? '1'}` });
   delete process.env.TEMPORAL_ADDRESS;
 }
 
