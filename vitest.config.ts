@@ -8,7 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     // Real tools (pw.x, pacemaker, MACE training) take tens of seconds; timing lives in bench/, not here.
     testTimeout: 15 * 60_000,
-    hookTimeout: 10 * 60_000,
+    hookTimeout: 20 * 60_000,
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });
