@@ -11,13 +11,12 @@ import os
 
 import numpy as np
 from ase import units
-from ase.io import write
 from ase.md.langevin import Langevin
 from ase.md.nptberendsen import NPTBerendsen
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
 from .protocol import HelperError, progress
-from .structures import structure_id
+from .structures import structure_id, write_frames
 from .structures_io import min_distance, read_all
 
 
@@ -147,10 +146,9 @@ def explore(p):
         if f.info["structure_id"] not in seen:
             seen.add(f.info["structure_id"])
             unique.append(f)
-    os.makedirs(os.path.dirname(p["output"]), exist_ok=True)
-    tmp = p["output"] + ".tmp"
-    write(tmp, unique, format="extxyz")
-    os.replace(tmp, p["output"])
+    # Exact extxyz: the ids above are hashes of these very positions, and whoever reads the file
+    # (the store, the DFT oracle) must compute the same ids.
+    write_frames(p["output"], [(f, f.info) for f in unique])
     return {
         "output": p["output"],
         "candidates": len(unique),

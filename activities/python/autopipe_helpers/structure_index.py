@@ -1,10 +1,7 @@
 """Bring any ASE-readable structure file into a run: a canonical extxyz copy plus content-hash ids."""
-import os
-
-from ase.io import write
 
 from .protocol import HelperError
-from .structures import structure_id
+from .structures import structure_id, write_frames
 from .structures_io import read_all
 
 
@@ -17,8 +14,5 @@ def index(p):
     for a, sid in zip(frames, ids):
         a.calc = None
         a.info["structure_id"] = sid
-    os.makedirs(os.path.dirname(p["output"]), exist_ok=True)
-    tmp = p["output"] + ".tmp"
-    write(tmp, frames, format="extxyz")
-    os.replace(tmp, p["output"])
+    write_frames(p["output"], [(a, a.info) for a in frames])  # exact: ids are hashes of these very positions
     return {"output": p["output"], "ids": ids, "count": len(ids)}
