@@ -8,6 +8,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { projectRoot } from '../common/paths';
 import type { TeacherBootstrapResult } from '../workflows/teacher';
+import { useTestServerEnv } from './helpers/temporal';
 
 /** Small and fast on 2 cores: 8-atom Si cells, 2x2x2 k-points, 16x0e models, 20 epochs, 6 seed structures. */
 export const fixtureCampaign = {
@@ -42,12 +43,13 @@ async function waitForLock(lock: string, done: string): Promise<boolean> {
   }
 }
 
-/** The committee; the first caller in the run trains it (workers must be running: the CLI uses --no-worker). */
+/** The committee; the first caller in the run trains it (this file's workers must be running: the CLI uses --no-worker). */
 export async function sharedCommittee(): Promise<CommitteeFixture> {
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   const done = path.join(dir, 'committee.json');
   if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as CommitteeFixture;
+  useTestServerEnv();
   const mine = await waitForLock(path.join(dir, 'lock'), done);
   if (!mine) return JSON.parse(readFileSync(done, 'utf8')) as CommitteeFixture;
   try {
@@ -58,8 +60,8 @@ export async function sharedCommittee(): Promise<CommitteeFixture> {
     const r = await execa(process.execPath, [path.join(projectRoot, 'bin', 'autopipe.mjs'), 'teacher', 'bootstrap', '--config', campaignFile, '--run-dir', runDir, '--json', '--no-worker'], {
       timeout: 10 * 60_000, // a workflow that cannot make progress must fail the run, not hang it
       cwd: projectRoot,
-      env: { ...inject('temporalEnv') },
-      extendEnv: true,
+      // This pool slot's namespace, where this file's workers poll (see test/helpers/temporal.ts).
+      env: { ...process.env },
       reject: false,
     });
     if (r.exitCode !== 0) throw new Error(`teacher bootstrap failed (${r.exitCode}):\n${r.stderr}\n${r.stdout}`);
