@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { maceLabelBatch, type MaceLabelBatchResult } from '../activities/mace-label';
 import { maceServer } from '../activities/mace-server';
 import { TaskQueues } from '../common/queues';
@@ -166,20 +167,6 @@ print(json.dumps(m))`);
     expect(maceServer().pid).toBe(pid);
   });
 
-  it('a helper that dies mid-batch fails the batch as retryable ProcessKilled; the next batch starts a fresh one', async () => {
-    const starts = maceServer().starts;
-    const other = mkdtempSync(path.join(os.tmpdir(), 'autopipe-mace-crash-'));
-    const inFlight = maceLabelBatch({ runDir: other, structureFile: set.file, ids: set.ids, oracle: oracle() });
-    maceServer().kill('SIGKILL');
-    const f = await rejection(inFlight);
-    expect(f.type).toBe('ProcessKilled');
-    expect(f.nonRetryable).toBe(false);
-    const again = await maceLabelBatch({ runDir: other, structureFile: set.file, ids: set.ids, oracle: oracle() });
-    expect(again.computed + again.reused).toBe(set.ids.length - 1);
-    expect(again.modelsCached).toBe(false);
-    expect(maceServer().starts).toBe(starts + 1);
-  });
-
   it('through Temporal: batches on the ml queue with small payloads and the workflow id in provenance', async () => {
     const client = await testClient();
     const id = `mace-label-${Date.now()}`;
@@ -261,5 +248,22 @@ describe('typed errors for the fast oracle', () => {
       const events = (await handle.fetchHistory()).events ?? [];
       expect(events.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
     }
+  });
+});
+
+describe('helper server crash', () => {
+  // Last in the file: the restart it provokes is verified with a request that needs no torch.
+  it('a helper that dies mid-batch fails the batch as retryable ProcessKilled; the next request starts a fresh one', async () => {
+    const starts = maceServer().starts;
+    const other = mkdtempSync(path.join(os.tmpdir(), 'autopipe-mace-crash-'));
+    const inFlight = maceLabelBatch({ runDir: other, structureFile: fx.structuresFile, ids: ['x'], oracle: { models: fx.models } });
+    maceServer().kill('SIGKILL');
+    const f = await rejection(inFlight);
+    expect(f.type).toBe('ProcessKilled');
+    expect(f.nonRetryable).toBe(false);
+    const out = path.join(other, 'one.extxyz');
+    const sub = await maceServer().request('mace-subset', { structure_file: fx.structuresFile, indices: [0], output: out }, z.object({ count: z.number() }), { workDir: other });
+    expect(sub.count).toBe(1);
+    expect(maceServer().starts).toBe(starts + 1);
   });
 });
