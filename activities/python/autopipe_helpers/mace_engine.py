@@ -95,7 +95,7 @@ class Committee:
         import torch
         from mace.tools import torch_geometric
 
-        batch = torch_geometric.batch.Batch.from_data_list(self._graphs(frames))
+        batch = torch_geometric.batch.Batch.from_data_list(self._graphs(frames)).to(self.calc.device)
         energies, forces, stresses = [], [], []
         for model in self.calc.models:
             b = batch.clone()
@@ -107,7 +107,7 @@ class Committee:
         E = torch.stack(energies)                    # (M, graphs)
         F = torch.stack(forces)                      # (M, atoms, 3)
         S = torch.stack(stresses) if with_stress else None
-        ptr = batch.ptr.tolist()
+        ptr = batch.ptr.cpu().tolist()
         return [(E[:, g], F[:, ptr[g]:ptr[g + 1]], None if S is None else S[:, g]) for g in range(len(frames))]
 
     def _row(self, atoms, e, f, s):
