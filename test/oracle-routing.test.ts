@@ -82,6 +82,7 @@ describe('tiered oracle with the real committee and the real DFT oracle', () => 
         teacher: { models: fx.models, accept_threshold: accept, dft_threshold: dft, between: 'queue', batch_size: 4 },
         dft: fixtureCampaign.dft,
         dftLimit: 2, // 3 are DFT-bound: the least uncertain one waits in the queue
+        store: { source: 'initial_random', generation: 0 },
       }],
     });
   });
@@ -124,11 +125,9 @@ describe('tiered oracle with the real committee and the real DFT oracle', () => 
   });
 
   it('the store records which engine labelled each structure, and the entries make a dataset', async () => {
-    // Called directly: inside a Temporal activity the store's insert currently rejects the numeric
-    // activity id as an ASE-db key value (reported to the store's owner); the workflow's `store` option
-    // runs this same function.
-    const stored = await storeRouting({ runDir, manifest: r.manifest, source: 'initial_random', generation: 0 });
-    expect(stored).toEqual({ structures: 7, labels: 7, byEngine: { mace: 5, dft: 2 } });
+    expect(r.stored).toEqual({ structures: 7, labels: 7, byEngine: { mace: 5, dft: 2 } });
+    // Idempotent: recording the same routing run again adds nothing and fails nothing.
+    expect(await storeRouting({ runDir, manifest: r.manifest, source: 'initial_random', generation: 0 })).toEqual(r.stored);
     const entries = JSON.parse(readFileSync(r.entriesFile, 'utf8'));
     const labels = await storeLabels({ runDir, ids: entries.map((e: { name: string }) => e.name) });
     for (const e of entries) expect(labels[e.name]!.map((l) => l.oracle)).toEqual([e.config_type]);
