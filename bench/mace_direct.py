@@ -74,6 +74,9 @@ def loop(mode, file, models):
 
         calc = MACECalculator(model_paths=models, device="cpu", default_dtype="float64")
         t_load = time.perf_counter() - t0
+        for a in read(file, index=":16"):  # warm-up (lazy torch init), as the workflow's helper is warm
+            a.calc = calc
+            a.get_forces()
         t0 = time.perf_counter()
         for a in frames:
             a.calc = calc
@@ -85,6 +88,7 @@ def loop(mode, file, models):
 
         engine = Committee(models, "cpu", "float64")
         t_load = time.perf_counter() - t0
+        engine.evaluate(read(file, index=":16"))  # warm-up (lazy torch init), as the workflow's helper is warm
         t0 = time.perf_counter()
         results = engine.evaluate(frames)
     t_loop = time.perf_counter() - t0
