@@ -11,6 +11,9 @@ export interface DatasetEntry {
   index: number;
   label_file: string;
   name: string;
+  config_type?: string;
+  /** Training weight relative to a DFT label (1): Pacemaker's w_factor, MACE's config_weight. */
+  weight?: number;
 }
 
 export interface WriteDatasetInput {
@@ -23,7 +26,7 @@ export interface WriteDatasetInput {
 
 const WriteDatasetResult = z.object({ count: z.number(), pckl: z.string().nullish().transform((v) => v ?? undefined), extxyz: z.string().nullish().transform((v) => v ?? undefined) });
 
-/** The foundation's direct writer: structures from files, labels from label files (smoke workflow). */
+/** The direct writer: structures from files, labels from label files, optional per-entry weights. */
 export async function writeDataset(input: WriteDatasetInput): Promise<z.output<typeof WriteDatasetResult>> {
   return callPython(
     'dataset-write',

@@ -81,6 +81,12 @@ export const TeacherSchema = z.strictObject({
   gamma_accept_threshold: positive().default(1.5).describe('single model: ACE gamma at or below which its label is kept'),
   gamma_dft_threshold: positive().default(5.0).describe('single model: ACE gamma above which the structure goes to DFT'),
   between: z.enum(['discard', 'queue']).default('discard'),
+  label_weight: z
+    .number()
+    .min(0, 'must be >= 0')
+    .max(1, 'must be <= 1')
+    .default(0.3)
+    .describe('ACE training weight of the distilled teacher labels relative to DFT labels (1); they stay in the replay history'),
   batch_size: posInt().default(64),
   finetune: z
     .strictObject({

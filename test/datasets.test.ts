@@ -12,6 +12,7 @@ import { CampaignSchema, DftSchema, TrainingSchema } from '../common/campaign-sc
 import { projectRoot } from '../common/paths';
 import { datasetInfo, exportDataset, importDataset, writeDataset, type ExportResult } from '../activities/datasets';
 import { fitAce } from '../activities/pacemaker';
+import { buildTrainingSet } from '../activities/replay';
 import { dftLabel } from '../activities/qe';
 import { addLabels, storeInfo, type LabelInput } from '../activities/store';
 import { generateStructures } from '../activities/structures';
@@ -258,7 +259,7 @@ describe('autopipe dataset export|import|info', () => {
 });
 
 describe("the smoke workflow's direct writer", () => {
-  it('writes both formats from a real pw.x label file, values exactly as labelled', async () => {
+  it('writes both formats from a real pw.x label file, values exactly as labelled; per-entry weights reach Pacemaker and MACE', async () => {
     const dir = tmp('smoke');
     const si = CampaignSchema.parse({ system: { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43 } }, generation: { count: 1, vacancy_fraction: 0, shear_fraction: 0 } });
     const g = await generateStructures({ runDir: dir, name: 's', system: si.system, generation: si.generation, seed: 9 });
@@ -277,5 +278,36 @@ print(df.energy[0] == lab['energy'], np.array_equal(df.forces[0], lab['forces'])
     expect(same).toBe('True True True True True');
     const info = await datasetInfo({ file: ds.pckl! });
     expect(info).toMatchObject({ kind: 'pckl', count: 1, elements: ['Si'], by_oracle: { dft: 1 } });
+
+    // Per-entry weights (teacher labels weigh less than DFT): Pacemaker's w_factor, MACE's config_weight,
+    // kept through the replay history when an unweighted generation joins.
+    const one = { structure_file: g.output, index: 0, label_file: ref.labelFile };
+    const w = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'dft' }, { ...one, name: 'teacher', weight: 0.3 }], pckl: path.join(dir, 'w.pckl.gzip'), extxyz: path.join(dir, 'w.extxyz') });
+    const plain = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'later' }], pckl: path.join(dir, 'later.pckl.gzip') });
+    await buildTrainingSet({ historyFile: path.join(dir, 'history.pckl.gzip'), newDataset: w.pckl!, trainingFile: path.join(dir, 'gen-0.pckl.gzip'), bufferSize: 10, seed: 1, generation: 0 });
+    const gen1 = await buildTrainingSet({ historyFile: path.join(dir, 'history.pckl.gzip'), newDataset: plain.pckl!, trainingFile: path.join(dir, 'gen-1.pckl.gzip'), bufferSize: 10, seed: 1, generation: 1 });
+    const weights = await pyJson<{ factor: Record<string, number>; configWeight: (number | null)[]; pyace: Record<string, number>; plainCols: boolean }>(`
+import json, pandas as pd
+from ase.io import read
+from pyace.preparedata import apply_weights, normalize_energy_forces_weights
+df = pd.read_pickle(${JSON.stringify(gen1.trainingFile)}, compression='gzip')
+factor = dict(zip(df.name, map(float, df.w_factor)))
+# Pacemaker's own weighting: its default policy, times w_factor, normalised
+df["NUMBER_OF_ATOMS"] = df.ase_atoms.map(len)
+ref = apply_weights(df.copy(), None)
+normalize_energy_forces_weights(ref)
+pyace = dict(zip(ref.name, map(float, ref.w_energy / ref.w_energy[ref.name == "dft"].iloc[0])))
+frames = read(${JSON.stringify(w.extxyz)}, index=":")
+plain = pd.read_pickle(${JSON.stringify(plain.pckl)}, compression='gzip')
+print(json.dumps({"factor": factor, "configWeight": [f.info.get("config_weight") for f in frames], "pyace": pyace, "plainCols": "w_factor" in plain.columns}))`);
+    expect(weights.factor).toEqual({ dft: 1, teacher: 0.3, later: 1 });
+    expect(weights.configWeight).toEqual([null, 0.3]);
+    expect(weights.pyace.teacher).toBeCloseTo(0.3, 12);
+    expect(weights.pyace.later).toBeCloseTo(1, 12);
+    expect(weights.plainCols).toBe(false); // no weights given: Pacemaker's policy alone
+
+    const bad = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'x', weight: -1 }], pckl: path.join(dir, 'bad.pckl.gzip') }).catch((e) => e);
+    expect(bad.type).toBe('InvalidInput');
+    expect(bad.message).toMatch(/training weight must be a finite number >= 0 \(got -1\)/);
   });
 });

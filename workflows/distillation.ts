@@ -53,7 +53,9 @@ export async function distillationWorkflow(input: DistillationInput): Promise<Di
   const policy = committee ? routingPolicy(c.teacher, input.teacherModels.length, undefined, items.length).policy : undefined;
   const routes = new Map<string, Route>(items.map((it) => [it.id, policy ? route(it, policy) : it.flag ? 'reject' : 'accept']));
   const kept = items.filter((it) => routes.get(it.id) === 'accept');
-  const trainingEntries = kept.map((it) => ({ structure_file: made.output, index: it.index, label_file: it.labelFile, name: it.id }));
+  // Teacher labels weigh less than DFT labels (teacher.label_weight): equal among themselves at generation 0,
+  // they keep that weight in the replay history once DFT data joins.
+  const trainingEntries = kept.map((it) => ({ structure_file: made.output, index: it.index, label_file: it.labelFile, name: it.id, weight: c.teacher.label_weight }));
   setCurrentDetails(`fitting generation-0 ACE on ${kept.length} teacher labels`);
   const ds = await control.writeDataset({ workDir: `${runDir}/datasets`, entries: trainingEntries, pckl: `${runDir}/datasets/gen-0-distilled.pckl.gzip` });
   // The distilled set opens the replay history every later refit samples from.

@@ -2,7 +2,9 @@
 
 Pacemaker: a gzip-pickled pandas DataFrame (pandas.read_pickle) with columns name, ase_atoms, energy,
 forces, energy_corrected (energy minus the per-element reference energies), optional stress (ASE Voigt
-order, eV/Å³; pyace 0.4 does not fit stress but keeps the column), optional w_energy/w_forces, and the
+order, eV/Å³; pyace 0.4 does not fit stress but keeps the column), optional w_energy/w_forces (fixed
+weights: Pacemaker then skips its weighting policy), optional w_factor (a per-structure factor Pacemaker
+multiplies into its policy's weights before normalising: how teacher labels weigh less than DFT), and the
 provenance columns source, generation, oracle, settings_hash, config_type (Pacemaker ignores extra
 columns), and stored_pbc for slabs (see pacemaker_atoms).
 MACE: extxyz with REF_energy, REF_forces, REF_stress, so MACE's own keys never shadow the labels.
@@ -97,6 +99,7 @@ class PcklSink:
         self.path, self.refs, self.weights, self.cutoff = path, refs, weights, cutoff
         self.cols = {k: [] for k in ("name", "ase_atoms", "energy", "forces", "energy_corrected", "stress", *META_KEYS, PBC_COLUMN)}
         self.w_energy, self.w_forces = [], []
+        self.w_factor = []  # per-structure training weight (meta["weight"]); column written when any is set
 
     def add(self, sid, atoms, energy, forces, stress, meta, where):
         c = self.cols
@@ -113,6 +116,7 @@ class PcklSink:
             w = float(self.weights.get(meta["oracle"], 1.0))
             self.w_energy.append(w)
             self.w_forces.append(np.full(len(atoms), w))
+        self.w_factor.append(meta.get("weight"))
 
     def __len__(self):
         return len(self.cols["name"])
@@ -126,6 +130,8 @@ class PcklSink:
                 del cols[optional]
         if self.weights is not None:
             cols["w_energy"], cols["w_forces"] = self.w_energy, self.w_forces
+        if any(w is not None for w in self.w_factor):
+            cols["w_factor"] = [1.0 if w is None else float(w) for w in self.w_factor]
         df = pd.DataFrame(cols)
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         tmp = f"{self.path}.tmp-{os.getpid()}"
@@ -148,6 +154,8 @@ class ExtxyzSink:
         # MACE reads config_type (for config_type_weights); "Default" is its name for none.
         info = labelled_info(energy, stress, {"structure_id": sid, **{k: meta[k] for k in META_KEYS if meta.get(k) is not None}})
         info.setdefault("config_type", "Default")
+        if meta.get("weight") is not None:
+            info["config_weight"] = float(meta["weight"])  # MACE multiplies it into the loss of this structure
         self.fh.write(format_frame(atoms, info, forces))
         self.n += 1
 

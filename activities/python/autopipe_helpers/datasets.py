@@ -214,9 +214,20 @@ def info(p):
     return out
 
 
+def _weight(entry, where):
+    w = entry.get("weight")
+    if w is None:
+        return None
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
+        raise HelperError("InvalidInput", f"{where}: training weight must be a finite number >= 0 (got {w!r})")
+    return float(w)
+
+
 def write_dataset(p):
-    """The foundation's direct writer (smoke workflow). Input: entries [{structure_file, index, label_file,
-    name}], reference_energies, pckl, extxyz. Labels are DFT or MACE label files."""
+    """The direct writer (structures from files, labels from label files). Input: entries [{structure_file,
+    index, label_file, name, config_type?, weight?}], reference_energies, pckl, extxyz. Labels are DFT or
+    MACE label files. A weight (relative to a DFT label's 1) becomes Pacemaker's w_factor and MACE's
+    config_weight."""
     refs = p.get("reference_energies") or {}
     frames_of = {}
     sinks = _sinks(p.get("pckl"), p.get("extxyz"), refs, None)
@@ -233,7 +244,8 @@ def write_dataset(p):
             where = entry["label_file"]
             check_structure(atoms, f"{path}[{idx}]", min_distance=None)
             energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"])
-            meta = {"oracle": lab["oracle"], "settings_hash": lab["settings_hash"], "config_type": entry.get("config_type")}
+            meta = {"oracle": lab["oracle"], "settings_hash": lab["settings_hash"], "config_type": entry.get("config_type"),
+                    "weight": _weight(entry, where)}
             for _, sink in sinks:
                 sink.add(entry.get("name", f"s{i}"), atoms, energy, forces, stress, meta, where)
         if not p["entries"]:

@@ -42,6 +42,8 @@ def _fill_weights(df):
     Pacemaker uses w_energy/w_forces whenever both columns exist; a history that mixes weighted
     (surrogate) and unweighted (DFT) generations would otherwise hand it NaN weights.
     """
+    if "w_factor" in df.columns:  # a DFT generation without factors mixed with weighted teacher data
+        df = df.assign(w_factor=df["w_factor"].astype(float).fillna(1.0))
     if "w_energy" not in df.columns and "w_forces" not in df.columns:
         return df
     df = df.copy()
