@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../common/errors';
 import { trainMace } from './mace';
-import { maceServer } from './mace-server';
+import { maceServer } from './helper-server';
 
 export interface FineTuneInput {
   outDir: string;

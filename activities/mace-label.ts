@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../common/errors';
-import { maceServer } from './mace-server';
+import { maceServer } from './helper-server';
 
 /** The fast oracle a batch uses: the teacher section's engine fields. */
 export const FastOracleSchema = z.object({

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../common/errors';
-import { maceServer } from './mace-server';
+import { maceServer } from './helper-server';
 import { runTool } from './process';
 
 export interface MaceFoundationOptions {

@@ -12,7 +12,7 @@ import { readJsonIfExists, writeFileAtomic } from './files';
 import { canonicalJson, sha256 } from './hashing';
 import { reapStale, runTool } from './process';
 import { deriveCutoffs } from './pseudopotentials';
-import { callPython } from './python';
+import { dftHelperServer } from './helper-server';
 
 export interface DftLabelInput {
   runDir: string;
@@ -143,21 +143,22 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const restart = rung.restartFromDensity && existsSync(path.join(scratch, 'pwscf.save', 'charge-density.dat'));
   const inputData = pwInputData({ ...dft, ecutwfc: cut.ecutwfc, ecutrho: cut.ecutrho }, rung, restart);
 
-  const written = await callPython(
+  // Through the worker's long-lived DFT helper (ASE stays imported): absolute paths, its cwd is not ours.
+  const written = await dftHelperServer().request(
     'qe-write',
     {
-      structure_file: input.structureFile,
+      structure_file: path.resolve(input.structureFile),
       index: input.index ?? 0,
       label: structureId,
-      directory: dir,
-      pseudo_dir: dft.pseudo_dir,
+      directory: path.resolve(dir),
+      pseudo_dir: path.resolve(dft.pseudo_dir),
       pseudopotentials: dft.pseudopotentials,
       input_data: inputData,
       kspacing: dft.kspacing,
       min_distance: input.minDistance ?? 0.5,
     },
     QeWriteResult,
-    { workDir: dir },
+    { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
   const [exe, ...pre] = commandArgv(dft.command, dft.ranks);
@@ -172,7 +173,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below
   });
   writeFileSync(path.join(dir, 'espresso.pwo'), run.stdout);
-  const out = await callPython('qe-read', { output_file: path.join(dir, 'espresso.pwo') }, QeReadResult, { workDir: dir });
+  const out = await dftHelperServer().request('qe-read', { output_file: path.resolve(dir, 'espresso.pwo') }, QeReadResult, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
   if (run.exitCode !== 0) {
     throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${dir}/pw.log` });
   }

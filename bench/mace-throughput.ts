@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { trainMace } from '../activities/mace';
-import { maceServer } from '../activities/mace-server';
+import { maceServer } from '../activities/helper-server';
 import { connectClient } from '../common/connections';
 import { pythonExe, pythonHelpersDir, projectRoot } from '../common/paths';
 import { TaskQueues } from '../common/queues';

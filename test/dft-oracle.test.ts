@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DftSchema } from '../common/campaign-schema';
 import { projectRoot, pythonExe } from '../common/paths';
 import { TaskQueues } from '../common/queues';
+import { dftHelperServer } from '../activities/helper-server';
 import { dftLabel, type DftLabel } from '../activities/qe';
 import { labellingWorkflow } from '../workflows/labelling';
 import { pyJson } from './helpers/python';
@@ -53,6 +54,18 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
       expect(label.provenance.kpts).toHaveLength(3);
     });
   }
+
+  it('writes inputs and reads outputs through one long-lived helper, not a Python start per call', async () => {
+    const server = dftHelperServer();
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
+    await dftLabel({ runDir: tmp('warm'), structureId: 'w0', structureFile: cells, index: 0, dft });
+    const [starts, pid] = [server.starts, server.pid];
+    expect(pid).toBeGreaterThan(0);
+    const dir = tmp('helper');
+    const ref = await dftLabel({ runDir: dir, structureId: 'w1', structureFile: cells, index: 0, dft });
+    expect([server.starts, server.pid]).toEqual([starts, pid]);
+    expect(existsSync(path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwi'))).toBe(true);
+  });
 
   it('a missing pseudopotential fails non-retryably, says what to fix, and never starts pw.x', async () => {
     const before = pwStarts();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { maceLabelBatch, type MaceLabelBatchResult } from '../activities/mace-label';
-import { maceServer } from '../activities/mace-server';
+import { maceServer } from '../activities/helper-server';
 import { TaskQueues } from '../common/queues';
 import { maceLabelWorkflow, tieredOracleWorkflow } from '../workflows/teacher';
 import { pyJson } from './helpers/python';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { fineTuneMace } from '../activities/mace-finetune';
 import { maceLabelBatch } from '../activities/mace-label';
-import { maceServer } from '../activities/mace-server';
+import { maceServer } from '../activities/helper-server';
 import { makeStructures } from '../activities/structures';
 import { DftSchema } from '../common/campaign-schema';
 import { projectRoot } from '../common/paths';

@@ -1,7 +1,9 @@
-"""A long-lived helper process: `python -m autopipe_helpers.mace_server`.
+"""A long-lived helper process: `python -m autopipe_helpers.helper_server [--torch] [--idle S]`.
 
-Why: importing torch and MACE and loading the models costs seconds; a batch of small structures costs
-less. One server per worker keeps models and parsed structure files in memory across batches.
+Why: importing torch and MACE and loading the models costs seconds, importing ASE about one; a batch of
+small structures, or writing one pw.x input, costs less. One server per worker and kind (MACE on the ml
+queue, with --torch; QE input/output on the dft queue) keeps imports, models and parsed structure files
+in memory across requests.
 
 Protocol: one JSON request per stdin line, {"id": n, "command": "<helper command>", "input": {...}};
 one JSON reply per line on the original stdout, {"id": n, "ok": true, "result": ...} or
@@ -26,7 +28,7 @@ def _watch_idle(state, idle_seconds):
     while True:
         time.sleep(min(idle_seconds, 5.0))
         if not state["busy"] and time.monotonic() - state["last"] > idle_seconds:
-            print(f"mace_server: idle for {idle_seconds:g} s, exiting", file=sys.stderr, flush=True)
+            print(f"helper_server: idle for {idle_seconds:g} s, exiting", file=sys.stderr, flush=True)
             os._exit(0)
 
 
@@ -65,12 +67,13 @@ def main(argv):
     threads = int(os.environ.get("AUTOPIPE_ML_THREADS", os.environ.get("OMP_NUM_THREADS", "1")))
     reply_fd = os.dup(1)
     os.dup2(2, 1)  # stray prints from libraries must never corrupt the reply stream
-    try:
-        import torch
+    if "--torch" in argv:  # the MACE server: torch's thread count is fixed before any model loads
+        try:
+            import torch
 
-        torch.set_num_threads(max(1, threads))
-    except ImportError:
-        pass
+            torch.set_num_threads(max(1, threads))
+        except ImportError:
+            pass
     return _serve(reply_fd, idle)
 
 

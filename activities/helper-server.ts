@@ -1,9 +1,11 @@
-// One long-lived Python helper process per worker (python -m autopipe_helpers.mace_server): torch, MACE
-// and the models are loaded once and reused by every batch. Requests go one JSON line each over stdin;
-// the server answers them in order, so progress lines on stderr belong to the oldest pending request.
-// A cancelled activity kills the process group (the next request starts a fresh server); a crash fails
-// the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off runs one process per
-// request instead (same helper code, through callPython), which the benchmark measures against.
+// Long-lived Python helper processes (python -m autopipe_helpers.helper_server), one per worker and kind:
+// "mace" (ml queue) keeps torch, MACE and the models loaded across batches; "dft" keeps ASE imported for
+// writing pw.x inputs and reading its outputs (about 1 s of import per call otherwise). Requests go one
+// JSON line each over stdin; the server answers them in order, so progress lines on stderr belong to the
+// oldest pending request. A cancelled activity kills the process group (the next request starts a fresh
+// server); a crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
+// (AUTOPIPE_DFT_SERVER=off) runs one process per request instead (same helper code, through callPython),
+// which the benchmarks measure against.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,8 +57,16 @@ export class HelperServer {
   /** How many server processes this manager has started (tests and the benchmark read it). */
   starts = 0;
 
-  constructor(private readonly idleSeconds = Number(process.env.AUTOPIPE_MACE_SERVER_IDLE ?? 600)) {
-    this.logFile = path.join(stateDir, 'logs', `mace-server-${process.pid}.log`);
+  private readonly envPrefix: string;
+  private readonly label: string;
+  private readonly idleSeconds: number;
+
+  /** kind "mace" loads torch (thread count fixed first); "dft" needs ASE only. */
+  constructor(private readonly kind: 'mace' | 'dft' = 'mace', idleSeconds?: number) {
+    this.envPrefix = `AUTOPIPE_${kind.toUpperCase()}_SERVER`;
+    this.label = kind === 'mace' ? 'MACE' : 'DFT';
+    this.idleSeconds = idleSeconds ?? Number(process.env[`${this.envPrefix}_IDLE`] ?? 600);
+    this.logFile = path.join(stateDir, 'logs', `${kind}-server-${process.pid}.log`);
   }
 
   get pid(): number | undefined {
@@ -74,7 +84,8 @@ export class HelperServer {
 
   private start(): Promise<void> {
     mkdirSync(path.dirname(this.logFile), { recursive: true });
-    const child = spawn(pythonExe, ['-m', 'autopipe_helpers.mace_server', '--idle', String(this.idleSeconds)], {
+    const args = ['-m', 'autopipe_helpers.helper_server', '--idle', String(this.idleSeconds), ...(this.kind === 'mace' ? ['--torch'] : [])];
+    const child = spawn(pythonExe, args, {
       cwd: pythonHelpersDir,
       env: { ...process.env, PYTHONPATH: pythonHelpersDir, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: process.env.AUTOPIPE_ML_THREADS ?? '1', TF_CPP_MIN_LOG_LEVEL: '2' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -84,7 +95,7 @@ export class HelperServer {
     this.starts++;
     this.stdoutBuf = '';
     this.stderrBuf = '';
-    this.log(`# mace_server pid ${child.pid} started ${new Date().toISOString()}`);
+    this.log(`# ${this.kind} helper server pid ${child.pid} started ${new Date().toISOString()}`);
     let signalReady: () => void;
     let failReady: (e: unknown) => void;
     const ready = new Promise<void>((res, rej) => {
@@ -107,14 +118,14 @@ export class HelperServer {
       for (const line of lines) this.onStderr(line);
     });
     child.on('exit', (code, signal) => {
-      this.log(`# mace_server pid ${child.pid} exited (${signal ?? code})`);
+      this.log(`# ${this.kind} helper server pid ${child.pid} exited (${signal ?? code})`);
       if (this.child === child) {
         this.child = undefined;
         this.ready = undefined;
       }
       const err = ApplicationFailure.create({
         type: RetryableErrors.ProcessKilled,
-        message: `the MACE helper server exited (${signal ?? `code ${code}`}) with requests pending; log: ${this.logFile}\n${this.tail.join('\n')}`,
+        message: `the ${this.label} helper server exited (${signal ?? `code ${code}`}) with requests pending; log: ${this.logFile}\n${this.tail.join('\n')}`,
       });
       failReady(err);
       const pending = this.pending;
@@ -122,7 +133,7 @@ export class HelperServer {
       pending.forEach((p) => p.reject(err));
     });
     child.on('error', (e) =>
-      failReady(ApplicationFailure.create({ type: NonRetryableErrors.ToolMissing, nonRetryable: true, message: `cannot start the MACE helper (${pythonExe}): ${e.message}; run \`npm run setup\`` })),
+      failReady(ApplicationFailure.create({ type: NonRetryableErrors.ToolMissing, nonRetryable: true, message: `cannot start the ${this.label} helper (${pythonExe}): ${e.message}; run \`npm run setup\`` })),
     );
     // A write racing the server's death must not crash the worker: the exit handler fails the requests.
     child.stdin!.on('error', (e) => this.log(`# stdin: ${e.message}`));
@@ -176,7 +187,7 @@ export class HelperServer {
 
   /** Run one helper command in the server, starting it when needed. */
   async request<T extends z.ZodType>(command: string, input: unknown, schema: T, opts: ServerRequestOptions): Promise<z.output<T>> {
-    if (process.env.AUTOPIPE_MACE_SERVER === 'off') return callPython(command, input, schema, { workDir: opts.workDir });
+    if (process.env[this.envPrefix] === 'off') return callPython(command, input, schema, { workDir: opts.workDir });
     if (!this.child || !this.ready) this.ready = this.start();
     this.setRef(true);
     await this.ready;
@@ -230,10 +241,17 @@ export class HelperServer {
   }
 }
 
-let shared: HelperServer | undefined;
+let mace: HelperServer | undefined;
+let dft: HelperServer | undefined;
 
-/** The worker's one server (created lazily on the first MACE request). */
+/** The worker's MACE server (created lazily on the first MACE request). */
 export function maceServer(): HelperServer {
-  shared ??= new HelperServer();
-  return shared;
+  mace ??= new HelperServer('mace');
+  return mace;
+}
+
+/** The worker's DFT-side server: pw.x input writing and output reading through ASE. */
+export function dftHelperServer(): HelperServer {
+  dft ??= new HelperServer('dft');
+  return dft;
 }
