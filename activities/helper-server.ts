@@ -200,9 +200,11 @@ export class HelperServer {
     if (opts.logFile) mkdirSync(path.dirname(opts.logFile), { recursive: true });
     child.stdin!.write(JSON.stringify({ id, command, input }) + '\n');
 
-    // Quiet batches still heartbeat, and a cancelled activity takes the server down with it.
+    // Quiet batches still heartbeat. A cancelled MACE batch (minutes long) takes the server down with it;
+    // a DFT helper request takes milliseconds and may share the server with another slot's request, so
+    // it finishes and the cancellation is raised after it.
     const beat = ctx ? setInterval(() => ctx.heartbeat({ alive: true, request: id }), 5000) : undefined;
-    const onCancel = () => this.kill('SIGKILL');
+    const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {
       const raw = await result;
@@ -214,6 +216,7 @@ export class HelperServer {
           message: `helper "${command}" returned an unexpected result: ${parsed.error.message}`,
         });
       }
+      if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       return parsed.data;
     } catch (err) {
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;

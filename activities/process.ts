@@ -82,6 +82,9 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   log.write(`\n$ ${[exe, ...opts.args].join(' ')}\n# cwd ${opts.cwd} at ${new Date().toISOString()}\n`);
   const ctx = activityContext();
+  // Cancelled before the start (e.g. while a helper wrote the input): the abort event has fired already
+  // and would never reach this tool, so do not start it.
+  if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
   const tail: string[] = [];
   const started = Date.now();
   let lastDetails: unknown;

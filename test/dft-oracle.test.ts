@@ -4,6 +4,8 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DftSchema } from '../common/campaign-schema';
 import { projectRoot, pythonExe } from '../common/paths';
@@ -65,6 +67,19 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
     const ref = await dftLabel({ runDir: dir, structureId: 'w1', structureFile: cells, index: 0, dft });
     expect([server.starts, server.pid]).toEqual([starts, pid]);
     expect(existsSync(path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwi'))).toBe(true);
+  });
+
+  it('cancelled while its input is written: no pw.x start, and the shared helper keeps serving', async () => {
+    const server = dftHelperServer();
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
+    await dftLabel({ runDir: tmp('pre-cancel-warm'), structureId: 'c0', structureFile: cells, index: 0, dft });
+    const [pid, before] = [server.pid, pwStarts()];
+    const env = new MockActivityEnvironment();
+    env.cancel(); // already cancelled when the activity asks the helper for the input file
+    const err = await env.run(dftLabel, { runDir: tmp('pre-cancel'), structureId: 'c1', structureFile: cells, index: 0, dft }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(pwStarts()).toBe(before);
+    expect(server.pid).toBe(pid); // a DFT request is not worth killing the server other slots use
   });
 
   it('a missing pseudopotential fails non-retryably, says what to fix, and never starts pw.x', async () => {
