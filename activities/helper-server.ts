@@ -2,8 +2,9 @@
 // "mace" (ml queue) keeps torch, MACE and the models loaded across batches; "dft" keeps ASE imported for
 // writing pw.x inputs and reading its outputs (about 1 s of import per call otherwise). Requests go one
 // JSON line each over stdin; the server answers them in order, so progress lines on stderr belong to the
-// oldest pending request. A cancelled activity kills the process group (the next request starts a fresh
-// server); a crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
+// oldest pending request. A cancelled MACE activity kills the process group (the next request starts a
+// fresh server); a cancelled DFT request, milliseconds long, finishes first and then raises the
+// cancellation. A crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
 // (AUTOPIPE_DFT_SERVER=off) runs one process per request instead (same helper code, through callPython),
 // which the benchmarks measure against.
 import { Context } from '@temporalio/activity';
@@ -57,14 +58,15 @@ export class HelperServer {
   /** How many server processes this manager has started (tests and the benchmark read it). */
   starts = 0;
 
-  private readonly envPrefix: string;
+  /** "MACE" or "DFT": messages, and the AUTOPIPE_<label>_SERVER switches. */
   private readonly label: string;
+  private readonly envPrefix: string;
   private readonly idleSeconds: number;
 
   /** kind "mace" loads torch (thread count fixed first); "dft" needs ASE only. */
   constructor(private readonly kind: 'mace' | 'dft' = 'mace', idleSeconds?: number) {
-    this.envPrefix = `AUTOPIPE_${kind.toUpperCase()}_SERVER`;
-    this.label = kind === 'mace' ? 'MACE' : 'DFT';
+    this.label = kind.toUpperCase();
+    this.envPrefix = `AUTOPIPE_${this.label}_SERVER`;
     this.idleSeconds = idleSeconds ?? Number(process.env[`${this.envPrefix}_IDLE`] ?? 600);
     this.logFile = path.join(stateDir, 'logs', `${kind}-server-${process.pid}.log`);
   }
