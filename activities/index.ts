@@ -1,21 +1,21 @@
 // Activities grouped by the task queue whose workers run them (see ARCHITECTURE.md, Task queues).
-import { datasetInfo, exportDataset, importDataset, writeDataset } from './datasets';
-import { recordDftFailure } from './labels';
-import { evaluateMace, trainMace } from './mace';
-import { fineTuneMace } from './mace-finetune';
-import { maceLabelBatch, maceScore } from './mace-label';
-import { assembleTrainingSet, makeSurrogates } from './mace-surrogates';
-import { recordTeacher } from './mace-teacher';
-import { deferRouting, finalizeRouting, recordRouting, storeRouting, writeStructureSubset } from './tiered-oracle';
-import { fitAce } from './pacemaker';
-import { extrapolationGrade } from './gamma';
-import { buildTrainingSet } from './replay';
-import { selectDOptimal } from './selection';
-import { dftLabel } from './qe';
-import { appendDftHistory, prepareCampaign, readDftHistory, writeCampaignReport } from './campaign';
-import { exploreMd } from './exploration';
-import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store';
-import { generateStructures, makeStructures } from './structures';
+import { datasetInfo, exportDataset, importDataset, writeDataset } from './store/datasets';
+import { recordDftFailure } from './dft/failures';
+import { evaluateMace, trainMace } from './mace/train';
+import { fineTuneMace } from './mace/finetune';
+import { maceLabelBatch, maceScore } from './mace/label';
+import { assembleTrainingSet, makeSurrogates } from './mace/surrogates';
+import { recordTeacher } from './mace/teacher-record';
+import { deferRouting, finalizeRouting, recordRouting, storeRouting, writeStructureSubset } from './campaign/routing';
+import { fitAce } from './ace/fit';
+import { extrapolationGrade } from './ace/gamma';
+import { buildTrainingSet } from './ace/replay';
+import { selectDOptimal } from './ace/selection';
+import { dftLabel } from './dft/qe';
+import { appendDftHistory, prepareCampaign, readDftHistory, writeCampaignReport } from './campaign/campaign';
+import { exploreMd } from './md/explore';
+import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store/store';
+import { generateStructures, makeStructures } from './structures/generate';
 
 const storeControlActivities = {
   generateStructures, insertStructures, addLabelFiles, addLabels, queryStore, exportStructures, storeLabels, storeInfo,

@@ -2,7 +2,7 @@
 //
 //   npx tsx bench/datasets.ts [--count 50000] [--dir /tmp/autopipe-bench-datasets] [--keep]
 //
-// Each step runs the exact helper process the activities launch (python -m autopipe_helpers <cmd>),
+// Each step runs the exact helper process the activities launch (python -m activities.runtime.helper_cli <cmd>),
 // under GNU time for its wall time and peak resident memory. Steps:
 //   import extxyz -> store, export store -> .pckl.gzip, export store -> extxyz, import .pckl.gzip -> store,
 //   and the baseline: the same DataFrame pickled by pandas alone (gzip level 1, as the export, and
@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, pythonExe, pythonHelpersDir } from '../common/paths';
+import { helperCliModule, projectRoot, pythonExe, pythonPath } from '../host/paths';
 
 interface Step {
   step: string;
@@ -29,7 +29,7 @@ const count = Number(values.count);
 const dir = path.resolve(values.dir ?? path.join(os.tmpdir(), 'autopipe-bench-datasets'));
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-const env = { PYTHONPATH: pythonHelpersDir, OMP_NUM_THREADS: '1' };
+const env = { PYTHONPATH: pythonPath, OMP_NUM_THREADS: '1' };
 const mb = (file: string) => statSync(file).size / 1e6;
 
 /** Run argv under GNU time; returns wall and CPU seconds, peak RSS and the last stdout line as JSON. */
@@ -44,7 +44,7 @@ async function timed(argv: string[]): Promise<{ seconds: number; cpuSeconds: num
 async function helper(command: string, input: Record<string, unknown>) {
   const file = path.join(dir, `${command}.json`);
   writeFileSync(file, JSON.stringify(input));
-  const t = await timed([pythonExe, '-m', 'autopipe_helpers', command, file]);
+  const t = await timed([pythonExe, '-m', helperCliModule, command, file]);
   if (!t.reply.ok) throw new Error(`${command}: ${JSON.stringify(t.reply.error)}`);
   return { ...t, reply: t.reply.result };
 }

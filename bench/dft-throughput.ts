@@ -9,13 +9,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DftSchema } from '../common/campaign-schema';
-import { connectClient } from '../common/connections';
-import { pythonExe } from '../common/paths';
+import { connectClient } from '../host/connections';
+import { pythonExe } from '../host/paths';
 import { TaskQueues } from '../common/queues';
-import { temporalSettings } from '../common/temporal-config';
+import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
 import { labellingWorkflow } from '../workflows/labelling';
-import { startServer, stopServer } from '../scripts/server';
+import { startServer, stopServer } from '../host/server';
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 16);

@@ -14,13 +14,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { trainMace } from '../activities/mace';
-import { maceServer } from '../activities/helper-server';
-import { connectClient } from '../common/connections';
-import { pythonExe, pythonHelpersDir, projectRoot } from '../common/paths';
+import { trainMace } from '../activities/mace/train';
+import { maceServer } from '../activities/runtime/helper-server';
+import { connectClient } from '../host/connections';
+import { pythonExe, pythonPath, projectRoot } from '../host/paths';
 import { TaskQueues } from '../common/queues';
-import { temporalSettings } from '../common/temporal-config';
-import { startServer, stopServer } from '../scripts/server';
+import { temporalSettings } from '../host/temporal-config';
+import { startServer, stopServer } from '../host/server';
 import { createWorkers } from '../workers/worker';
 import { maceLabelWorkflow } from '../workflows/teacher';
 
@@ -29,7 +29,7 @@ const N = Number(values.n ?? 2000);
 const BATCH = Number(values.batch ?? 250);
 const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-bench-mace-'));
 const script = path.join(projectRoot, 'bench', 'mace_direct.py');
-const env = { PYTHONPATH: pythonHelpersDir, OMP_NUM_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: '3' };
+const env = { PYTHONPATH: pythonPath, OMP_NUM_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: '3' };
 const py = async (args: string[]) => (await execa(pythonExe, [script, ...args], { env })).stdout.trim().split('\n').pop()!;
 
 async function benchModels(): Promise<string[]> {

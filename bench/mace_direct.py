@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from ase.build import bulk  # noqa: E402
 from ase.io import read, write  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "activities", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
 def cells(n, seed, sigma=0.05):
@@ -50,7 +50,7 @@ def emt_data(out, n, seed):
 
 
 def structures(out, n, seed):
-    from autopipe_helpers.structures import structure_id, write_frames
+    from activities.structures.commands import structure_id, write_frames
 
     frames = cells(n, seed)
     for a in frames:
@@ -84,7 +84,7 @@ def loop(mode, file, models):
             fc, ec = calc.results["forces_comm"], calc.results["energy_comm"]
             results.append((e, f, s, float(np.sqrt(fc.var(axis=0).sum(-1)).max()), float(np.std(ec) / len(a))))
     else:
-        from autopipe_helpers.mace_engine import Committee
+        from activities.mace.engine import Committee
 
         engine = Committee(models, "cpu", "float64")
         t_load = time.perf_counter() - t0

@@ -18,10 +18,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fitAce } from '../activities/pacemaker';
-import { projectRoot, pythonExe } from '../common/paths';
+import { fitAce } from '../activities/ace/fit';
+import { projectRoot, pythonExe } from '../host/paths';
 import { TrainingSchema } from '../common/campaign-schema';
-import { loadCampaignFile } from '../scripts/campaign-file';
+import { loadCampaignFile } from '../cli/campaign-file';
 
 const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '100,300,1000' }, maxiter: { type: 'string', default: '20' }, dir: { type: 'string' }, keep: { type: 'boolean' } },

@@ -36,7 +36,7 @@ const share = () => z.number().min(0, 'must be >= 0').max(1, 'must be <= 1');
 const int = () => num().int('must be an integer');
 
 // Each generated structure gets one mode; the *_fraction shares pick how many, the rest is plain
-// isotropic strain ("bulk"). See activities/python/autopipe_helpers/generator.py.
+// isotropic strain ("bulk"). See activities/structures/generator.py.
 export const GenerationSchema = z
   .strictObject({
     count: posInt().default(40),
@@ -202,7 +202,7 @@ export const CampaignSchema = z
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
-    const t = c.training; // the same checks fitAce runs (activities/pacemaker.ts trainingConfigProblems)
+    const t = c.training; // the same checks fitAce runs (activities/ace/fit.ts trainingConfigProblems)
     if (t.zbl_inner_cutoff !== undefined && t.zbl_inner_cutoff >= t.cutoff)
       ctx.addIssue({ code: 'custom', path: ['training', 'zbl_inner_cutoff'], message: `must be below training.cutoff (${t.cutoff} Å)` });
     for (const el of c.system.elements.filter((e) => t.reference_energies && !(e in t.reference_energies)))

@@ -10,7 +10,7 @@ import { TaskQueues } from '../common/queues';
 import { workflowsPath } from '../workers/worker';
 import { campaignWorkflow, type CampaignOutcome } from '../workflows/campaign';
 import { statusQuery, type CampaignStatus } from '../workflows/campaign-api';
-import { loadCampaignFile } from '../scripts/campaign-file';
+import { loadCampaignFile } from '../cli/campaign-file';
 import { pyJson } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 

@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../host/paths';
 import { TaskQueues } from '../common/queues';
 import { campaignWorkflow } from '../workflows/campaign';
-import { loadCampaignFile } from '../scripts/campaign-file';
+import { loadCampaignFile } from '../cli/campaign-file';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');

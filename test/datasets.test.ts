@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CampaignSchema, DftSchema, TrainingSchema } from '../common/campaign-schema';
-import { projectRoot } from '../common/paths';
-import { datasetInfo, exportDataset, importDataset, writeDataset, type ExportResult } from '../activities/datasets';
-import { fitAce } from '../activities/pacemaker';
-import { buildTrainingSet } from '../activities/replay';
-import { dftLabel } from '../activities/qe';
-import { addLabels, storeInfo, type LabelInput } from '../activities/store';
-import { generateStructures } from '../activities/structures';
+import { projectRoot } from '../host/paths';
+import { datasetInfo, exportDataset, importDataset, writeDataset, type ExportResult } from '../activities/store/datasets';
+import { fitAce } from '../activities/ace/fit';
+import { buildTrainingSet } from '../activities/ace/replay';
+import { dftLabel } from '../activities/dft/qe';
+import { addLabels, storeInfo, type LabelInput } from '../activities/store/store';
+import { generateStructures } from '../activities/structures/generate';
 import { py, pyJson } from './helpers/python';
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-ds-${p}-`));
@@ -42,7 +42,7 @@ print(json.dumps(out))`);
 /** Every labelled structure of a store as (id -> exact arrays), read with the store's own Python API. */
 const dumpStore = (runDir: string, oracle = 'emt') => `
 import json, numpy as np
-from autopipe_helpers.store import Store
+from activities.store.store import Store
 st = Store(${JSON.stringify(path.join(runDir, 'store.sqlite'))}, create=False)
 dump = {sid: dict(numbers=a.numbers.tolist(), positions=a.positions.tolist(), cell=a.cell.array.tolist(), pbc=a.pbc.tolist(),
                   energy=lab['energy'], forces=lab['forces'].tolist(), stress=None if lab['stress'] is None else lab['stress'].tolist(),

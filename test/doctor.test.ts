@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../host/paths';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CampaignSchema, type Campaign } from '../common/campaign-schema';
-import { projectRoot } from '../common/paths';
-import { generateStructures, makeStructures } from '../activities/structures';
-import { storeInfo } from '../activities/store';
+import { projectRoot } from '../host/paths';
+import { generateStructures, makeStructures } from '../activities/structures/generate';
+import { storeInfo } from '../activities/store/store';
 import { pyJson } from './helpers/python';
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-gen-${p}-`));
@@ -43,7 +43,7 @@ import json, numpy as np
 from ase.io import read
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
-from autopipe_helpers.structures import structure_id
+from activities.structures.commands import structure_id
 base = ${base}
 out = []
 for a in read(${JSON.stringify(file)}, ':'):

@@ -5,8 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureNamespace, startServer, stopServer } from '../scripts/server';
-import { temporalSettings } from '../common/temporal-config';
+import { ensureNamespace, startServer, stopServer } from '../host/server';
+import { temporalSettings } from '../host/temporal-config';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

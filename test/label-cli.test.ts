@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot, pythonExe } from '../common/paths';
+import { projectRoot, pythonExe } from '../host/paths';
 import { pyJson } from './helpers/python';
 import { useTestServerEnv } from './helpers/temporal';
 

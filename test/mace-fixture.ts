@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../host/paths';
 import type { TeacherBootstrapResult } from '../workflows/teacher';
 import { useTestServerEnv } from './helpers/temporal';
 

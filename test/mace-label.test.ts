@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { maceLabelBatch, type MaceLabelBatchResult } from '../activities/mace-label';
-import { maceServer } from '../activities/helper-server';
+import { maceLabelBatch, type MaceLabelBatchResult } from '../activities/mace/label';
+import { maceServer } from '../activities/runtime/helper-server';
 import { TaskQueues } from '../common/queues';
 import { maceLabelWorkflow, tieredOracleWorkflow } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
@@ -28,7 +28,7 @@ async function evalSet(fx: CommitteeFixture, out: string): Promise<EvalSet> {
   return pyJson<EvalSet>(`
 import json, numpy as np
 from ase.io import read, write
-from autopipe_helpers.structures_io import min_distance
+from activities.structures.reading import min_distance
 seed = read(${JSON.stringify(fx.structuresFile)}, ':')
 rng = np.random.default_rng(11)
 frames, ids, rattled = [], [], []
@@ -262,7 +262,7 @@ describe('helper server crash', () => {
     expect(f.type).toBe('ProcessKilled');
     expect(f.nonRetryable).toBe(false);
     const out = path.join(other, 'one.extxyz');
-    const sub = await maceServer().request('mace-subset', { structure_file: fx.structuresFile, indices: [0], output: out }, z.object({ count: z.number() }), { workDir: other });
+    const sub = await maceServer().request('structures-subset', { structure_file: fx.structuresFile, indices: [0], output: out }, z.object({ count: z.number() }), { workDir: other });
     expect(sub.count).toBe(1);
     expect(maceServer().starts).toBe(starts + 1);
   });

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDataset } from '../activities/datasets';
-import { maceLabelBatch } from '../activities/mace-label';
-import { storeLabels } from '../activities/store';
-import { storeRouting } from '../activities/tiered-oracle';
+import { writeDataset } from '../activities/store/datasets';
+import { maceLabelBatch } from '../activities/mace/label';
+import { storeLabels } from '../activities/store/store';
+import { storeRouting } from '../activities/campaign/routing';
 import { TaskQueues } from '../common/queues';
 import { tieredOracleWorkflow, type TieredOracleResult } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
@@ -27,8 +27,8 @@ async function makePool(fx: CommitteeFixture, file: string): Promise<Pool> {
   return pyJson<Pool>(`
 import json, numpy as np
 from ase.io import read
-from autopipe_helpers.structures import structure_id, write_frames
-from autopipe_helpers.structures_io import min_distance
+from activities.structures.commands import structure_id, write_frames
+from activities.structures.reading import min_distance
 base = read(${JSON.stringify(fx.structuresFile)}, 0); base.info.clear()
 rng = np.random.default_rng(5)
 frames, kinds = [], []

@@ -7,10 +7,10 @@ import { execa } from 'execa';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fitAce, type FitInput } from '../activities/pacemaker';
-import { potentialSection } from '../activities/pacemaker-input';
-import type { FitProgress } from '../activities/pacemaker-progress';
-import { pythonExe } from '../common/paths';
+import { fitAce, type FitInput } from '../activities/ace/fit';
+import { potentialSection } from '../activities/ace/fit-input';
+import type { FitProgress } from '../activities/ace/fit-progress';
+import { pythonExe } from '../host/paths';
 import { py } from './helpers/python';
 import { concatDatasets, cuTraining, emtDataset, tempDir } from './fixtures/training/data';
 
@@ -86,7 +86,7 @@ df.to_pickle(${JSON.stringify(mixed)}, compression="gzip")`]);
   it('rejects a test_size that leaves no test structure', async () => {
     const small = await emtDataset(dir, 'five', { count: 5, seed: 13 });
     const { err, outDir } = await failure({ datasetFile: small, training: cuTraining({ test_size: 0.1 }) });
-    expect(err.message).toBe('training.test_size 0.1 of 5 structures leaves 0 test structures: set test_size to 0 or add structures (helper "pace-check", log: ' + path.join(outDir, 'check', 'pace-check.log') + ')');
+    expect(err.message).toBe('training.test_size 0.1 of 5 structures leaves 0 test structures: set test_size to 0 or add structures (helper "ace-fit-check", log: ' + path.join(outDir, 'check', 'ace-fit-check.log') + ')');
     expect(err).toMatchObject({ type: 'InvalidConfig', nonRetryable: true });
     expectNoPacemaker(outDir);
   });

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseCampaign, TrainingSchema } from '../common/campaign-schema';
-import { trainingConfigProblems } from '../activities/pacemaker';
-import { pacemakerInput } from '../activities/pacemaker-input';
-import { fitProgressParser } from '../activities/pacemaker-progress';
+import { trainingConfigProblems } from '../activities/ace/fit';
+import { pacemakerInput } from '../activities/ace/fit-input';
+import { fitProgressParser } from '../activities/ace/fit-progress';
 import { pyJson } from './helpers/python';
 import { tempDir } from './fixtures/training/data';
 

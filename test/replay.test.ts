@@ -4,8 +4,8 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTrainingSet, type ReplayInput } from '../activities/replay';
-import { potentialSection } from '../activities/pacemaker-input';
+import { buildTrainingSet, type ReplayInput } from '../activities/ace/replay';
+import { potentialSection } from '../activities/ace/fit-input';
 import { py, pyJson } from './helpers/python';
 import { cuTraining, emtDataset, tempDir } from './fixtures/training/data';
 

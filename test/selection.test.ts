@@ -6,11 +6,11 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { extrapolationGrade, readGammaRows } from '../activities/gamma';
-import { potentialSection } from '../activities/pacemaker-input';
-import { runTool } from '../activities/process';
-import { selectDOptimal } from '../activities/selection';
-import { projectRoot } from '../common/paths';
+import { extrapolationGrade, readGammaRows } from '../activities/ace/gamma';
+import { potentialSection } from '../activities/ace/fit-input';
+import { runTool } from '../activities/runtime/process';
+import { selectDOptimal } from '../activities/ace/selection';
+import { projectRoot } from '../host/paths';
 import { py, pyJson } from './helpers/python';
 import { cuTraining, emtDataset, logDets, tempDir } from './fixtures/training/data';
 

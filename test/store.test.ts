@@ -1,5 +1,5 @@
 // The provenance store on real tools: structures from the generator, DFT labels from real pw.x runs
-// (label files of activities/qe.ts), a second oracle (ASE's Lennard-Jones), queries the workflows need,
+// (label files of activities/dft/qe.ts), a second oracle (ASE's Lennard-Jones), queries the workflows need,
 // `ase db` reading the same file, typed failures that write nothing, and concurrent writers.
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CampaignSchema, DftSchema } from '../common/campaign-schema';
-import { venvTool } from '../common/paths';
-import { recordDftFailure } from '../activities/labels';
-import { dftLabel, type DftLabel } from '../activities/qe';
-import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from '../activities/store';
-import { generateStructures } from '../activities/structures';
+import { venvTool } from '../host/paths';
+import { recordDftFailure } from '../activities/dft/failures';
+import { dftLabel, type DftLabel } from '../activities/dft/qe';
+import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from '../activities/store/store';
+import { generateStructures } from '../activities/structures/generate';
 import { py, pyJson } from './helpers/python';
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-store-${p}-`));
@@ -26,7 +26,7 @@ async function idsOf(file: string): Promise<string[]> {
   return pyJson(`
 import json
 from ase.io import read
-from autopipe_helpers.structures import structure_id
+from activities.structures.commands import structure_id
 print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`);
 }
 

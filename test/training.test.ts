@@ -6,11 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { extrapolationGrade, readGammaRows } from '../activities/gamma';
-import { fitAce, metricsRows, type FitResult } from '../activities/pacemaker';
-import { selectDOptimal } from '../activities/selection';
-import { fitProgressParser } from '../activities/pacemaker-progress';
-import { projectRoot } from '../common/paths';
+import { extrapolationGrade, readGammaRows } from '../activities/ace/gamma';
+import { fitAce, metricsRows, type FitResult } from '../activities/ace/fit';
+import { selectDOptimal } from '../activities/ace/selection';
+import { fitProgressParser } from '../activities/ace/fit-progress';
+import { projectRoot } from '../host/paths';
 import { pyJson } from './helpers/python';
 import { campaignFile, concatDatasets, cuTraining, emtDataset, logDets, tempDir } from './fixtures/training/data';
 
@@ -206,7 +206,7 @@ describe('generation 1: incremental refits versus a fit from scratch', () => {
     expect(Math.abs(incStart - L0()) / L0()).toBeLessThan(0.02);
     expect(reach(inc)).toBeLessThan(reach(scratch));
     expect(inc.metrics.test_loss!).toBeLessThan(L0());
-    const seed = JSON.parse(readFileSync(path.join(dir, 'gen-1', 'check', 'pace-check.log'), 'utf8').trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+    const seed = JSON.parse(readFileSync(path.join(dir, 'gen-1', 'check', 'ace-fit-check.log'), 'utf8').trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
     expect(seed.result.seed_potential.lowered_r_in.Cu[1]).toBeLessThan(seed.result.seed_potential.lowered_r_in.Cu[0]);
   });
 

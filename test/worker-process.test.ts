@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DftSchema } from '../common/campaign-schema';
-import { connectClient } from '../common/connections';
-import { projectRoot, pythonExe } from '../common/paths';
+import { connectClient } from '../host/connections';
+import { projectRoot, pythonExe } from '../host/paths';
 import { TaskQueues } from '../common/queues';
-import { temporalSettings } from '../common/temporal-config';
-import { startServer, stopServer } from '../scripts/server';
+import { temporalSettings } from '../host/temporal-config';
+import { startServer, stopServer } from '../host/server';
 import { labellingWorkflow } from '../workflows/labelling';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');

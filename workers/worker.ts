@@ -6,9 +6,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { controlActivities, dftActivities, mlActivities } from '../activities';
-import { connectWorker } from '../common/connections';
+import { connectWorker } from '../host/connections';
 import { TaskQueues, type QueueKind } from '../common/queues';
-import { temporalSettings } from '../common/temporal-config';
+import { temporalSettings } from '../host/temporal-config';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

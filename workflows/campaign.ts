@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatasetEntry } from '../activities/datasets';
+import type { DatasetEntry } from '../activities/store/datasets';
 import { parseCampaign, type Campaign } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { CampaignIdKey, GenerationKey, PhaseKey, SystemKey } from '../common/search-attributes';

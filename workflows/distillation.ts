@@ -2,10 +2,10 @@
 // keep the confident ones (committee force std <= accept threshold), fit the generation-0 ACE potential.
 // Structures the teacher is unsure of (above the DFT threshold) are handed to the DFT phase.
 import { setCurrentDetails } from '@temporalio/workflow';
-import type { FitResult } from '../activities/pacemaker';
+import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';
 import { aceHistoryFile, control, ml } from './activity-options';
-import { route, routingPolicy, type Route } from '../common/tiered-routing';
+import { route, routingPolicy, type Route } from '../common/routing';
 
 export interface DistillationInput {
   runDir: string;

@@ -3,8 +3,8 @@
 // structures can forget), perturb the new DFT structures into surrogates labelled by a validated
 // committee, and refit ACE from the previous potential on DFT labels + surrogates + replayed history.
 import { setCurrentDetails } from '@temporalio/workflow';
-import type { DatasetEntry } from '../activities/datasets';
-import type { FitResult } from '../activities/pacemaker';
+import type { DatasetEntry } from '../activities/store/datasets';
+import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';
 import { aceHistoryFile, control, ml } from './activity-options';
 

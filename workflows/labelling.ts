@@ -1,7 +1,7 @@
 // DFT labelling of a structure set: one activity per structure (its summary names the structure), a
 // sliding window of dft.concurrency, failures recorded and counted instead of failing the campaign.
 import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
-import type { DftLabelRef } from '../activities/qe';
+import type { DftLabelRef } from '../activities/dft/qe';
 import type { DftSettings } from '../common/campaign-schema';
 import { control, dftActivityOptions, dftProxy } from './activity-options';
 import { slidingWindow } from './window';

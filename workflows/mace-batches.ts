@@ -2,7 +2,7 @@
 // batched labelling loop (a sliding window of maceLabelBatch activities over a structure file).
 import { ApplicationFailure, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
 import type { MlActivities } from '../activities';
-import type { MaceLabelBatchResult } from '../activities/mace-label';
+import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
 import { NonRetryableErrors, nonRetryableErrorTypes } from '../common/errors';
 import { TaskQueues } from '../common/queues';

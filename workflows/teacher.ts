@@ -4,8 +4,8 @@
 //                             generation) -> surrogates labelled by it -> weighted training set
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
 import { ApplicationFailure, executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { MaceScore } from '../activities/mace-label';
-import type { TrainingSetResult } from '../activities/mace-surrogates';
+import type { MaceScore } from '../activities/mace/label';
+import type { TrainingSetResult } from '../activities/mace/surrogates';
 import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { control, ml } from './activity-options';

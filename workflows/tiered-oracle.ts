@@ -1,11 +1,11 @@
 // The tiered oracle: the fast oracle labels a structure file in batches, each structure is routed by the
-// pure rules of common/tiered-routing.ts (MACE label kept, DFT, discarded, queued or rejected), the
+// pure rules of common/routing.ts (MACE label kept, DFT, discarded, queued or rejected), the
 // DFT-bound ones (capped) go through labellingWorkflow, and a manifest records which engine labelled each.
 import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { LabelItem } from '../activities/mace-label';
-import type { RoutingDecision, TieredOracleSummary } from '../activities/tiered-oracle';
+import type { LabelItem } from '../activities/mace/label';
+import type { RoutingDecision, TieredOracleSummary } from '../activities/campaign/routing';
 import { DftSchema, formatIssues } from '../common/campaign-schema';
-import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy, type UncertaintySource } from '../common/tiered-routing';
+import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy, type UncertaintySource } from '../common/routing';
 import { control } from './activity-options';
 import { labellingWorkflow, type LabellingResult } from './labelling';
 import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';

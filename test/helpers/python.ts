@@ -1,9 +1,9 @@
 // Run a short Python snippet in the project venv (for independent cross-checks with ASE/MACE).
 import { execa } from 'execa';
-import { pythonExe, pythonHelpersDir } from '../../common/paths';
+import { pythonExe, pythonPath } from '../../host/paths';
 
 export async function py(code: string, env: Record<string, string> = {}): Promise<string> {
-  const r = await execa(pythonExe, ['-c', code], { env: { PYTHONPATH: pythonHelpersDir, TF_CPP_MIN_LOG_LEVEL: '3', ...env } });
+  const r = await execa(pythonExe, ['-c', code], { env: { PYTHONPATH: pythonPath, TF_CPP_MIN_LOG_LEVEL: '3', ...env } });
   return r.stdout.trim().split('\n').pop() ?? '';
 }
 

@@ -1,9 +1,9 @@
 // Test access to the run's real dev server, and real workers against it.
 import { inject } from 'vitest';
 import type { Worker } from '@temporalio/worker';
-import { connectClient } from '../../common/connections';
+import { connectClient } from '../../host/connections';
 import type { QueueKind } from '../../common/queues';
-import { temporalSettings } from '../../common/temporal-config';
+import { temporalSettings } from '../../host/temporal-config';
 import { createWorkers } from '../../workers/worker';
 
 /** The run's server, in this pool slot's own namespace (see global-setup); child processes inherit it. */

@@ -1,0 +1,132 @@
+// The heuristic engine: a campaign file that gives only the elements, a structure and a DFT budget
+// must run. Every value the user left out that needs judgement is derived here, with its reason; the
+// result is stored with the campaign so a resumed campaign never changes it under its feet.
+import { existsSync, readdirSync } from 'node:fs';
+import { parseCampaign, type Campaign } from '../../common/campaign-schema';
+import { deriveCutoffs } from '../dft/pseudopotentials';
+
+export interface Derived {
+  key: string;
+  value: unknown;
+  reason: string;
+}
+
+export type DeriveResult = { ok: true; campaign: Campaign; derived: Derived[] } | { ok: false; errors: string[] };
+
+const METALS = new Set(
+  `Li Be Na Mg Al K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Cs Ba La Ce Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi`.split(' '),
+);
+const MAGNETIC = new Set(['Cr', 'Mn', 'Fe', 'Co', 'Ni']);
+const FUNCTIONALS = ['pbe', 'pbesol', 'pz'] as const;
+
+function has(raw: unknown, ...keys: string[]): boolean {
+  let cur = raw;
+  for (const k of keys) {
+    if (!cur || typeof cur !== 'object' || !(k in (cur as object))) return false;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur !== undefined;
+}
+
+/** Atoms in the prototype's cell times the supercell (a structure file counts as 8: a guess, said so). */
+export function prototypeAtoms(c: Campaign): number {
+  const p = c.system.prototype;
+  const cell = c.system.supercell.reduce((a, b) => a * b, 1);
+  if (!p) return 8 * cell;
+  const primitive: Record<string, number> = { diamond: 2, fcc: 1, bcc: 1, hcp: 2, sc: 1, rocksalt: 2, zincblende: 2, wurtzite: 4 };
+  const cubic: Record<string, number> = { diamond: 8, fcc: 4, bcc: 2, hcp: 2, sc: 1, rocksalt: 8, zincblende: 8, wurtzite: 4 };
+  return (p.cubic ? cubic[p.kind]! : primitive[p.kind]!) * cell;
+}
+
+/** Pick one pseudopotential per element, all of one functional, from the pseudopotential folder. */
+export function pickPseudopotentials(dir: string, elements: string[]): { map: Record<string, string>; functional: string } | { error: string } {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.upf$/i.test(f)).sort() : [];
+  const forEl = (el: string, fn: string) =>
+    files.filter((f) => {
+      const rest = f.slice(el.length + 1).toLowerCase();
+      return f.startsWith(`${el}.`) && rest.startsWith(fn) && !(fn === 'pbe' && rest.startsWith('pbesol'));
+    });
+  for (const fn of FUNCTIONALS) {
+    const map: Record<string, string> = {};
+    for (const el of elements) {
+      const c = forEl(el, fn);
+      if (c.length) map[el] = c[0]!;
+    }
+    if (Object.keys(map).length === elements.length) return { map, functional: fn };
+  }
+  const missing = elements.filter((el) => !files.some((f) => f.startsWith(`${el}.`)));
+  return {
+    error: missing.length
+      ? `no pseudopotential for ${missing.join(', ')} in ${dir}: add dft.pseudopotentials.<element> with a UPF file, or put one in dft.pseudo_dir`
+      : `no single functional (${FUNCTIONALS.join(', ')}) covers all of ${elements.join(', ')} in ${dir}: set dft.pseudopotentials explicitly`,
+  };
+}
+
+export function deriveCampaign(raw: unknown): DeriveResult {
+  const parsed = parseCampaign(raw);
+  if (!parsed.ok) return parsed;
+  const c = structuredClone(parsed.campaign);
+  const derived: Derived[] = [];
+  const say = (key: string, value: unknown, reason: string) => derived.push({ key, value, reason });
+  const els = c.system.elements;
+
+  const missingPseudo = els.filter((el) => !c.dft.pseudopotentials[el]);
+  if (missingPseudo.length) {
+    const pick = pickPseudopotentials(c.dft.pseudo_dir, els);
+    if ('error' in pick) return { ok: false, errors: [`dft.pseudopotentials: ${pick.error}`] };
+    for (const el of missingPseudo) {
+      c.dft.pseudopotentials[el] = pick.map[el]!;
+      say(`dft.pseudopotentials.${el}`, pick.map[el], `first ${pick.functional.toUpperCase()} file for ${el} in ${c.dft.pseudo_dir} (one functional for all elements)`);
+    }
+  }
+  const missingFiles = els.filter((el) => !existsSync(`${c.dft.pseudo_dir}/${c.dft.pseudopotentials[el]}`));
+  if (missingFiles.length) {
+    return { ok: false, errors: missingFiles.map((el) => `dft.pseudopotentials.${el}: file ${c.dft.pseudo_dir}/${c.dft.pseudopotentials[el]} not found`) };
+  }
+
+  const cut = deriveCutoffs(c.dft.pseudo_dir, c.dft.pseudopotentials, c.dft);
+  if (c.dft.ecutwfc === undefined) say('dft.ecutwfc', cut.ecutwfc, cut.reasons.find((r) => r.startsWith('ecutwfc'))!);
+  if (c.dft.ecutrho === undefined) say('dft.ecutrho', cut.ecutrho, cut.reasons.find((r) => r.startsWith('ecutrho'))!);
+  c.dft.ecutwfc = cut.ecutwfc;
+  c.dft.ecutrho = cut.ecutrho;
+
+  if (!has(raw, 'dft', 'smearing')) {
+    const metals = els.filter((e) => METALS.has(e));
+    if (metals.length === els.length) {
+      c.dft.smearing = 'mv';
+      if (!has(raw, 'dft', 'degauss')) c.dft.degauss = 0.02;
+      say('dft.smearing', 'mv', `all elements are metals: Marzari-Vanderbilt smearing, degauss ${c.dft.degauss} Ry`);
+    } else if (metals.length === 0) {
+      c.dft.smearing = 'none';
+      say('dft.smearing', 'none', 'no metallic element: fixed occupations (insulator/semiconductor)');
+    } else {
+      c.dft.smearing = 'gaussian';
+      if (!has(raw, 'dft', 'degauss')) c.dft.degauss = 0.01;
+      say('dft.smearing', 'gaussian', `metal (${metals.join(', ')}) with non-metals: the compound may be metallic; small Gaussian smearing ${c.dft.degauss} Ry`);
+    }
+  }
+  if (!has(raw, 'dft', 'spin')) {
+    const mag = els.filter((e) => MAGNETIC.has(e));
+    if (mag.length) {
+      c.dft.spin = true;
+      for (const e of mag) if (c.dft.starting_magnetization[e] === undefined) c.dft.starting_magnetization[e] = 0.5;
+      say('dft.spin', true, `${mag.join(', ')} can be magnetic: spin-polarised with starting_magnetization 0.5`);
+    }
+  }
+
+  const natoms = prototypeAtoms(c);
+  if (!has(raw, 'training', 'number_of_functions_per_element')) {
+    // Each ACE function needs several atomic environments to be determined (and the active set needs at
+    // least as many environments as functions): scale the basis with the expected data.
+    const envs = Math.max(1, (c.generation.count * natoms) / els.length);
+    const n = Math.max(8, Math.min(150, Math.round(envs / 8)));
+    c.training.number_of_functions_per_element = n;
+    say('training.number_of_functions_per_element', n, `~${Math.round(envs)} atomic environments per element from generation (${c.generation.count} x ${natoms} atoms): one function per 8, within [8, 150]`);
+  }
+  if (!has(raw, 'exploration', 'max_atoms_dft')) {
+    const m = Math.max(natoms, 64);
+    c.exploration.max_atoms_dft = m;
+    say('exploration.max_atoms_dft', m, 'larger MD cells are cut to a local cell of this size before DFT');
+  }
+  return { ok: true, campaign: c, derived };
+}

@@ -1,0 +1,56 @@
+// Exploration (ml queue): MD with the current ACE potential and its active set; halts on gamma, harvests
+// uncertain frames as DFT candidates. The MD itself is the md-explore Python helper (ASE + pyace).
+import path from 'node:path';
+import { z } from 'zod';
+import type { Campaign } from '../../common/campaign-schema';
+import { callPython } from '../runtime/python';
+
+export const ExploreResult = z.object({
+  output: z.string(),
+  candidates: z.number(),
+  ids: z.array(z.string()),
+  gamma: z.array(z.number()),
+  halted: z.number(),
+  above_select: z.number(),
+  gamma_max: z.number(),
+  trajectories: z.array(
+    z.object({ id: z.string(), harvested: z.number(), halted: z.boolean(), steps: z.number(), reason: z.string(), gamma_max: z.number() }),
+  ),
+});
+export type ExploreOutput = z.infer<typeof ExploreResult>;
+
+export interface ExploreInput {
+  outDir: string;
+  potential: string;
+  activeSet: string;
+  startStructures: string;
+  exploration: Campaign['exploration'];
+  minDistance: number;
+  seed: number;
+}
+
+export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
+  const e = input.exploration;
+  return callPython(
+    'md-explore',
+    {
+      potential: input.potential,
+      active_set: input.activeSet,
+      structures: input.startStructures,
+      temperatures: e.temperatures,
+      pressures: e.pressures,
+      steps: e.steps,
+      timestep_fs: e.timestep_fs,
+      gamma_select: e.gamma_select,
+      gamma_halt: e.gamma_halt,
+      max_atoms_dft: e.max_atoms_dft,
+      supercell: e.supercell,
+      min_distance: input.minDistance,
+      seed: input.seed,
+      sample_interval: 10,
+      output: path.join(input.outDir, 'candidates.extxyz'),
+    },
+    ExploreResult,
+    { workDir: input.outDir },
+  );
+}

@@ -1,0 +1,262 @@
+// Long-lived Python helper processes (python -m activities.runtime.helper_server), one per worker and kind:
+// "mace" (ml queue) keeps torch, MACE and the models loaded across batches; "dft" keeps ASE imported for
+// writing pw.x inputs and reading its outputs (about 1 s of import per call otherwise). Requests go one
+// JSON line each over stdin; the server answers them in order, so progress lines on stderr belong to the
+// oldest pending request. A cancelled MACE activity kills the process group (the next request starts a
+// fresh server); a cancelled DFT request, milliseconds long, finishes first and then raises the
+// cancellation. A crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
+// (AUTOPIPE_DFT_SERVER=off) runs one process per request instead (same helper code, through callPython),
+// which the benchmarks measure against.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { NonRetryableErrors, RetryableErrors, nonRetryableErrorTypes } from '../../common/errors';
+import { pythonExe, pythonPath, stateDir } from '../../host/paths';
+import { callPython, parseProgressLine } from './python';
+
+const Reply = z.union([
+  z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ id: z.number().nullable(), ok: z.literal(false), error: z.object({ type: z.string(), message: z.string() }) }),
+]);
+
+interface Pending {
+  id: number;
+  command: string;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  logFile?: string;
+  ctx?: Context;
+}
+
+export interface ServerRequestOptions {
+  /** stderr lines of this request are appended here (the run directory), besides the server log. */
+  logFile?: string;
+  /** Working directory for the one-process fallback (input JSON and log). */
+  workDir: string;
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export class HelperServer {
+  private child?: ChildProcess;
+  private ready?: Promise<void>;
+  private pending: Pending[] = [];
+  private nextId = 1;
+  private stdoutBuf = '';
+  private stderrBuf = '';
+  private tail: string[] = [];
+  readonly logFile: string;
+  /** How many server processes this manager has started (tests and the benchmark read it). */
+  starts = 0;
+
+  /** "MACE" or "DFT": messages, and the AUTOPIPE_<label>_SERVER switches. */
+  private readonly label: string;
+  private readonly envPrefix: string;
+  private readonly idleSeconds: number;
+
+  /** kind "mace" loads torch (thread count fixed first); "dft" needs ASE only. */
+  constructor(private readonly kind: 'mace' | 'dft' = 'mace', idleSeconds?: number) {
+    this.label = kind.toUpperCase();
+    this.envPrefix = `AUTOPIPE_${this.label}_SERVER`;
+    this.idleSeconds = idleSeconds ?? Number(process.env[`${this.envPrefix}_IDLE`] ?? 600);
+    this.logFile = path.join(stateDir, 'logs', `${kind}-server-${process.pid}.log`);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private log(line: string, extra?: string) {
+    try {
+      appendFileSync(this.logFile, line + '\n');
+      if (extra) appendFileSync(extra, line + '\n');
+    } catch {
+      /* logging must never fail a batch */
+    }
+  }
+
+  private start(): Promise<void> {
+    mkdirSync(path.dirname(this.logFile), { recursive: true });
+    const args = ['-m', 'activities.runtime.helper_server', '--idle', String(this.idleSeconds), ...(this.kind === 'mace' ? ['--torch'] : [])];
+    const child = spawn(pythonExe, args, {
+      cwd: pythonPath,
+      env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: process.env.AUTOPIPE_ML_THREADS ?? '1', TF_CPP_MIN_LOG_LEVEL: '2' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // own process group: cancellation kills whatever it spawned too
+    });
+    this.child = child;
+    this.starts++;
+    this.stdoutBuf = '';
+    this.stderrBuf = '';
+    this.log(`# ${this.kind} helper server pid ${child.pid} started ${new Date().toISOString()}`);
+    let signalReady: () => void;
+    let failReady: (e: unknown) => void;
+    const ready = new Promise<void>((res, rej) => {
+      signalReady = res;
+      failReady = rej;
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.stdoutBuf += chunk.toString();
+      let nl: number;
+      while ((nl = this.stdoutBuf.indexOf('\n')) >= 0) {
+        const line = this.stdoutBuf.slice(0, nl);
+        this.stdoutBuf = this.stdoutBuf.slice(nl + 1);
+        if (line.trim()) this.onReply(line, signalReady);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderrBuf += chunk.toString();
+      const lines = this.stderrBuf.split('\n');
+      this.stderrBuf = lines.pop() ?? '';
+      for (const line of lines) this.onStderr(line);
+    });
+    child.on('exit', (code, signal) => {
+      this.log(`# ${this.kind} helper server pid ${child.pid} exited (${signal ?? code})`);
+      if (this.child === child) {
+        this.child = undefined;
+        this.ready = undefined;
+      }
+      const err = ApplicationFailure.create({
+        type: RetryableErrors.ProcessKilled,
+        message: `the ${this.label} helper server exited (${signal ?? `code ${code}`}) with requests pending; log: ${this.logFile}\n${this.tail.join('\n')}`,
+      });
+      failReady(err);
+      const pending = this.pending;
+      this.pending = [];
+      pending.forEach((p) => p.reject(err));
+    });
+    child.on('error', (e) =>
+      failReady(ApplicationFailure.create({ type: NonRetryableErrors.ToolMissing, nonRetryable: true, message: `cannot start the ${this.label} helper (${pythonExe}): ${e.message}; run \`npm run setup\`` })),
+    );
+    // A write racing the server's death must not crash the worker: the exit handler fails the requests.
+    child.stdin!.on('error', (e) => this.log(`# stdin: ${e.message}`));
+    this.setRef(false);
+    return ready;
+  }
+
+  /** An idle server must not keep a finished worker or CLI alive (closing stdin ends it); a busy one must. */
+  private setRef(on: boolean) {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) {
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private onReply(line: string, signalReady: () => void) {
+    let reply: z.infer<typeof Reply>;
+    try {
+      reply = Reply.parse(JSON.parse(line));
+    } catch {
+      this.log(`# unparseable reply: ${line.slice(0, 500)}`);
+      return;
+    }
+    if (reply.id === 0 && reply.ok) return signalReady();
+    const idx = this.pending.findIndex((p) => p.id === reply.id);
+    const p = idx >= 0 ? this.pending.splice(idx, 1)[0]! : this.pending.shift();
+    if (this.pending.length === 0) this.setRef(false);
+    if (!p) return;
+    if (reply.ok) p.resolve(reply.result);
+    else {
+      p.reject(
+        ApplicationFailure.create({
+          type: reply.error.type,
+          nonRetryable: nonRetryableErrorTypes.includes(reply.error.type),
+          message: `${reply.error.message} (helper "${p.command}", log: ${p.logFile ?? this.logFile})`,
+        }),
+      );
+    }
+  }
+
+  private onStderr(line: string) {
+    const current = this.pending[0];
+    this.log(line, current?.logFile);
+    this.tail.push(line);
+    if (this.tail.length > 30) this.tail.shift();
+    const details = parseProgressLine(line);
+    if (details !== undefined && current?.ctx) current.ctx.heartbeat(details);
+  }
+
+  /** Run one helper command in the server, starting it when needed. */
+  async request<T extends z.ZodType>(command: string, input: unknown, schema: T, opts: ServerRequestOptions): Promise<z.output<T>> {
+    if (process.env[this.envPrefix] === 'off') return callPython(command, input, schema, { workDir: opts.workDir });
+    if (!this.child || !this.ready) this.ready = this.start();
+    this.setRef(true);
+    await this.ready;
+    const ctx = activityContext();
+    const id = this.nextId++;
+    const child = this.child!;
+    const result = new Promise<unknown>((resolve, reject) => {
+      this.pending.push({ id, command, resolve, reject, logFile: opts.logFile, ctx });
+    });
+    if (opts.logFile) mkdirSync(path.dirname(opts.logFile), { recursive: true });
+    child.stdin!.write(JSON.stringify({ id, command, input }) + '\n');
+
+    // Quiet batches still heartbeat. A cancelled MACE batch (minutes long) takes the server down with it;
+    // a DFT helper request takes milliseconds and may share the server with another slot's request, so
+    // it finishes and the cancellation is raised after it.
+    const beat = ctx ? setInterval(() => ctx.heartbeat({ alive: true, request: id }), 5000) : undefined;
+    const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
+    ctx?.cancellationSignal.addEventListener('abort', onCancel);
+    try {
+      const raw = await result;
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        throw ApplicationFailure.create({
+          type: NonRetryableErrors.HelperFailed,
+          nonRetryable: true,
+          message: `helper "${command}" returned an unexpected result: ${parsed.error.message}`,
+        });
+      }
+      if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      return parsed.data;
+    } catch (err) {
+      if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+      throw err;
+    } finally {
+      if (beat) clearInterval(beat);
+      ctx?.cancellationSignal.removeEventListener('abort', onCancel);
+    }
+  }
+
+  /** Stop the server (its process group); pending requests fail with ProcessKilled. */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Close stdin so the server exits on its own once the current request is done. */
+  close(): void {
+    this.child?.stdin?.end();
+  }
+}
+
+let mace: HelperServer | undefined;
+let dft: HelperServer | undefined;
+
+/** The worker's MACE server (created lazily on the first MACE request). */
+export function maceServer(): HelperServer {
+  mace ??= new HelperServer('mace');
+  return mace;
+}
+
+/** The worker's DFT-side server: pw.x input writing and output reading through ASE. */
+export function dftHelperServer(): HelperServer {
+  dft ??= new HelperServer('dft');
+  return dft;
+}

@@ -1,0 +1,180 @@
+// Datasets in the trainers' own formats: Pacemaker's gzip-pickled DataFrame (.pckl.gzip) and MACE's
+// extxyz (REF_energy / REF_forces / REF_stress), exported from the store (accumulated over generations,
+// one label per structure, split stably by hash) or imported into it. Payloads carry paths and checksums.
+import path from 'node:path';
+import { z } from 'zod';
+import { callPython } from '../runtime/python';
+import { filterPayload, helperCall, storePath, type StoreFilter } from './store';
+
+export interface DatasetEntry {
+  structure_file: string;
+  index: number;
+  label_file: string;
+  name: string;
+  config_type?: string;
+  /** Training weight relative to a DFT label (1): Pacemaker's w_factor, MACE's config_weight. */
+  weight?: number;
+}
+
+export interface WriteDatasetInput {
+  workDir: string;
+  entries: DatasetEntry[];
+  pckl?: string;
+  extxyz?: string;
+  referenceEnergies?: Record<string, number>;
+}
+
+const WriteDatasetResult = z.object({ count: z.number(), pckl: z.string().nullish().transform((v) => v ?? undefined), extxyz: z.string().nullish().transform((v) => v ?? undefined) });
+
+/** The direct writer: structures from files, labels from label files, optional per-entry weights. */
+export async function writeDataset(input: WriteDatasetInput): Promise<z.output<typeof WriteDatasetResult>> {
+  return callPython(
+    'dataset-write',
+    { entries: input.entries, pckl: input.pckl, extxyz: input.extxyz, reference_energies: input.referenceEnergies ?? {} },
+    WriteDatasetResult,
+    { workDir: path.join(input.workDir, 'logs') },
+  );
+}
+
+export const DatasetFileSchema = z.object({
+  split: z.enum(['train', 'test']),
+  format: z.enum(['pckl', 'extxyz']),
+  path: z.string(),
+  count: z.number(),
+  sha256: z.string(),
+});
+export type DatasetFile = z.infer<typeof DatasetFileSchema>;
+
+export const ExportResultSchema = z
+  .object({
+    count: z.number(),
+    train: z.number(),
+    test: z.number(),
+    unlabelled: z.number(),
+    by_oracle: z.record(z.string(), z.number()),
+    elements: z.array(z.string()),
+    files: z.array(DatasetFileSchema),
+  })
+  .transform(({ by_oracle, ...r }) => ({ ...r, byOracle: by_oracle }));
+export type ExportResult = z.output<typeof ExportResultSchema>;
+
+export interface ExportDatasetInput {
+  runDir: string;
+  /** File stem: <outDir>/<name>.pckl.gzip and <name>.extxyz (test split: <name>.test.*). */
+  name: string;
+  outDir?: string;
+  formats?: ('pckl' | 'extxyz')[];
+  filter?: Omit<StoreFilter, 'labelState' | 'oracle' | 'settingsHash'>;
+  /** Oracle priority: each structure's label comes from the first oracle that labelled it (default dft). */
+  oracles?: string[];
+  settingsHash?: string;
+  /** Share of structures held out by hash into the .test. files (0: one file per format). */
+  testFraction?: number;
+  /** eV per atom; energy_corrected = energy - sum of these (missing: energy_corrected = energy). */
+  referenceEnergies?: Record<string, number>;
+  /** Per-oracle weights as w_energy / w_forces columns (Pacemaker then ignores its weighting policy). */
+  weights?: Record<string, number>;
+  requireStress?: boolean;
+  /** The ACE cutoff (Å, default 5): slabs go to Pacemaker as periodic cells and need more vacuum than this. */
+  cutoff?: number;
+}
+
+export async function exportDataset(input: ExportDatasetInput): Promise<ExportResult> {
+  const outDir = input.outDir ?? path.join(input.runDir, 'datasets');
+  const formats = input.formats ?? ['pckl', 'extxyz'];
+  return helperCall(input.runDir, 'dataset-export', {
+    store: storePath(input.runDir),
+    ...filterPayload(input.filter),
+    oracles: input.oracles ?? ['dft'],
+    settings_hash: input.settingsHash,
+    pckl: formats.includes('pckl') ? path.resolve(outDir, `${input.name}.pckl.gzip`) : undefined,
+    extxyz: formats.includes('extxyz') ? path.resolve(outDir, `${input.name}.extxyz`) : undefined,
+    test_fraction: input.testFraction ?? 0,
+    reference_energies: input.referenceEnergies,
+    weights: input.weights,
+    require_stress: input.requireStress ?? false,
+    cutoff: input.cutoff,
+  }, ExportResultSchema);
+}
+
+export const ImportResultSchema = z
+  .object({
+    rows: z.number(),
+    duplicates_in_file: z.number(),
+    structures_inserted: z.number(),
+    structures_existing: z.number(),
+    structures_skipped: z.number(),
+    labels_inserted: z.number(),
+    labels_existing: z.number(),
+    labels_skipped: z.number(),
+  })
+  .transform((r) => ({
+    rows: r.rows,
+    duplicatesInFile: r.duplicates_in_file,
+    structures: { inserted: r.structures_inserted, existing: r.structures_existing, skipped: r.structures_skipped },
+    labels: { inserted: r.labels_inserted, existing: r.labels_existing, skipped: r.labels_skipped },
+  }));
+export type ImportResult = z.output<typeof ImportResultSchema>;
+
+export interface ImportDatasetInput {
+  runDir: string;
+  /** .pckl.gzip (Pacemaker) or extxyz / any ASE-readable file with energies and forces. */
+  file: string;
+  format?: 'pckl' | 'extxyz';
+  /** Override the file's own metadata (columns / info keys oracle, settings_hash, source, generation). */
+  oracle?: string;
+  settingsHash?: string;
+  source?: string;
+  generation?: number;
+  elements?: string[];
+  minDistance?: number;
+  onDuplicate?: 'error' | 'skip';
+  requireStress?: boolean;
+  keys?: { energy?: string; forces?: string; stress?: string };
+}
+
+/** Validate every row, then insert structures and labels in one transaction (all or nothing). */
+export async function importDataset(input: ImportDatasetInput): Promise<ImportResult> {
+  return helperCall(input.runDir, 'dataset-import', {
+    store: storePath(input.runDir),
+    file: path.resolve(input.file),
+    format: input.format,
+    oracle: input.oracle,
+    settings_hash: input.settingsHash,
+    source: input.source,
+    generation: input.generation,
+    elements: input.elements,
+    min_distance: input.minDistance ?? 0.5,
+    on_duplicate: input.onDuplicate ?? 'error',
+    require_stress: input.requireStress ?? false,
+    energy_key: input.keys?.energy,
+    forces_key: input.keys?.forces,
+    stress_key: input.keys?.stress,
+  }, ImportResultSchema);
+}
+
+const Range = z.object({ min: z.number().nullable(), max: z.number().nullable() });
+export const DatasetInfoSchema = z.union([
+  z.object({
+    kind: z.enum(['pckl', 'extxyz']),
+    file: z.string(),
+    count: z.number(),
+    unique_structures: z.number(),
+    elements: z.array(z.string()),
+    natoms: Range.extend({ mean: z.number() }),
+    energy_per_atom: Range,
+    max_abs_force: z.number(),
+    with_stress: z.number(),
+    by_oracle: z.record(z.string(), z.number()),
+    bytes: z.number(),
+    columns: z.array(z.string()).optional(),
+    weights: z.boolean().optional(),
+  }),
+  z.object({ kind: z.literal('store') }).loose(),
+]);
+export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
+
+/** What a dataset file (or a store) holds; validates every row on the way. */
+export async function datasetInfo(input: { file: string; runDir?: string }): Promise<DatasetInfo> {
+  return helperCall(input.runDir, 'dataset-info', { file: path.resolve(input.file) }, DatasetInfoSchema);
+}

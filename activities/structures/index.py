@@ -1,0 +1,18 @@
+"""Bring any ASE-readable structure file into a run: a canonical extxyz copy plus content-hash ids."""
+
+from activities.runtime.protocol import HelperError
+from activities.structures.commands import structure_id, write_frames
+from activities.structures.reading import read_all
+
+
+def index(p):
+    """Input: input (any ASE-readable file), output (extxyz). Output: ids in file order, count."""
+    frames = read_all(p["input"])
+    if not frames:
+        raise HelperError("InvalidInput", f"{p['input']}: no structures in the file")
+    ids = [structure_id(a) for a in frames]
+    for a, sid in zip(frames, ids):
+        a.calc = None
+        a.info["structure_id"] = sid
+    write_frames(p["output"], [(a, a.info) for a in frames])  # exact: ids are hashes of these very positions
+    return {"output": p["output"], "ids": ids, "count": len(ids)}

@@ -1,0 +1,40 @@
+// One place that says which Temporal service every command talks to. TEMPORAL_ADDRESS switches all
+// commands from the embedded dev server to an external one (with optional TLS or API key).
+import { readFileSync } from 'node:fs';
+
+export { TaskQueues, allQueueKinds, SearchAttributeTypes } from '../common/queues';
+export type { QueueKind } from '../common/queues';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  external: boolean;
+  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer } | boolean;
+  apiKey?: string;
+  uiPort: number;
+  port: number;
+}
+
+export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const port = Number(env.AUTOPIPE_TEMPORAL_PORT ?? 7233);
+  const uiPort = Number(env.AUTOPIPE_TEMPORAL_UI_PORT ?? 8233);
+  const externalAddress = env.TEMPORAL_ADDRESS || undefined; // empty counts as unset
+  const external = Boolean(externalAddress);
+  const address = externalAddress ?? `127.0.0.1:${port}`;
+  const namespace = env.TEMPORAL_NAMESPACE ?? 'autopipe';
+  let tls: TemporalSettings['tls'];
+  if (env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY) {
+    tls = {
+      clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT), key: readFileSync(env.TEMPORAL_TLS_KEY) },
+      ...(env.TEMPORAL_TLS_CA ? { serverRootCACertificate: readFileSync(env.TEMPORAL_TLS_CA) } : {}),
+    };
+  } else if (env.TEMPORAL_API_KEY || env.TEMPORAL_TLS === 'true') {
+    tls = true;
+  }
+  return { address, namespace, external, tls, apiKey: env.TEMPORAL_API_KEY, uiPort, port };
+}
+
+export function uiUrl(s: TemporalSettings, workflowId?: string): string {
+  const base = s.external ? `(see your Temporal UI)` : `http://127.0.0.1:${s.uiPort}/namespaces/${s.namespace}/workflows`;
+  return workflowId && !s.external ? `${base}/${encodeURIComponent(workflowId)}` : base;
+}
