@@ -1,4 +1,4 @@
-// Activities grouped by the task queue whose workers run them (see ARCHITECTURE.md, Task queues).
+// Activities grouped by the task queue whose workers run them (docs/architecture.md: layers and groups).
 import { datasetInfo, exportDataset, importDataset, writeDataset } from './store/datasets';
 import { recordDftFailure } from './dft/failures';
 import { evaluateMace, trainMace } from './mace/train';

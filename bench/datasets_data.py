@@ -20,8 +20,8 @@ from ase import Atoms
 from ase.build import bulk
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from activities.structures.extxyz import format_frame, labelled_info  # noqa: E402
 from activities.structures.commands import structure_id  # noqa: E402
+from activities.structures.extxyz import format_frame, labelled_info  # noqa: E402
 
 
 def frames(n, seed=0):

@@ -32,8 +32,3 @@ export function dftActivityOptions(dft: DftSettings): ActivityOptions {
 export function dftProxy(dft: DftSettings) {
   return proxyActivities<DftActivities>(dftActivityOptions(dft));
 }
-
-/** The campaign's ACE replay history (Pacemaker format), shared by every generation's refit. */
-export function aceHistoryFile(runDir: string): string {
-  return `${runDir}/datasets/ace-history.pckl.gzip`;
-}

@@ -33,6 +33,7 @@ import { explorationWorkflow } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
 import { teacherBootstrapWorkflow } from './teacher';
+import { runLayout } from '../common/run-layout';
 
 /** Carried across continueAsNew: small, references only. */
 export interface CampaignState {
@@ -201,6 +202,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     { key: GenerationKey, value: state.generation },
   ]);
   const g = state.generation;
+  const run = runLayout(state.runDir);
 
   // Teacher: without model files, train a committee from DFT labels of seed structures (counts against
   // the DFT budget).
@@ -244,15 +246,15 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   await enter('labelling', `choosing up to ${n} of ${ex.candidates} candidates for DFT`);
   let pick: { file: string; ids: string[] };
   if (ex.candidates > 0) {
-    const sel = await ml.selectDOptimal({ candidates: ex.output, n: Math.min(n, ex.candidates), potential: pot.yaml, workDir: `${state.runDir}/selection/gen-${g}`, seed: c().seed + g });
-    const sub = await control.writeStructureSubset({ structureFile: ex.output, indices: sel.indices, output: `${state.runDir}/selection/gen-${g}/selected.extxyz` });
+    const sel = await ml.selectDOptimal({ candidates: ex.output, n: Math.min(n, ex.candidates), potential: pot.yaml, workDir: run.selection(g), seed: c().seed + g });
+    const sub = await control.writeStructureSubset({ structureFile: ex.output, indices: sel.indices, output: `${run.selection(g)}/selected.extxyz` });
     pick = { file: sub.output, ids: sel.indices.map((i) => ex.ids[i]!) };
     add(state.bySource, 'md_halt', ex.halted);
     add(state.bySource, `active_learning_iter_${g}`, pick.ids.length);
   } else {
     const p = state.pendingDft!;
     const take = p.indices.slice(0, n);
-    const sub = await control.writeStructureSubset({ structureFile: p.file, indices: take, output: `${state.runDir}/selection/gen-${g}/teacher-uncertain.extxyz` });
+    const sub = await control.writeStructureSubset({ structureFile: p.file, indices: take, output: `${run.selection(g)}/teacher-uncertain.extxyz` });
     pick = { file: sub.output, ids: p.ids.slice(0, take.length) };
   }
   state.pendingDft = undefined;

@@ -4,8 +4,9 @@
 import { setCurrentDetails } from '@temporalio/workflow';
 import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';
-import { aceHistoryFile, control, ml } from './activity-options';
+import { control, ml } from './activity-options';
 import { route, routingPolicy, type Route } from '../common/routing';
+import { runLayout } from '../common/run-layout';
 
 export interface DistillationInput {
   runDir: string;
@@ -29,6 +30,7 @@ export interface DistillationResult {
 
 export async function distillationWorkflow(input: DistillationInput): Promise<DistillationResult> {
   const { runDir, campaign: c } = input;
+  const run = runLayout(runDir);
   setCurrentDetails('generating candidates');
   const made = await control.makeStructures({
     runDir,
@@ -57,17 +59,17 @@ export async function distillationWorkflow(input: DistillationInput): Promise<Di
   // they keep that weight in the replay history once DFT data joins.
   const trainingEntries = kept.map((it) => ({ structure_file: made.output, index: it.index, label_file: it.labelFile, name: it.id, weight: c.teacher.label_weight }));
   setCurrentDetails(`fitting generation-0 ACE on ${kept.length} teacher labels`);
-  const ds = await control.writeDataset({ workDir: `${runDir}/datasets`, entries: trainingEntries, pckl: `${runDir}/datasets/gen-0-distilled.pckl.gzip` });
+  const ds = await control.writeDataset({ workDir: run.datasetsDir, entries: trainingEntries, pckl: run.dataset('gen-0-distilled.pckl.gzip') });
   // The distilled set opens the replay history every later refit samples from.
   const ts = await ml.buildTrainingSet({
-    historyFile: aceHistoryFile(runDir),
+    historyFile: run.aceHistory,
     newDataset: ds.pckl!,
-    trainingFile: `${runDir}/datasets/gen-0-training.pckl.gzip`,
+    trainingFile: run.dataset('gen-0-training.pckl.gzip'),
     bufferSize: c.training.replay_buffer_size,
     seed: c.seed,
     generation: 0,
   });
-  const fit = await ml.fitAce({ outDir: `${runDir}/potentials/gen-0`, datasetFile: ts.trainingFile, elements: c.system.elements, training: c.training, seed: c.seed });
+  const fit = await ml.fitAce({ outDir: run.potential(0), datasetFile: ts.trainingFile, elements: c.system.elements, training: c.training, seed: c.seed });
   return {
     generated: made.ids.length,
     kept: kept.length,

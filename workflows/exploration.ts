@@ -4,6 +4,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { ExploreOutput } from '../activities/md/explore';
 import type { Campaign } from '../common/campaign-schema';
 import { control, ml } from './activity-options';
+import { runLayout } from '../common/run-layout';
 
 export interface ExplorationInput {
   runDir: string;
@@ -30,7 +31,7 @@ export async function explorationWorkflow(input: ExplorationInput): Promise<Expl
   });
   setCurrentDetails(`MD over ${c.exploration.temperatures.length} temperatures x ${c.exploration.pressures.length} pressures`);
   const r = await ml.exploreMd({
-    outDir: `${runDir}/exploration/gen-${g}`,
+    outDir: runLayout(runDir).exploration(g),
     potential: input.potential.yaml,
     activeSet: input.potential.asi,
     startStructures: starts.output,

@@ -6,7 +6,8 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { DatasetEntry } from '../activities/store/datasets';
 import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';
-import { aceHistoryFile, control, ml } from './activity-options';
+import { control, ml } from './activity-options';
+import { runLayout } from '../common/run-layout';
 
 export interface FinetuneInput {
   runDir: string;
@@ -42,10 +43,11 @@ const score = (s: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number }): 
 export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneResult> {
   const { runDir, campaign: c, generation: g } = input;
   const t = c.teacher;
-  const dir = `${runDir}/mace/gen-${g}`;
+  const run = runLayout(runDir);
+  const dir = run.maceGeneration(g);
   const history = await control.appendDftHistory({ runDir, generation: g, entries: input.newDft });
-  const allDft = await control.writeDataset({ workDir: `${runDir}/datasets`, entries: await control.readDftHistory({ runDir }), extxyz: `${runDir}/datasets/dft-all-gen-${g}.extxyz` });
-  const newSet = await control.writeDataset({ workDir: `${runDir}/datasets`, entries: input.newDft, extxyz: `${runDir}/datasets/gen-${g}-dft.extxyz` });
+  const allDft = await control.writeDataset({ workDir: run.datasetsDir, entries: await control.readDftHistory({ runDir }), extxyz: run.dataset(`dft-all-gen-${g}.extxyz`) });
+  const newSet = await control.writeDataset({ workDir: run.datasetsDir, entries: input.newDft, extxyz: run.dataset(`gen-${g}-dft.extxyz`) });
 
   setCurrentDetails(`MACE fine-tuning of ${input.teacherModels.length} member(s) on ${input.newDft.length} DFT labels`);
   const tuned = await Promise.all(
@@ -102,9 +104,9 @@ export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneRe
   // set is all of it plus a seeded sample of the history up to training.replay_buffer_size.
   const fresh = await control.assembleTrainingSet({ runDir, name: `gen-${g + 1}-new`, dft: input.newDft, surrogates: surrogateEntries, surrogateWeight: t.surrogates.weight });
   const ts = await ml.buildTrainingSet({
-    historyFile: aceHistoryFile(runDir),
+    historyFile: run.aceHistory,
     newDataset: fresh.pckl,
-    trainingFile: `${runDir}/datasets/gen-${g + 1}-training.pckl.gzip`,
+    trainingFile: run.dataset(`gen-${g + 1}-training.pckl.gzip`),
     bufferSize: c.training.replay_buffer_size,
     seed: c.seed + g + 1,
     generation: g + 1,
@@ -112,7 +114,7 @@ export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneRe
     potential: input.previousPotential,
   });
   const fit = await ml.fitAce({
-    outDir: `${runDir}/potentials/gen-${g + 1}`,
+    outDir: run.potential(g + 1),
     datasetFile: ts.trainingFile,
     elements: c.system.elements,
     training: c.training,

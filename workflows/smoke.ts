@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { NonRetryableErrors } from '../common/errors';
 import { control, ml } from './activity-options';
 import { labellingWorkflow } from './labelling';
+import { runLayout } from '../common/run-layout';
 
 export interface SmokeInput {
   runDir: string;
@@ -34,6 +35,7 @@ export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
   }
   const c = parsed.campaign;
   const { runDir } = input;
+  const run = runLayout(runDir);
   setCurrentDetails('generating structures');
   const made = await control.makeStructures({
     runDir,
@@ -52,18 +54,18 @@ export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
   });
   const entries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
   const ds = await control.writeDataset({
-    workDir: `${runDir}/datasets`,
+    workDir: run.datasetsDir,
     entries,
-    pckl: `${runDir}/datasets/smoke.pckl.gzip`,
-    extxyz: `${runDir}/datasets/smoke.extxyz`,
+    pckl: run.dataset('smoke.pckl.gzip'),
+    extxyz: run.dataset('smoke.extxyz'),
   });
   setCurrentDetails('fitting ACE and training MACE');
   const [fit, m0, m1] = await Promise.all([
-    ml.fitAce({ outDir: `${runDir}/potentials/smoke`, datasetFile: ds.pckl!, elements: c.system.elements, training: c.training, seed: c.seed, maxiter: input.fitIterations ?? 20 }),
-    ml.trainMace({ outDir: `${runDir}/mace/smoke`, name: 'member-0', trainFile: ds.extxyz!, seed: c.seed, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
-    ml.trainMace({ outDir: `${runDir}/mace/smoke`, name: 'member-1', trainFile: ds.extxyz!, seed: c.seed + 1, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
+    ml.fitAce({ outDir: run.potential('smoke'), datasetFile: ds.pckl!, elements: c.system.elements, training: c.training, seed: c.seed, maxiter: input.fitIterations ?? 20 }),
+    ml.trainMace({ outDir: `${run.root}/mace/smoke`, name: 'member-0', trainFile: ds.extxyz!, seed: c.seed, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
+    ml.trainMace({ outDir: `${run.root}/mace/smoke`, name: 'member-1', trainFile: ds.extxyz!, seed: c.seed + 1, maxEpochs: input.maceEpochs ?? 5, validFraction: 0.2 }),
   ]);
-  const ev = await ml.evaluateMace({ models: [m0.model, m1.model], structures: made.output, output: `${runDir}/mace/smoke/eval.extxyz`, workDir: `${runDir}/mace/smoke` });
+  const ev = await ml.evaluateMace({ models: [m0.model, m1.model], structures: made.output, output: `${run.root}/mace/smoke/eval.extxyz`, workDir: `${run.root}/mace/smoke` });
   const stds = ev.results.map((r) => r.force_std_max).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return {
     structures: made.ids.length,

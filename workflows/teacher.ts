@@ -11,6 +11,7 @@ import { NonRetryableErrors } from '../common/errors';
 import { control, ml } from './activity-options';
 import { labellingWorkflow } from './labelling';
 import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';
+import { runLayout } from '../common/run-layout';
 
 export { maceLabelWorkflow, type MaceLabelInput, type MaceLabelResult } from './mace-batches';
 export { tieredOracleWorkflow, type TieredOracleInput, type TieredOracleResult } from './tiered-oracle';
@@ -41,7 +42,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
   const c = parsed.campaign;
   const b = c.teacher.bootstrap;
-  const dir = `${input.runDir}/teacher/bootstrap`;
+  const dir = runLayout(input.runDir).teacherBootstrap;
   setCurrentDetails(`generating ${b.seed_structures} seed structures`);
   const made = await control.makeStructures({
     runDir: input.runDir,
@@ -62,7 +63,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     throw ApplicationFailure.create({
       type: NonRetryableErrors.TrainingFailed,
       nonRetryable: true,
-      message: `only ${labels.labelled} of ${made.ids.length} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${input.runDir}/dft`,
+      message: `only ${labels.labelled} of ${made.ids.length} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${runLayout(input.runDir).dftRoot}`,
     });
   }
   const dftEntries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
@@ -150,7 +151,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   const foundations = fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');
   const gen = input.generation;
-  const dir = `${input.runDir}/teacher/gen-${gen}`;
+  const dir = runLayout(input.runDir).teacherGeneration(gen);
   const entries = (refs: DftLabelRefLite[]) => refs.map((l) => ({ structure_file: l.structureFile, index: l.index, label_file: l.labelFile, name: l.structureId }));
   const ds = await control.writeDataset({ workDir: dir, entries: entries(input.dftLabels), extxyz: `${dir}/finetune.extxyz` });
   const hold = input.holdout?.length ? await control.writeDataset({ workDir: dir, entries: entries(input.holdout), extxyz: `${dir}/holdout.extxyz` }) : undefined;

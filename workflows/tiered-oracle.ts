@@ -9,6 +9,7 @@ import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy, type U
 import { control } from './activity-options';
 import { labellingWorkflow, type LabellingResult } from './labelling';
 import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';
+import { runLayout } from '../common/run-layout';
 
 export interface TieredOracleInput {
   runDir: string;
@@ -81,7 +82,7 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     const subset = await control.writeStructureSubset({
       structureFile: input.structureFile,
       indices: toDft.map((x) => x.index),
-      output: `${input.runDir}/routing/${input.name}/dft-structures.extxyz`,
+      output: `${runLayout(input.runDir).routing(input.name)}/dft-structures.extxyz`,
     });
     labels = await executeChild(labellingWorkflow, {
       workflowId: `${workflowInfo().workflowId}/dft`,

@@ -18,7 +18,7 @@ def read_dataframe(path, what="dataset"):
     try:
         df = pd.read_pickle(path, compression="gzip")
     except Exception as err:
-        raise HelperError("InvalidInput", f"{what} {path} is not a gzip-pickled pandas DataFrame ({type(err).__name__}: {err})")
+        raise HelperError("InvalidInput", f"{what} {path} is not a gzip-pickled pandas DataFrame ({type(err).__name__}: {err})") from err
     if not isinstance(df, pd.DataFrame) or "ase_atoms" not in df.columns:
         raise HelperError("InvalidInput", f"{what} {path} has no 'ase_atoms' column (Pacemaker's dataset format)")
     return df.reset_index(drop=True)
@@ -59,7 +59,7 @@ def build_basis(spec):
     try:
         return construct_bbasisconfiguration(dict(spec))
     except Exception as err:
-        raise HelperError("InvalidConfig", f"Pacemaker rejects the basis built from the training section: {type(err).__name__}: {err}")
+        raise HelperError("InvalidConfig", f"Pacemaker rejects the basis built from the training section: {type(err).__name__}: {err}") from err
 
 
 def write_dataframe(df, path):

@@ -160,7 +160,7 @@ def check(p):
         try:
             prev = BBasisConfiguration(prev_path)
         except Exception as err:
-            raise HelperError("InvalidInput", f"previous potential {prev_path} cannot be read by pyace: {err}")
+            raise HelperError("InvalidInput", f"previous potential {prev_path} cannot be read by pyace: {err}") from err
         verdict = _compare(prev, target, explicit_r_in="r_in" in p["potential"]["bonds"]["ALL"])
         requested = p.get("mode", "auto")
         if verdict not in ("same", "grows"):

@@ -29,7 +29,7 @@ def candidates(p):
         try:
             elements = set(ACEBBasisSet(BBasisConfiguration(p["potential"])).elements_name)
         except Exception as err:
-            raise HelperError("InvalidInput", f"potential {p['potential']} cannot be read by pyace: {err}")
+            raise HelperError("InvalidInput", f"potential {p['potential']} cannot be read by pyace: {err}") from err
     else:
         bconf = build_basis(p["basis"])
         tmp = p["basis_out"] + ".tmp.yaml"

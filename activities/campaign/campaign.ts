@@ -9,6 +9,7 @@ import { defaultRunsDir } from '../../host/paths';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { deriveCampaign, type Derived } from './heuristics';
 import type { DatasetEntry } from '../store/datasets';
+import { runLayout } from '../../common/run-layout';
 
 export interface PreparedCampaign {
   runDir: string;
@@ -29,18 +30,19 @@ export async function prepareCampaign(input: { raw: unknown; campaignId: string 
     throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${r.errors.join('\n')}` });
   }
   const runDir = path.resolve(r.campaign.run_directory ?? path.join(defaultRunsDir, input.campaignId));
-  const file = path.join(runDir, 'campaign.resolved.json');
+  const run = runLayout(runDir);
+  const file = run.campaignResolved;
   const stored = readJsonIfExists<{ campaign: Campaign; derived: Derived[] }>(file);
   if (stored) return { runDir, campaign: stored.campaign, derived: stored.derived, resumed: true };
   mkdirSync(runDir, { recursive: true });
-  writeFileAtomic(path.join(runDir, 'campaign.input.json'), JSON.stringify(input.raw, null, 1));
+  writeFileAtomic(run.campaignInput, JSON.stringify(input.raw, null, 1));
   writeFileAtomic(file, JSON.stringify({ campaignId: input.campaignId, campaign: r.campaign, derived: r.derived, at: new Date().toISOString() }, null, 1));
   return { runDir, campaign: r.campaign, derived: r.derived, resumed: false };
 }
 
 /** Append this generation's DFT labels to the campaign's history (deduplicated by structure id). */
 export async function appendDftHistory(input: { runDir: string; generation: number; entries: DatasetEntry[] }): Promise<{ historyFile: string; total: number; added: number }> {
-  const historyFile = path.join(input.runDir, 'datasets', 'dft-history.json');
+  const historyFile = runLayout(input.runDir).dftHistory;
   const history = readJsonIfExists<(DatasetEntry & { generation: number })[]>(historyFile) ?? [];
   const have = new Set(history.map((e) => e.name));
   const fresh = input.entries.filter((e) => !have.has(e.name)).map((e) => ({ ...e, generation: input.generation }));
@@ -49,12 +51,12 @@ export async function appendDftHistory(input: { runDir: string; generation: numb
 }
 
 export async function readDftHistory(input: { runDir: string }): Promise<DatasetEntry[]> {
-  return readJsonIfExists<DatasetEntry[]>(path.join(input.runDir, 'datasets', 'dft-history.json')) ?? [];
+  return readJsonIfExists<DatasetEntry[]>(runLayout(input.runDir).dftHistory) ?? [];
 }
 
 /** The report users open first: status as JSON and a short human summary, both atomic. */
 export async function writeCampaignReport(input: { runDir: string; status: unknown; summary: string[] }): Promise<string> {
-  const dir = path.join(input.runDir, 'report');
+  const dir = runLayout(input.runDir).reportDir;
   writeFileAtomic(path.join(dir, 'status.json'), JSON.stringify(input.status, null, 1));
   const md = path.join(dir, 'README.md');
   writeFileAtomic(md, `${input.summary.join('\n')}\n`);

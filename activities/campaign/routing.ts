@@ -10,6 +10,7 @@ import { emptyCounts } from '../../common/routing';
 import { writeFileAtomic } from '../runtime/files';
 import { callPython } from '../runtime/python';
 import { addLabelFiles, insertStructures } from '../store/store';
+import { runLayout } from '../../common/run-layout';
 
 export interface RoutingDecision {
   id: string;
@@ -34,7 +35,7 @@ export interface RecordRoutingInput {
 }
 
 export function routingDir(runDir: string, name: string): string {
-  return path.join(runDir, 'routing', name);
+  return runLayout(runDir).routing(name);
 }
 
 const batchFile = (runDir: string, name: string, batch: number) => path.join(routingDir(runDir, name), 'batches', `batch-${String(batch).padStart(5, '0')}.json`);

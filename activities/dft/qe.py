@@ -72,7 +72,7 @@ def read_output(p):
         with open(path, errors="replace") as fh:
             text = fh.read()
     except FileNotFoundError:
-        raise HelperError("ToolFailed", f"pw.x wrote no output file {path}")
+        raise HelperError("ToolFailed", f"pw.x wrote no output file {path}") from None
     # pw.x prints JOB DONE even when the SCF did not converge: the convergence line decides.
     if "convergence NOT achieved" in text:
         n = len(re.findall(r"iteration #\s*\d+", text))

@@ -1,6 +1,6 @@
 // The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing across Temporal
 // retries (the attempt number picks the ladder rung), every attempt kept in its own directory.
-import { Context } from '@temporalio/activity';
+import { currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { canonicalJson, sha256 } from '../runtime/hashing';
 import { reapStale, runTool } from '../runtime/process';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
+import { runLayout } from '../../common/run-layout';
 
 export interface DftLabelInput {
   runDir: string;
@@ -81,7 +82,7 @@ export function dftLabelKey(structureId: string, dft: DftSettings): string {
 }
 
 export function dftDir(runDir: string, structureId: string): string {
-  return path.join(runDir, 'dft', structureId);
+  return runLayout(runDir).dftDir(structureId);
 }
 
 export function labelFileFor(runDir: string, structureId: string, key: string): string {
@@ -104,13 +105,6 @@ function scfProgress() {
   };
 }
 
-function activityInfo() {
-  try {
-    return Context.current().info;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const { runDir, structureId, dft } = input;
@@ -122,7 +116,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     return { structureId, labelKey: key, labelFile, energy: existing.energy, attempt: p.attempt, healed: p.healed, reused: true };
   }
 
-  const info = activityInfo();
+  const info = currentActivity()?.info;
   const attempt = info?.attempt ?? 1;
   const rung = ladderRung(dft, attempt);
   const base = dftDir(runDir, structureId);

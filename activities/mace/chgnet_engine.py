@@ -29,7 +29,7 @@ class ChgnetOracle:
             import chgnet
             from chgnet.model import CHGNet
         except ImportError as err:
-            raise HelperError("ToolMissing", f"teacher.kind chgnet: the chgnet package is not installed ({err}); run `npm run setup`")
+            raise HelperError("ToolMissing", f"teacher.kind chgnet: the chgnet package is not installed ({err}); run `npm run setup`") from err
         self.model = CHGNet.load(verbose=False, use_device=device)
         self.device = device
         self.version = f"chgnet {chgnet.__version__}, weights {getattr(self.model, 'version', 'unknown')}"

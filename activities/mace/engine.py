@@ -28,17 +28,20 @@ CHUNK_ATOMS = 512      # atoms per collated batch: bounds memory, keeps the batc
 CHUNK_GRAPHS = 16
 
 
-def file_sha256(path, _cache={}):
+_HASHES: dict = {}  # (path, size, mtime) -> sha256
+
+
+def file_sha256(path):
     """Content hash of a model file, cached by (path, size, mtime) so a batch never re-hashes."""
     st = os.stat(path)
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _cache:
+    if key not in _HASHES:
         h = hashlib.sha256()
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
-        _cache[key] = h.hexdigest()
-    return _cache[key]
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
 
 
 def check_model_files(models, field="teacher.models"):
@@ -67,7 +70,7 @@ class Committee:
         try:
             self.calc = MACECalculator(model_paths=self.paths, device=device, default_dtype=dtype)
         except Exception as err:
-            raise HelperError("InvalidConfig", f"teacher.models: MACE cannot load {self.paths}: {type(err).__name__}: {err}")
+            raise HelperError("InvalidConfig", f"teacher.models: MACE cannot load {self.paths}: {type(err).__name__}: {err}") from err
         self.device, self.dtype = device, dtype
         self.size = len(self.paths)
         self.version = f"mace-torch {mace_version}"

@@ -22,13 +22,13 @@ def frames_of(path, keep=2):
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise HelperError("InvalidInput", f"structure file not found: {path}")
+        raise HelperError("InvalidInput", f"structure file not found: {path}") from None
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     if key not in _FRAMES:
         try:
             _FRAMES[key] = read(path, index=":")
         except Exception as err:
-            raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}")
+            raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}") from err
         while len(_FRAMES) > keep:
             _FRAMES.popitem(last=False)
     _FRAMES.move_to_end(key)

@@ -2,13 +2,14 @@
 // MACE committee, one MACE model or CHGNet, in the worker's long-lived helper server (models loaded once).
 // Labels go to files with provenance; the reply carries ids, uncertainties and flags only, so a batch of
 // 64 structures is a few kB whatever the cell size.
-import { Context } from '@temporalio/activity';
+import { activityIds } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../../common/errors';
 import { maceServer } from '../runtime/helper-server';
+import { runLayout } from '../../common/run-layout';
 
 /** The fast oracle a batch uses: the teacher section's engine fields. */
 export const FastOracleSchema = z.object({
@@ -76,17 +77,9 @@ export function checkOracle(o: z.output<typeof FastOracleSchema>): void {
 }
 
 export function labelRoot(runDir: string): string {
-  return path.join(runDir, 'mace', 'labels');
+  return runLayout(runDir).maceLabels;
 }
 
-function activityIds() {
-  try {
-    const info = Context.current().info;
-    return { workflow_id: info.workflowExecution?.workflowId, activity_id: info.activityId };
-  } catch {
-    return {};
-  }
-}
 
 export async function maceLabelBatch(raw: MaceLabelBatchInput): Promise<MaceLabelBatchResult> {
   const parsed = MaceLabelBatchInputSchema.safeParse(raw);
@@ -94,7 +87,7 @@ export async function maceLabelBatch(raw: MaceLabelBatchInput): Promise<MaceLabe
   const input = parsed.data;
   checkOracle(input.oracle);
   if (!existsSync(input.structureFile)) throw invalid(NonRetryableErrors.InvalidInput, `structure file not found: ${input.structureFile}`);
-  const logDir = path.join(input.runDir, 'mace', 'logs');
+  const logDir = runLayout(input.runDir).maceLogs;
   return maceServer().request(
     'mace-label',
     {

@@ -11,7 +11,7 @@ def _load(path):
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
-        raise HelperError("InvalidConfig", f"{path} is not a loadable MACE model: {type(err).__name__}: {err}")
+        raise HelperError("InvalidConfig", f"{path} is not a loadable MACE model: {type(err).__name__}: {err}") from err
 
 
 def _e0s(model):

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { writeDataset } from '../store/datasets';
 import { writeFileAtomic } from '../runtime/files';
 import { callPython } from '../runtime/python';
+import { runLayout } from '../../common/run-layout';
 
 export interface SurrogateParent {
   structure_file: string;
@@ -28,7 +29,7 @@ const SurrogatesResult = z.object({ output: z.string(), ids: z.array(z.string())
 export type SurrogatesOutput = z.infer<typeof SurrogatesResult>;
 
 export async function makeSurrogates(input: MakeSurrogatesInput): Promise<SurrogatesOutput> {
-  const dir = path.join(input.runDir, 'surrogates');
+  const dir = runLayout(input.runDir).surrogatesDir;
   return callPython(
     'mace-surrogates',
     {
@@ -76,7 +77,7 @@ export interface TrainingSetResult {
 
 /** DFT labels plus surrogates as one dataset in both trainer formats, with the weights recorded. */
 export async function assembleTrainingSet(input: AssembleTrainingSetInput): Promise<TrainingSetResult> {
-  const dir = path.join(input.runDir, 'datasets');
+  const dir = runLayout(input.runDir).datasetsDir;
   const entries = [
     ...input.dft.map((e) => ({ ...e, config_type: 'dft', weight: 1 })),
     ...input.surrogates.map((e) => ({ ...e, config_type: 'surrogate', weight: input.surrogateWeight })),

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../runtime/files';
+import { runLayout } from '../../common/run-layout';
 
 export async function fileSha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -32,7 +33,7 @@ export async function recordTeacher(input: RecordTeacherInput): Promise<TeacherR
     if (!existsSync(m)) throw new Error(`model file vanished before it was recorded: ${m}`);
     models.push({ file: path.resolve(m), sha256: await fileSha256(m) });
   }
-  const file = path.join(input.runDir, 'teacher', `${input.name}.json`);
+  const file = runLayout(input.runDir).teacherRecord(input.name);
   writeFileAtomic(
     file,
     JSON.stringify({ name: input.name, kind: input.kind, generation: input.generation, committee: models.length > 1, models, seeds: input.seeds, ...input.details, recordedAt: new Date().toISOString() }, null, 1),

@@ -7,7 +7,8 @@
 // cancellation. A crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
 // (AUTOPIPE_DFT_SERVER=off) runs one process per request instead (same helper code, through callPython),
 // which the benchmarks measure against.
-import { Context } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
+import { currentActivity } from './context';
 import { ApplicationFailure } from '@temporalio/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -38,13 +39,6 @@ export interface ServerRequestOptions {
   workDir: string;
 }
 
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
 
 export class HelperServer {
   private child?: ChildProcess;
@@ -193,7 +187,7 @@ export class HelperServer {
     if (!this.child || !this.ready) this.ready = this.start();
     this.setRef(true);
     await this.ready;
-    const ctx = activityContext();
+    const ctx = currentActivity();
     const id = this.nextId++;
     const child = this.child!;
     const result = new Promise<unknown>((resolve, reject) => {

@@ -2,7 +2,7 @@
 // argument arrays (never a shell), all output appended to a log file in the run directory, progress
 // lines turned into heartbeats, cancellation kills the whole process group, failures mapped to typed
 // ApplicationFailures that carry the log tail.
-import { Context } from '@temporalio/activity';
+import { currentActivity } from './context';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -36,13 +36,6 @@ export interface RunToolResult {
 
 const TAIL_LINES = 40;
 
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // called outside an activity (CLI, tests): no heartbeats, no cancellation
-  }
-}
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (!pid) return;
@@ -81,7 +74,7 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   mkdirSync(opts.cwd, { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   log.write(`\n$ ${[exe, ...opts.args].join(' ')}\n# cwd ${opts.cwd} at ${new Date().toISOString()}\n`);
-  const ctx = activityContext();
+  const ctx = currentActivity(); // undefined outside an activity: no heartbeats, no cancellation
   // Cancelled before the start (e.g. while a helper wrote the input): the abort event has fired already
   // and would never reach this tool, so do not start it.
   if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;

@@ -94,9 +94,9 @@ def label_from_file(path):
         with open(path) as fh:
             data = json.load(fh)
     except FileNotFoundError:
-        raise HelperError("InvalidInput", f"label file not found: {path}")
+        raise HelperError("InvalidInput", f"label file not found: {path}") from None
     except (OSError, ValueError) as err:
-        raise HelperError("InvalidInput", f"cannot read label file {path}: {err}")
+        raise HelperError("InvalidInput", f"cannot read label file {path}: {err}") from err
     if not isinstance(data, dict) or not data.get("structureId") or not data.get("labelKey"):
         raise HelperError("InvalidInput", f"{path}: not a label file (needs structureId and labelKey)")
     if "energy" not in data and "reason" in data:  # a DFT structure the ladder could not heal
@@ -147,7 +147,7 @@ def _score(v, where):
     try:
         x = float(v)
     except (TypeError, ValueError):
-        raise HelperError("InvalidInput", f"{where} is {v!r}, not a number")
+        raise HelperError("InvalidInput", f"{where} is {v!r}, not a number") from None
     if math.isnan(x) or x < 0:
         raise HelperError("InvalidInput", f"{where} is {x}: must be >= 0 or inf")
     return x
@@ -163,7 +163,7 @@ def add_labels(p):
             with open(p["labels_file"]) as fh:
                 labels += json.load(fh)
         except (OSError, ValueError) as err:
-            raise HelperError("InvalidInput", f"cannot read labels file {p['labels_file']}: {err}")
+            raise HelperError("InvalidInput", f"cannot read labels file {p['labels_file']}: {err}") from err
     for lab in labels:
         for key in ("workflow_id", "activity_id"):
             if not lab.get(key) and p.get(key):

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
-from activities.structures.extxyz import ENERGY_KEY, FORCES_KEY, STRESS_KEY, format_frame, labelled_info
 from activities.runtime.protocol import HelperError
+from activities.structures.extxyz import ENERGY_KEY, FORCES_KEY, STRESS_KEY, format_frame, labelled_info
 from activities.structures.reading import iter_frames
 
 PCKL_SUFFIXES = (".pckl.gzip", ".pckl.gz", ".pkl.gz", ".pckl", ".pkl")
@@ -183,11 +183,11 @@ def read_pckl(path):
             compression = "gzip" if fh.read(2) == b"\x1f\x8b" else None
         df = pd.read_pickle(path, compression=compression)
     except FileNotFoundError:
-        raise HelperError("InvalidInput", f"dataset not found: {path}")
+        raise HelperError("InvalidInput", f"dataset not found: {path}") from None
     except (OSError, EOFError, gzip.BadGzipFile, ValueError, ImportError, AttributeError, TypeError) as err:
-        raise HelperError("InvalidInput", f"cannot read {path} as a gzip-pickled pandas DataFrame: {type(err).__name__}: {err}")
+        raise HelperError("InvalidInput", f"cannot read {path} as a gzip-pickled pandas DataFrame: {type(err).__name__}: {err}") from err
     except Exception as err:  # an unpickling error of any kind
-        raise HelperError("InvalidInput", f"cannot read {path} as a pickled DataFrame: {type(err).__name__}: {err}")
+        raise HelperError("InvalidInput", f"cannot read {path} as a pickled DataFrame: {type(err).__name__}: {err}") from err
     if not isinstance(df, pd.DataFrame):
         raise HelperError("InvalidInput", f"{path} holds a {type(df).__name__}, not a pandas DataFrame (Pacemaker's format)")
     return df

@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 
-from activities.store.dataset_files import DEFAULT_CUTOFF, ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
 from activities.runtime.protocol import HelperError, progress
-from activities.store.store import Store, blob, label_summary
 from activities.store.commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, label_from_file, provenance_defaults
+from activities.store.dataset_files import DEFAULT_CUTOFF, ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
+from activities.store.store import Store, blob, label_summary
 from activities.structures.commands import structure_id
 from activities.structures.reading import read_all
 from activities.structures.validation import check_label, check_structure

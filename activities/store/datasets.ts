@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { callPython } from '../runtime/python';
 import { filterPayload, helperCall, storePath, type StoreFilter } from './store';
+import { runLayout } from '../../common/run-layout';
 
 export interface DatasetEntry {
   structure_file: string;
@@ -80,7 +81,7 @@ export interface ExportDatasetInput {
 }
 
 export async function exportDataset(input: ExportDatasetInput): Promise<ExportResult> {
-  const outDir = input.outDir ?? path.join(input.runDir, 'datasets');
+  const outDir = input.outDir ?? runLayout(input.runDir).datasetsDir;
   const formats = input.formats ?? ['pckl', 'extxyz'];
   return helperCall(input.runDir, 'dataset-export', {
     store: storePath(input.runDir),

@@ -71,7 +71,7 @@ _SCHEMA = [
 
 
 def utc_now():
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def blob(array):
@@ -137,7 +137,7 @@ class Store:
             con.execute("PRAGMA foreign_keys=ON")
             return con
         except sqlite3.DatabaseError as err:
-            raise HelperError("InvalidInput", f"{self.path} is not a readable store ({err}); point to a run's store.sqlite")
+            raise HelperError("InvalidInput", f"{self.path} is not a readable store ({err}); point to a run's store.sqlite") from err
 
     def _schema_version(self):
         """The store's schema version, or None when it has none yet (a read: never waits for a writer)."""

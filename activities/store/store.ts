@@ -1,18 +1,18 @@
 // The campaign's structure store (runs/<id>/store.sqlite, an ASE-compatible SQLite database): structures
 // with provenance and any number of labels per structure. Every activity here is one batched Python
 // helper call (one process, one transaction), idempotent: a retried call finds its rows and returns.
-import { Context } from '@temporalio/activity';
+import { activityIds } from '../runtime/context';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { callPython } from '../runtime/python';
+import { runLayout } from '../../common/run-layout';
 
-export const STORE_FILE = 'store.sqlite';
 
 export function storePath(runDir: string): string {
-  return path.join(runDir, STORE_FILE);
+  return runLayout(runDir).store;
 }
 
 /** Which stored structures a query, an export or a materialisation covers. */
@@ -46,15 +46,6 @@ export function filterPayload(f: StoreFilter = {}): Record<string, unknown> {
   };
 }
 
-/** Workflow and activity ids for provenance, when running inside an activity. */
-export function activityIds(): { workflow_id?: string; activity_id?: string } {
-  try {
-    const info = Context.current().info;
-    return { workflow_id: info.workflowExecution?.workflowId, activity_id: info.activityId };
-  } catch {
-    return {};
-  }
-}
 
 /**
  * One helper call with its own work directory (concurrent calls never share an input file); removed on

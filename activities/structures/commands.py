@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
+from activities.runtime.protocol import HelperError
 from activities.structures.extxyz import format_frame
 from activities.structures.generator import generate as generate_frames
-from activities.runtime.protocol import HelperError
 
 
 def structure_id(atoms):

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
 import { callPython } from '../runtime/python';
-import { activityIds, storePath } from '../store/store';
+import { activityIds } from '../runtime/context';
+import { storePath } from '../store/store';
+import { runLayout } from '../../common/run-layout';
 
 export const MakeStructuresResult = z.object({ output: z.string(), ids: z.array(z.string()), rejected: z.number(), natoms: z.number() });
 export type MadeStructures = z.infer<typeof MakeStructuresResult>;
@@ -23,7 +25,7 @@ export interface MakeStructuresInput {
 
 /** The foundation's simple generator (rattle + isotropic strain only), used by the smoke workflow. */
 export async function makeStructures(input: MakeStructuresInput): Promise<MadeStructures> {
-  const dir = path.join(input.runDir, 'structures');
+  const dir = runLayout(input.runDir).structuresDir;
   return callPython(
     'structures-make',
     {
@@ -100,7 +102,7 @@ export interface GenerateStructuresInput {
 
 /** Exactly `count` distinct structures from the campaign's recipe; the same seed gives the same file. */
 export async function generateStructures(input: GenerateStructuresInput): Promise<Generated> {
-  const dir = path.join(input.runDir, 'structures');
+  const dir = runLayout(input.runDir).structuresDir;
   const output = input.output ?? path.join(dir, `${input.name}.extxyz`);
   return callPython(
     'structures-generate',

@@ -17,8 +17,8 @@ from ase.build import bulk, surface
 from ase.data import atomic_numbers
 from ase.geometry import get_distances
 
-from activities.structures.geometry import closest_distance
 from activities.runtime.protocol import HelperError
+from activities.structures.geometry import closest_distance
 from activities.structures.reading import read_one
 from activities.structures.validation import check_structure
 
@@ -39,7 +39,7 @@ def prototype(spec, elements):
     except HelperError:
         raise
     except Exception as err:
-        raise HelperError("InvalidConfig", f"system.prototype: ASE cannot build {kind} with a={a}: {err}")
+        raise HelperError("InvalidConfig", f"system.prototype: ASE cannot build {kind} with a={a}: {err}") from err
 
 
 def starting_cell(p):
@@ -145,7 +145,7 @@ def _slab(unit, rng, spec, supercell):
     try:
         slab = surface(unit, hkl, int(spec.get("layers", 4)), vacuum=float(spec.get("vacuum", 8.0)), periodic=False)
     except Exception as err:
-        raise HelperError("InvalidConfig", f"generation.surface: ASE cannot cut a {hkl} slab: {err}")
+        raise HelperError("InvalidConfig", f"generation.surface: ASE cannot cut a {hkl} slab: {err}") from err
     return slab.repeat((supercell[0], supercell[1], 1)), hkl
 
 

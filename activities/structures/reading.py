@@ -22,14 +22,14 @@ def read_one(path, index=0):
     try:
         return read(path, index=index)
     except Exception as err:
-        raise _read_error(path, err, f"structure [{index}]")
+        raise _read_error(path, err, f"structure [{index}]") from err
 
 
 def read_all(path):
     try:
         return read(path, index=":")
     except Exception as err:
-        raise _read_error(path, err, "structures")
+        raise _read_error(path, err, "structures") from err
 
 
 def iter_frames(path, fmt=None):
@@ -41,7 +41,7 @@ def iter_frames(path, fmt=None):
     except HelperError:
         raise
     except Exception as err:
-        raise _read_error(path, err, f"frame {i + 1}")
+        raise _read_error(path, err, f"frame {i + 1}") from err
 
 
 def min_distance(atoms):

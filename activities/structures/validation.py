@@ -6,8 +6,8 @@ or malformed ever reaches the store, a dataset, or an oracle.
 import numpy as np
 from ase.data import chemical_symbols
 
-from activities.structures.geometry import closest_distance
 from activities.runtime.protocol import HelperError
+from activities.structures.geometry import closest_distance
 
 # Z = 1..118; ASE's Z = 0 ("X", a ghost atom) is not an element any oracle can label.
 KNOWN_Z = range(1, len(chemical_symbols))
@@ -69,7 +69,7 @@ def check_label(where, natoms, energy, forces, stress=None, require_stress=False
     try:
         energy = float(energy)
     except (TypeError, ValueError):
-        raise HelperError("InvalidInput", f"{where}: energy {energy!r} is not a number")
+        raise HelperError("InvalidInput", f"{where}: energy {energy!r} is not a number") from None
     if not np.isfinite(energy):
         raise HelperError("InvalidInput", f"{where}: energy is {energy} (NaN or infinite)")
     if forces is None:

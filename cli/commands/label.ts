@@ -9,6 +9,7 @@ import { writeDataset } from '../../activities/store/datasets';
 import { callPython } from '../../activities/runtime/python';
 import { defaultRunsDir } from '../../host/paths';
 import { TaskQueues } from '../../common/queues';
+import { runLayout } from '../../common/run-layout';
 import { uiUrl, temporalSettings } from '../../host/temporal-config';
 import { labellingWorkflow } from '../../workflows/labelling';
 import { loadCampaignFile } from '../campaign-file';
@@ -21,7 +22,7 @@ function progress(runDir: string, ids: string[]): { labelled: number; failed: nu
   let labelled = 0;
   let failed = 0;
   for (const id of new Set(ids)) {
-    const dir = path.join(runDir, 'dft', id);
+    const dir = runLayout(runDir).dftDir(id);
     if (!existsSync(dir)) continue;
     const files = readdirSync(dir);
     if (files.some((f) => f.startsWith('label-'))) labelled++;
@@ -53,8 +54,9 @@ export const command: Command = {
     }
     const dft = loaded.campaign.dft;
     const runDir = path.resolve(values['run-dir'] ?? path.join(defaultRunsDir, `label-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-    const indexed = await callPython('structures-index', { input, output: path.join(runDir, 'structures', 'input.extxyz') }, Indexed, {
-      workDir: path.join(runDir, 'structures', 'logs'),
+    const run = runLayout(runDir);
+    const indexed = await callPython('structures-index', { input, output: run.structures('input') }, Indexed, {
+      workDir: run.structureLogs('input'),
     }).catch((err: Error) => {
       throw new Error(`${positionals[1]}: ${err.message.replace(/ \(helper.*$/, '')}`);
     });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { workflowsPath } from '../workers/worker';
+import { workflowsPath } from '../../workers/worker';
 
 describe('campaign workflow replay', () => {
   it('replays the recorded generation-0 history without a determinism error', async () => {

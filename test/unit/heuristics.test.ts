@@ -1,8 +1,8 @@
 // The heuristic engine against the real pseudopotential folder: a minimal campaign is completed with
 // explained values, and impossible requests fail with the field named.
 import { describe, expect, it } from 'vitest';
-import { deriveCampaign, pickPseudopotentials } from '../activities/campaign/heuristics';
-import { defaultPseudoDir } from '../host/paths';
+import { deriveCampaign, pickPseudopotentials } from '../../activities/campaign/heuristics';
+import { defaultPseudoDir } from '../../host/paths';
 
 const minimal = (elements: string[], kind = 'fcc') => ({ system: { name: elements.join(''), elements, prototype: { kind, a: 4.05 } }, budgets: { dft_total: 20 } });
 

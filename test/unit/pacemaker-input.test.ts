@@ -1,15 +1,11 @@
 // The training section -> Pacemaker input.yaml: every configured value comes back out of the YAML, and
-// Pacemaker's own reader and basis constructor (pyace) accept the document and see the same values.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+// Pacemaker's own reader accepting it is checked in test/pacemaker-yaml.test.ts (needs pyace).
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { parseCampaign, TrainingSchema } from '../common/campaign-schema';
-import { trainingConfigProblems } from '../activities/ace/fit';
-import { pacemakerInput } from '../activities/ace/fit-input';
-import { fitProgressParser } from '../activities/ace/fit-progress';
-import { pyJson } from './helpers/python';
-import { tempDir } from './fixtures/training/data';
+import { parseCampaign, TrainingSchema } from '../../common/campaign-schema';
+import { trainingConfigProblems } from '../../activities/ace/fit';
+import { pacemakerInput } from '../../activities/ace/fit-input';
+import { fitProgressParser } from '../../activities/ace/fit-progress';
 
 const configured = TrainingSchema.parse({
   cutoff: 5.5,
@@ -78,28 +74,6 @@ describe('pacemakerInput', () => {
     expect(grow.potential).toMatchObject({ initial_potential: '/p/gen-0/potential.yaml', elements: ['Al', 'Cu'] });
     expect((grow.data as Record<string, unknown>).reference_energy).toEqual({ Al: -1, Cu: -2 });
     expect(() => pacemakerInput(t, { ...opts, mode: 'continue' })).toThrow(/needs the previous potential/);
-  });
-
-  it('is read by Pacemaker itself: ruamel loads it and pyace builds the configured basis', async () => {
-    const dir = tempDir('pace-input');
-    const file = path.join(dir, 'input.yaml');
-    writeFileSync(file, YAML.stringify(pacemakerInput(configured, { ...opts, innerCutoffs: { AlAl: 2.0, AlCu: 2.1, CuCu: 2.2 } })));
-    const r = await pyJson<{ rcut: number[]; radbase: string[]; elements: string[]; nfuncs: Record<string, number>; r_in: Record<string, [number, string]> }>(`
-import json, ruamel.yaml as yaml
-from pyace import ACEBBasisSet
-from pyace.basisextension import construct_bbasisconfiguration
-from pyace.activelearning import compute_number_of_functions
-doc = yaml.YAML(typ="safe", pure=True).load(open(${JSON.stringify(file)}))
-b = construct_bbasisconfiguration(doc["potential"])
-basis = ACEBBasisSet(b)
-print(json.dumps({"rcut": [x.rcutij for x in b.funcspecs_blocks], "radbase": [x.radbase for x in b.funcspecs_blocks],
-  "elements": list(basis.elements_name), "r_in": {x.block_name: [x.r_in, x.inner_cutoff_type] for x in b.funcspecs_blocks},
-  "nfuncs": dict(zip(basis.elements_name, map(int, compute_number_of_functions(basis))))}))`);
-    expect(r.elements).toEqual(['Al', 'Cu']);
-    expect(new Set(r.rcut)).toEqual(new Set([5.5]));
-    expect(new Set(r.radbase)).toEqual(new Set(['ChebExpCos']));
-    for (const n of Object.values(r.nfuncs)) expect(n).toBeLessThanOrEqual(33);
-    expect(r.r_in).toEqual({ Al: [2.0, 'zbl'], Cu: [2.2, 'zbl'], 'Al Cu': [2.1, 'zbl'], 'Cu Al': [2.1, 'zbl'] });
   });
 });
 

@@ -2,8 +2,8 @@
 // real committee and the real DFT oracle route in oracle-routing.test.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { TeacherSchema, parseCampaign } from '../common/campaign-schema';
-import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy } from '../common/routing';
+import { TeacherSchema, parseCampaign } from '../../common/campaign-schema';
+import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy } from '../../common/routing';
 
 const teacher = TeacherSchema.parse({ accept_threshold: 0.05, dft_threshold: 0.2, gamma_accept_threshold: 1.5, gamma_dft_threshold: 5 });
 const committee: RoutingPolicy = routingPolicy(teacher, 2, undefined, 0).policy;

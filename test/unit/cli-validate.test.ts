@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../host/paths';
+import { projectRoot } from '../../host/paths';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 const fixture = (f: string) => path.join('test', 'fixtures', 'campaigns', f);

@@ -1,0 +1,55 @@
+// The one description of a campaign's run directory, runs/<id>/: every path any workflow, activity or
+// command reads or writes there comes from here. Pure string joins (no node:path), so workflow code can
+// use it too; run directories are absolute POSIX paths.
+//
+//   campaign.input.json, campaign.resolved.json   the file as given, and with derived values
+//   store.sqlite (+ store.db link)                structures, labels, provenance (ASE database)
+//   structures/<name>.extxyz                      generated and harvested structure sets
+//   dft/<structure id>/                           pw.x inputs, outputs and attempts of one structure
+//   mace/labels/<oracle key>/                     fast-oracle label files;  mace/gen-N/ fine-tuning
+//   teacher/                                      bootstrap and fine-tune records of the committee
+//   routing/<name>/                               tiered-oracle decisions
+//   exploration/gen-N/                            MD trajectories and harvested candidates
+//   selection/gen-N/                              D-optimal picks
+//   datasets/                                     Pacemaker/extxyz training sets and the replay history
+//   potentials/gen-N/                             .yaml, .yace, .asi, metrics of each generation
+//   surrogates/                                   perturbed DFT structures labelled by the teacher
+//   report/                                       what users open first
+
+const join = (...parts: string[]) => parts.join('/').replace(/\/+/g, '/');
+
+export function runLayout(runDir: string) {
+  const at = (...p: string[]) => join(runDir, ...p);
+  return {
+    root: runDir,
+    campaignInput: at('campaign.input.json'),
+    campaignResolved: at('campaign.resolved.json'),
+    store: at('store.sqlite'),
+    storeLink: at('store.db'),
+    structuresDir: at('structures'),
+    structures: (name: string) => at('structures', `${name}.extxyz`),
+    structureLogs: (name: string) => at('structures', 'logs', name),
+    dftDir: (structureId: string) => at('dft', structureId),
+    dftRoot: at('dft'),
+    maceLabels: at('mace', 'labels'),
+    maceLogs: at('mace', 'logs'),
+    maceGeneration: (g: number) => at('mace', `gen-${g}`),
+    teacherDir: at('teacher'),
+    teacherBootstrap: at('teacher', 'bootstrap'),
+    teacherGeneration: (g: number) => at('teacher', `gen-${g}`),
+    teacherRecord: (name: string) => at('teacher', `${name}.json`),
+    routing: (name: string) => at('routing', name),
+    exploration: (g: number) => at('exploration', `gen-${g}`),
+    selection: (g: number) => at('selection', `gen-${g}`),
+    datasetsDir: at('datasets'),
+    dataset: (file: string) => at('datasets', file),
+    /** The ACE replay history (Pacemaker format) every generation's refit samples from. */
+    aceHistory: at('datasets', 'ace-history.pckl.gzip'),
+    dftHistory: at('datasets', 'dft-history.json'),
+    potential: (g: number | string) => at('potentials', typeof g === 'number' ? `gen-${g}` : g),
+    surrogatesDir: at('surrogates'),
+    reportDir: at('report'),
+  };
+}
+
+export type RunLayout = ReturnType<typeof runLayout>;
