@@ -1,9 +1,13 @@
 // Failure types shared by activities (which throw them) and workflows/retry policies (which read them).
 // Retryable: the same activity may succeed on another attempt. Non-retryable: the input must change.
+// Of the retryable ones, infrastructure failures (a tool killed from outside, a transient system error;
+// and Temporal's own timeouts, which are untyped) are retried for as long as it takes; genuine ones
+// (an SCF that did not converge, a tool that failed) count toward a limit (docs/durability.md).
 export const RetryableErrors = {
   ScfNotConverged: 'ScfNotConverged',
   ProcessKilled: 'ProcessKilled',
   ToolFailed: 'ToolFailed',
+  Transient: 'Transient',
 } as const;
 
 export const NonRetryableErrors = {
@@ -18,6 +22,8 @@ export const NonRetryableErrors = {
   DuplicateStructure: 'DuplicateStructure',
   /** The store already holds a different label under the same (structure, oracle, settings) key. */
   LabelConflict: 'LabelConflict',
+  /** An untyped error inside an activity: a bug, which a retry would repeat. */
+  InternalError: 'InternalError',
 } as const;
 
 export type RetryableErrorType = (typeof RetryableErrors)[keyof typeof RetryableErrors];
@@ -25,6 +31,11 @@ export type NonRetryableErrorType = (typeof NonRetryableErrors)[keyof typeof Non
 export type ErrorType = RetryableErrorType | NonRetryableErrorType;
 
 export const nonRetryableErrorTypes: string[] = Object.values(NonRetryableErrors);
+
+/** Failures of the machine, not of the work: never counted against a retry limit. */
+export const infrastructureErrorTypes: string[] = [RetryableErrors.ProcessKilled, RetryableErrors.Transient];
+/** Genuine tool failures that a retry with other settings may heal (the DFT ladder counts them). */
+export const genuineRetryableErrorTypes: string[] = [RetryableErrors.ScfNotConverged, RetryableErrors.ToolFailed];
 
 export function isRetryable(type: string): boolean {
   return (Object.values(RetryableErrors) as string[]).includes(type);

@@ -77,7 +77,7 @@ describe('a DFT worker killed mid-labelling', () => {
     const after = finishedLabels(runDir);
     for (const [id, mtime] of before) expect(after.get(id)).toBe(mtime); // never rewritten
     // pw.x starts per structure: exactly one for every label finished before the kill.
-    const starts = readFileSync(countFile, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]!.split(path.sep).slice(-2)[0]!);
+    const starts = readFileSync(countFile, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]!.split(path.sep).slice(-3)[0]!); // dft/<id>/<job key>/attempt-n
     for (const id of before.keys()) expect(starts.filter((s) => s === id)).toHaveLength(1);
     expect(starts.length).toBeGreaterThan(startsAtKill); // the restarted worker did the rest
     expect(after.size).toBe(outcome.dft.labelled);
