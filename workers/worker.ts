@@ -88,5 +88,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
 /** Run until SIGTERM/SIGINT (the SDK's Runtime shuts every worker down on those signals). */
 export async function runWorkers(opts: WorkerOptions): Promise<void> {
   const workers = await createWorkers(opts);
+  // The moment a restarted worker can take work again (bench/recovery.ts reads it).
+  console.log(`worker: ready (${opts.queues.join(', ')}; pid ${process.pid})`);
   await Promise.all(workers.map((w) => w.run()));
 }

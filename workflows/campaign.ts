@@ -5,7 +5,6 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  executeChild,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -33,6 +32,7 @@ import { explorationWorkflow } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
 import { teacherBootstrapWorkflow } from './teacher';
+import { reusingChildren, splitResume } from './resume';
 import { runLayout } from '../common/run-layout';
 
 /** Carried across continueAsNew: small, references only. */
@@ -76,7 +76,11 @@ function applyTune(x: Campaign, t: Tuning): void {
   if (t.max_generations !== undefined) x.budgets.max_generations = t.max_generations;
 }
 
-export async function campaignWorkflow(raw: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
+export async function campaignWorkflow(input: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
+  // `"resume": true` next to the campaign keys continues an earlier run of this id (workflows/resume.ts).
+  const { raw, resume } = splitResume(input);
+  // Phases (child workflows) run through this; a resumed run gets the ones its predecessor finished.
+  let executeChild = reusingChildren({});
   const parsed = parseCampaign(raw);
   if (!parsed.ok) {
     throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${parsed.errors.join('\n')}` });
@@ -189,11 +193,23 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     if (labelFiles.length) await control.addLabelFiles({ runDir: state.runDir, labelFiles, onDuplicate: 'skip' });
   };
 
+  let resumedState = false;
+  if (resume && !carried) {
+    // Continue the earlier run: its generation's starting state, and the phases it finished.
+    const point = await control.findResumePoint({ campaignId, currentRunId: info.runId, fromRunId: resume.fromRunId });
+    if (point.state) {
+      state = { ...(point.state as CampaignState), paused: state.paused, stopAfterGeneration: state.stopAfterGeneration };
+      resumedState = true;
+    }
+    executeChild = reusingChildren(point.phases);
+    if (point.fromRunId) setCurrentDetails(`resuming run ${point.fromRunId} (${point.status}): ${Object.keys(point.phases).length} finished phase(s) reused`);
+  }
   if (!carried) {
-    const prepared = await control.prepareCampaign({ raw, campaignId });
+    // A resume may bring a fixed configuration: prepared again, the stored one kept as history.
+    const prepared = await control.prepareCampaign({ raw, campaignId, reconfigure: resume !== undefined });
     state.runDir = prepared.runDir;
     state.campaign = prepared.campaign;
-    state.teacherModels = prepared.campaign.teacher.models;
+    if (!resumedState) state.teacherModels = prepared.campaign.teacher.models;
     tunes.forEach((t) => applyTune(state.campaign, t)); // tuned while preparing: the user's word wins
   }
   upsertSearchAttributes([
@@ -264,7 +280,9 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   state.dft.healed += labels.healed;
   state.dft.failed += labels.failed;
   add(state.byOracle, 'dft', labels.labelled);
-  await record(pick.file, `active_learning_iter_${g}`, labels.labels.map((l) => l.labelFile));
+  // Labels kept out of training (dft.train_physics_changed: false) are still stored, flagged by their
+  // provenance (a result recorded before the field existed has none).
+  await record(pick.file, `active_learning_iter_${g}`, [...labels.labels, ...(labels.untrained ?? [])].map((l) => l.labelFile));
   gm.dft = { requested: pick.ids.length, labelled: labels.labelled, healed: labels.healed, failed: labels.failed };
 
   if (labels.labelled > 0) {

@@ -100,11 +100,13 @@ function takeInterim(outDir: string, work: string, fingerprint: string, maxiter:
   return { iterations: 0 };
 }
 
-/** Start the fit from an interim potential: same basis, its coefficients (Pacemaker's initial_potential). */
+/**
+ * Start the fit from an interim potential: the whole basis with its current coefficients, as Pacemaker
+ * continues any potential file (`potential: <file>`). Not `initial_potential`: with a basis that is
+ * already complete, Pacemaker's basis extension would add nothing and stop without fitting.
+ */
 function startFrom(doc: Record<string, unknown>, interim: string): void {
-  const potential = doc.potential;
-  if (typeof potential === 'string') doc.potential = interim; // continue: the potential file itself
-  else doc.potential = { ...(potential as Record<string, unknown>), initial_potential: interim };
+  doc.potential = interim;
 }
 
 const DatasetSummary = z.object({ structures: z.number(), atoms_per_element: z.record(z.string(), z.number()), has_energy: z.boolean() });

@@ -25,9 +25,14 @@ export function processes(): Proc[] {
   return out;
 }
 
-/** Every process started by `root`, directly or not (by parent pid), and every member of their sessions. */
+/**
+ * Every process started by `root`, directly or not (by parent pid), and every member of the sessions
+ * they lead (tools run detached; mpirun's ranks leave its process group but not its session). The
+ * root's own session (the test runner's) is not theirs.
+ */
 export function descendants(root: number): Proc[] {
   const all = processes();
+  const rootSid = all.find((p) => p.pid === root)?.sid;
   const found = new Map<number, Proc>();
   let frontier = [root];
   while (frontier.length) {
@@ -35,7 +40,7 @@ export function descendants(root: number): Proc[] {
     next.forEach((p) => found.set(p.pid, p));
     frontier = next.map((p) => p.pid);
   }
-  const sessions = new Set([...found.values()].map((p) => p.sid));
+  const sessions = new Set([...found.values()].map((p) => p.sid).filter((sid) => sid !== rootSid));
   for (const p of all) if (sessions.has(p.sid) && p.sid !== 0 && !found.has(p.pid) && p.pid !== root) found.set(p.pid, p);
   return [...found.values()];
 }
