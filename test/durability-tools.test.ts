@@ -73,7 +73,7 @@ write(${JSON.stringify(train)}, fs)`]);
     const runDir = path.join(dir, 'run');
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 24, smearing: 'none', kspacing: 0.05, command: wrapper });
     const maceDir = path.join(dir, 'mace');
-    const hMace = await run('mace', { queue: 'ml', activity: 'trainMace', args: [{ outDir: maceDir, name: 'm0', trainFile: train, seed: 3, maxEpochs: 80, validFraction: 0.2, batchSize: 4 }] });
+    const hMace = await run('mace', { queue: 'ml', activity: 'trainMace', args: [{ outDir: maceDir, name: 'm0', trainFile: train, seed: 3, maxEpochs: 50, validFraction: 0.2, batchSize: 4 }] });
     const fitDir = path.join(dir, 'fit');
     const hFit = await run('fit', { queue: 'ml', activity: 'fitAce', args: [{ outDir: fitDir, datasetFile: pckl, elements: ['Cu'], training: cuTraining({ maxiter: 30 }), seed: 1, displayStep: 10 }] });
 
@@ -99,7 +99,7 @@ write(${JSON.stringify(train)}, fs)`]);
     expect(fit.resumedAfterIterations).toBeGreaterThanOrEqual(3);
     expect(fit.metrics.iterations).toBe(30);
     // Finished work is kept: asking again returns the finished training without running it.
-    const again = (await (await run('mace-again', { queue: 'ml', activity: 'trainMace', args: [{ outDir: maceDir, name: 'm0', trainFile: train, seed: 3, maxEpochs: 80, validFraction: 0.2, batchSize: 4 }] })).result()) as MaceTrainResult;
+    const again = (await (await run('mace-again', { queue: 'ml', activity: 'trainMace', args: [{ outDir: maceDir, name: 'm0', trainFile: train, seed: 3, maxEpochs: 50, validFraction: 0.2, batchSize: 4 }] })).result()) as MaceTrainResult;
     expect(again).toMatchObject({ reused: true, model: mace.model });
     const last = workers.at(-1)!; // phase 2 kills its own worker: this one must not take its work
     last.kill('SIGTERM');
@@ -115,13 +115,13 @@ write(${JSON.stringify(train)}, fs)`]);
 a = bulk("Cu", "fcc", a=3.61, cubic=True)
 write(${JSON.stringify(starts)}, [a])
 fs = []
-for i in range(3000):
+for i in range(2000):
     b = a.repeat((2, 2, 2)); b.rattle(0.03, seed=i); fs.append(b)
 write(${JSON.stringify(pool)}, fs)`]);
     const w2 = startWorker();
     const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 4000, supercell: [2, 2, 2], gamma_select: 50, gamma_halt: 100 });
     const hMd = await run('md', { queue: 'ml', activity: 'exploreMd', args: [{ outDir: path.join(dir, 'md'), potential: fit.potentialYaml, activeSet: fit.asi, startStructures: starts, exploration, minDistance: 1.5, seed: 1 }] });
-    const ids = Array.from({ length: 3000 }, (_, i) => `p${i}`);
+    const ids = Array.from({ length: 2000 }, (_, i) => `p${i}`);
     const hLabel = await run('label', { queue: 'ml', activity: 'maceLabelBatch', args: [{ runDir: path.join(dir, 'label'), structureFile: pool, ids, oracle: { kind: 'mace', models: [mace.model] } }] });
     await until('the MD helper and a busy MACE helper server', () => {
       const cmds = descendants(w2.pid!).map((p) => p.cmd).join('\n');
@@ -132,6 +132,6 @@ write(${JSON.stringify(pool)}, fs)`]);
     startWorker();
     const [md, labels] = (await Promise.all([hMd.result(), hLabel.result()])) as [ExploreOutput, MaceLabelBatchResult];
     expect(md.trajectories).toHaveLength(1);
-    expect(labels.items).toHaveLength(3000);
+    expect(labels.items).toHaveLength(2000);
   });
 });

@@ -1,0 +1,41 @@
+// Replay of recorded histories against the current workflow code: every release folder in
+// test/fixtures/histories/<release>/<type>[-n].bin (recorded from released code by
+// scripts/record-histories.ts). A change that would break a running campaign (a non-deterministic change
+// not guarded by patched(), see docs/durability.md) fails here; so does a workflow type the newest
+// release has no history of.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import * as workflows from '../../workflows';
+import { workflowsPath } from '../../workers/worker';
+
+const dir = 'test/fixtures/histories';
+const releases = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const fixtures = releases.flatMap((release) =>
+  readdirSync(path.join(dir, release))
+    .filter((f) => f.endsWith('.bin'))
+    .sort()
+    .map((f) => ({ release, file: `${release}/${f}`, history: proto.temporal.api.history.v1.History.decode(readFileSync(path.join(dir, release, f))) })),
+);
+const typeOf = (h: (typeof fixtures)[0]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
+
+describe('replay of recorded histories', () => {
+  it('the newest release covers every workflow type the workers register, and the campaign over several generations', () => {
+    const newest = fixtures.filter((f) => f.release === releases.at(-1));
+    const types = new Set(newest.map((f) => typeOf(f.history)));
+    expect([...types].sort()).toEqual(Object.keys(workflows).sort());
+    const campaignRuns = newest.filter((f) => typeOf(f.history) === 'campaignWorkflow');
+    expect(campaignRuns.length).toBeGreaterThanOrEqual(2); // generation 0 and a continued generation
+  });
+
+  it('replays each without a determinism error', { timeout: 120_000 }, async () => {
+    const failures: string[] = [];
+    const histories = fixtures.map((f) => ({ workflowId: f.file, history: f.history }));
+    for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message.slice(0, 400)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
