@@ -8,7 +8,7 @@
 // Usage: nice -n 5 npx tsx scripts/record-histories.ts [RELEASE]   (RELEASE default: <date>-<git short sha>;
 //        about 15-25 minutes on 2 cores)
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import proto from '@temporalio/proto';
@@ -40,14 +40,18 @@ async function saveAll(client: Client): Promise<Set<string>> {
   const runs: { type: string; id: string; runId: string; start: number }[] = [];
   for await (const w of client.workflow.list()) runs.push({ type: w.type, id: w.workflowId, runId: w.runId, start: w.startTime.getTime() });
   runs.sort((a, b) => a.start - b.start);
+  const index: { file: string; workflowId: string; type: string }[] = [];
   for (const r of runs) {
     const n = seen.get(r.type) ?? 0;
     seen.set(r.type, n + 1);
     const history = await client.workflow.getHandle(r.id, r.runId).fetchHistory();
     const file = path.join(out, `${r.type}${n ? `-${n}` : ''}.bin`);
     writeFileSync(file, proto.temporal.api.history.v1.History.encode(history).finish());
+    index.push({ file: path.basename(file), workflowId: r.id, type: r.type });
     console.log(`${path.relative(projectRoot, file)}  ${r.id} (${history.events?.length} events)`);
   }
+  // Replay needs each history's workflow id (child ids derive from it); a history does not hold it.
+  writeFileSync(path.join(out, 'index.json'), JSON.stringify(index, null, 1) + '\n');
   return new Set(seen.keys());
 }
 
@@ -69,15 +73,27 @@ try {
   const cells = path.join(work, 'si.extxyz');
   await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
   const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, smearing: 'none', kspacing: 0.12 });
+  const q = { taskQueue: TaskQueues.control };
+  const labelled = await client.workflow.execute(workflows.labellingWorkflow, { ...q, workflowId: 'record-labelling', args: [{ runDir: path.join(work, 'labelling'), dft, structureFile: cells, ids: ['r0', 'r1'] }] });
+  const bootstrap = path.join(work, 'campaign', 'teacher', 'bootstrap');
+  const models = readdirSync(bootstrap).filter((f) => /^member-\d+\.model$/.test(f)).map((f) => path.join(bootstrap, f));
+  const teacher = { models, batch_size: 4, finetune: { max_epochs: 2 }, surrogates: { per_structure: 1 } };
   const extra: Record<string, () => Promise<unknown>> = {
-    labellingWorkflow: () => client.workflow.execute(workflows.labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: 'record-labelling', args: [{ runDir: path.join(work, 'labelling'), dft, structureFile: cells, ids: ['r0', 'r1'] }] }),
-    singleActivityWorkflow: () => client.workflow.execute(workflows.singleActivityWorkflow, { taskQueue: TaskQueues.control, workflowId: 'record-single', args: [{ queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'single'), structureId: 's0', structureFile: cells, index: 0, dft }] }] }),
-    smokeWorkflow: () => client.workflow.execute(workflows.smokeWorkflow, { taskQueue: TaskQueues.control, workflowId: 'record-smoke', args: [{ runDir: path.join(work, 'smoke'), campaign: loaded.campaign, structures: 6, fitIterations: 5, maceEpochs: 2 }] }),
+    singleActivityWorkflow: () => client.workflow.execute(workflows.singleActivityWorkflow, { ...q, workflowId: 'record-single', args: [{ queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'single'), structureId: 's0', structureFile: cells, index: 0, dft }] }] }),
+    smokeWorkflow: () => client.workflow.execute(workflows.smokeWorkflow, { ...q, workflowId: 'record-smoke', args: [{ runDir: path.join(work, 'smoke'), campaign: loaded.campaign, structures: 10, fitIterations: 5, maceEpochs: 2 }] }),
+    maceLabelWorkflow: () => client.workflow.execute(workflows.maceLabelWorkflow, { ...q, workflowId: 'record-mace-label', args: [{ runDir: path.join(work, 'mace-label'), structureFile: cells, ids: ['m0', 'm1'], teacher }] }),
+    tieredOracleWorkflow: () => client.workflow.execute(workflows.tieredOracleWorkflow, { ...q, workflowId: 'record-tiered', args: [{ runDir: path.join(work, 'tiered'), name: 'record', structureFile: cells, ids: ['t0', 't1'], teacher, dft, dftLimit: 1 }] }),
+    teacherFinetuneWorkflow: () =>
+      client.workflow.execute(workflows.teacherFinetuneWorkflow, {
+        ...q,
+        workflowId: 'record-teacher-finetune',
+        args: [{ runDir: path.join(work, 'teacher-finetune'), generation: 1, teacher, dftLabels: labelled.labels.map((l) => ({ structureId: l.structureId, structureFile: cells, index: l.index, labelFile: l.labelFile })), seed: 1 }],
+      }),
   };
   for (const [type, start] of Object.entries(extra)) {
     if (reached.has(type)) continue;
     console.log(`running ${type} on its own`);
-    await start();
+    await start().catch((err: Error) => console.log(`${type} failed (its history is recorded all the same): ${err.message}`));
   }
   const saved = await saveAll(client);
   const missing = Object.keys(workflows).filter((t) => !saved.has(t));

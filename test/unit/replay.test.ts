@@ -13,11 +13,14 @@ import { workflowsPath } from '../../workers/worker';
 
 const dir = 'test/fixtures/histories';
 const releases = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+// index.json: each history's file and workflow id (child workflow ids derive from it).
 const fixtures = releases.flatMap((release) =>
-  readdirSync(path.join(dir, release))
-    .filter((f) => f.endsWith('.bin'))
-    .sort()
-    .map((f) => ({ release, file: `${release}/${f}`, history: proto.temporal.api.history.v1.History.decode(readFileSync(path.join(dir, release, f))) })),
+  (JSON.parse(readFileSync(path.join(dir, release, 'index.json'), 'utf8')) as { file: string; workflowId: string }[]).map((f) => ({
+    release,
+    file: `${release}/${f.file}`,
+    workflowId: f.workflowId,
+    history: proto.temporal.api.history.v1.History.decode(readFileSync(path.join(dir, release, f.file))),
+  })),
 );
 const typeOf = (h: (typeof fixtures)[0]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
 
@@ -32,10 +35,14 @@ describe('replay of recorded histories', () => {
 
   it('replays each without a determinism error', { timeout: 120_000 }, async () => {
     const failures: string[] = [];
-    const histories = fixtures.map((f) => ({ workflowId: f.file, history: f.history }));
+    // One bundle for all; results come back in input order.
+    const histories = fixtures.map((f) => ({ workflowId: f.workflowId, history: f.history }));
+    let i = 0;
     for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) {
-      if (r.error) failures.push(`${r.workflowId}: ${r.error.message.slice(0, 400)}`);
+      if (r.error) failures.push(`${fixtures[i]!.file} (${r.workflowId}): ${r.error.message.slice(0, 400)}`);
+      i++;
     }
+    expect(i).toBe(fixtures.length);
     expect(failures).toEqual([]);
   });
 });
