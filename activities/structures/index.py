@@ -1,6 +1,7 @@
 """Bring any ASE-readable structure file into a run: a canonical extxyz copy plus content-hash ids."""
 
 from activities.runtime.protocol import HelperError
+from activities.safety.structures import check_occupancy
 from activities.structures.commands import structure_id, write_frames
 from activities.structures.reading import read_all
 
@@ -10,9 +11,13 @@ def index(p):
     frames = read_all(p["input"])
     if not frames:
         raise HelperError("InvalidInput", f"{p['input']}: no structures in the file")
+    for i, a in enumerate(frames):
+        check_occupancy(a, f"{p['input']} frame {i}")
     ids = [structure_id(a) for a in frames]
     for a, sid in zip(frames, ids):
         a.calc = None
         a.info["structure_id"] = sid
     write_frames(p["output"], [(a, a.info) for a in frames])  # exact: ids are hashes of these very positions
-    return {"output": p["output"], "ids": ids, "count": len(ids)}
+    # Size and cell per frame: the DFT cost guard runs on them before any calculation starts.
+    frames_info = [{"natoms": len(a), "cell": a.cell.array.tolist(), "symbols": a.get_chemical_symbols()} for a in frames]
+    return {"output": p["output"], "ids": ids, "count": len(ids), "frames": frames_info}
