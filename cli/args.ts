@@ -58,7 +58,8 @@ export function parseNumber(flag: string, v: string | undefined, opts: { int?: b
   if (v === undefined) return undefined;
   const x = Number(v);
   const ok = v.trim() !== '' && Number.isFinite(x) && (!opts.int || Number.isInteger(x)) && (opts.min === undefined || x >= opts.min) && (opts.max === undefined || x <= opts.max);
-  if (!ok) throw new UsageError(`${flag} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got "${v}")`);
+  const range = opts.min !== undefined && opts.max !== undefined ? ` from ${opts.min} to ${opts.max}` : opts.min !== undefined ? ` >= ${opts.min}` : opts.max !== undefined ? ` <= ${opts.max}` : '';
+  if (!ok) throw new UsageError(`${flag} must be ${opts.int ? 'an integer' : 'a number'}${range} (got "${v}")`);
   return x;
 }
 

@@ -26,7 +26,7 @@ const Indexed = z.object({
   output: z.string(),
   ids: z.array(z.string()),
   count: z.number(),
-  frames: z.array(z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()) })),
+  frames: z.array(z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()), problem: z.string().nullable() })),
 });
 
 /** Refuse the whole set before any DFT starts: unknown species, cells above max_atoms_dft or dft.limits. */
@@ -34,6 +34,10 @@ function frameProblems(frames: z.infer<typeof Indexed>['frames'], shown: string,
   const problems: string[] = [];
   frames.forEach((f, i) => {
     const where = `${shown} frame ${i}`;
+    if (f.problem) {
+      problems.push(f.problem.replace(/^\S+ frame \d+/, where));
+      return;
+    }
     const missing = [...new Set(f.symbols)].filter((el) => valence[el] === undefined);
     if (missing.length) {
       problems.push(`${where}: ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no pseudopotential in the campaign (add to system.elements and dft.pseudopotentials)`);
@@ -87,9 +91,8 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
   const dft: DftSettings = { ...c.dft, limits: { ...c.dft.limits, max_atoms: Math.min(c.dft.limits.max_atoms, maxAtoms) } };
 
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'autopipe-label-index-'));
-  let indexed: z.infer<typeof Indexed>;
   try {
-    indexed = await callPython('structures-index', { input, output: path.join(scratch, 'input.extxyz') }, Indexed, { workDir: scratch }).catch((err: Error) => {
+    const indexed = await callPython('structures-index', { input, output: path.join(scratch, 'input.extxyz') }, Indexed, { workDir: scratch }).catch((err: Error) => {
       throw new InputError(`${shown}: ${err.message.replace(/ \(helper.*$/s, '')}`);
     });
     const problems = frameProblems(indexed.frames, shown, c.dft, pseudo.valence, maxAtoms);
@@ -97,20 +100,24 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
       const shownProblems = problems.length > 10 ? [...problems.slice(0, 10), `... and ${problems.length - 10} more`] : problems;
       throw new InputError(`nothing was started:\n${shownProblems.join('\n')}`);
     }
-    const run = runLayout(runDir);
-    mkdirSync(path.dirname(run.structures('input')), { recursive: true });
-    copyFileSync(indexed.output, run.structures('input'));
-    indexed = { ...indexed, output: run.structures('input') };
+    return await labelIndexed(indexed, scratch, runDir, dft, shown, out, opts.worker);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  console.error(`${indexed.count} structures from ${shown}; run directory ${runDir}`);
-  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers: opts.worker }, async (client) => {
+}
+
+/** The run itself, once the server answers: the indexed structures into the run directory, the workflow, the labels out. */
+async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, runDir: string, dft: DftSettings, shown: string, out: string, inProcessWorkers: boolean): Promise<number> {
+  const structureFile = runLayout(runDir).structures('input');
+  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers }, async (client) => {
+    mkdirSync(path.dirname(structureFile), { recursive: true });
+    copyFileSync(path.join(scratch, 'input.extxyz'), structureFile);
+    console.error(`${indexed.count} structures from ${shown}; run directory ${runDir}`);
     const id = `label-${path.basename(runDir)}`;
     const handle = await client.workflow.start<typeof labellingWorkflow>('labellingWorkflow', {
       taskQueue: TaskQueues.control,
       workflowId: id,
-      args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids }],
+      args: [{ runDir, dft, structureFile, ids: indexed.ids }],
     });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     const timer = setInterval(() => {
@@ -128,7 +135,7 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
   if (result.labels.length) {
     await writeDataset({
       workDir: runDir,
-      entries: result.labels.map((l) => ({ structure_file: indexed.output, index: l.index, label_file: l.labelFile, name: l.structureId })),
+      entries: result.labels.map((l) => ({ structure_file: structureFile, index: l.index, label_file: l.labelFile, name: l.structureId })),
       extxyz: out,
     });
     console.log(out);

@@ -4,18 +4,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import net from 'node:net';
-import { temporalSettings, type TemporalSettings } from './temporal-config';
+import { TemporalUnreachable, temporalSettings, type TemporalSettings } from './temporal-config';
 
-export class TemporalUnreachable extends Error {
-  constructor(readonly address: string, external: boolean, cause: string) {
-    super(
-      `cannot reach the Temporal service at ${address} (${cause}): ` +
-        (external
-          ? 'check TEMPORAL_ADDRESS (and TEMPORAL_TLS_* / TEMPORAL_API_KEY), or unset it to use the embedded server'
-          : 'start the embedded server with `autopipe server start` (AUTOPIPE_TEMPORAL_PORT picks its port), or set TEMPORAL_ADDRESS'),
-    );
-  }
-}
+export { TemporalUnreachable };
 
 /** A quick TCP probe of a host:port, so a closed local port fails in milliseconds, not after 10 s of retries. */
 function probe(address: string, timeoutMs = 2000): Promise<string | undefined> {

@@ -3,7 +3,8 @@
 // Temporal UI takes): the id, the run directory's location, files that must exist (pseudopotentials
 // inside pseudo_dir, teacher models, the replay set, the structure file), the starting structure as
 // ASE reads it (partial occupancy refused), and the DFT cost of the structures the campaign will label.
-// Each problem is one "field: what is wrong and what to do" line.
+// Each problem is one "field: what is wrong and what to do" line. In stages: the structure is read only
+// when the file checks pass (a Python start), so the first answer comes fast.
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -115,7 +116,8 @@ export async function checkCampaign(c: Campaign, opts: CampaignCheckOptions = {}
   if (c.exploration.max_atoms_dft > c.dft.limits.max_atoms) {
     problems.push(`exploration.max_atoms_dft: ${c.exploration.max_atoms_dft} is above dft.limits.max_atoms (${c.dft.limits.max_atoms}): DFT would refuse the cells exploration sends it`);
   }
-  if (opts.structures === false || problems.some((p) => p.startsWith('system.structure_file'))) return { problems };
+  // Reading the structure takes a Python start (about a second): only once the cheap checks pass.
+  if (opts.structures === false || problems.length) return { problems };
 
   const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-check-'));
   let d: z.infer<typeof Described>;
@@ -132,7 +134,7 @@ export async function checkCampaign(c: Campaign, opts: CampaignCheckOptions = {}
   if (d.natoms > c.exploration.max_atoms_dft) {
     problems.push(`system.supercell: the starting cell times the supercell has ${d.natoms} atoms, more than exploration.max_atoms_dft (${c.exploration.max_atoms_dft}), the largest cell DFT labels: a smaller supercell, or raise max_atoms_dft`);
   }
-  if (pseudo.problems.length || c.dft.ecutwfc === undefined) return { problems };
+  if (c.dft.ecutwfc === undefined) return { problems };
   const settings = { ecutwfc: c.dft.ecutwfc, ecutrho: c.dft.ecutrho ?? 4 * c.dft.ecutwfc, spin: c.dft.spin, smearing: c.dft.smearing !== 'none', valence: pseudo.valence };
   const start = estimateDftCost({ ...settings, cell: d.cell, symbols: d.symbols, kpts: kptsFromSpacing(d.cell, c.dft.kspacing) });
   problems.push(...costProblems(start, c.dft.limits, `DFT of the starting cell (system, ${d.natoms} atoms)`));
