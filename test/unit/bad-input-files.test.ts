@@ -53,12 +53,16 @@ print('ok')`);
 }, 120_000);
 
 const evil = box.at('evil.pckl.gzip');
+yaml('label.yaml');
 const unsafe = [`${evil}: refused to load posix.system`, 'Nothing from it was executed. Re-create the dataset from a source you trust'];
 
 const cases: BadInput[] = [
   // --- the security hole: a dataset file must never run code
   { name: 'dataset info: a pickle that runs a command', argv: ['dataset', 'info', evil], exit: 1, says: ['autopipe dataset info: UnsafeInput:', ...unsafe], notCreated: [marker], fixed: true },
   { name: 'dataset import: a pickle that runs a command', argv: ['dataset', 'import', evil, '--run-dir', run], exit: 1, says: ['autopipe dataset import: UnsafeInput:', ...unsafe], notCreated: [marker], fixed: true },
+  { name: 'gamma: a pickle that runs a command', argv: ['gamma', evil, '--potential', box.file('p/potential.yaml', 'not read'), '--active-set', box.file('p/potential.asi', 'not read')], exit: 1, says: ['autopipe gamma: UnsafeInput:', ...unsafe], notCreated: [marker, box.at('evil.gamma.json')], fixed: true },
+  { name: 'select: a pickle that runs a command', argv: ['select', evil, '-n', '1', '--config', box.at('label.yaml'), '--work', box.at('select-work'), '--out', box.at('picked.extxyz')], exit: 1, says: ['autopipe select: UnsafeInput:', ...unsafe], notCreated: [marker, box.at('picked.extxyz')], mayWrite: [box.at('select-work')], fixed: true },
+  { name: 'train: a pickle that runs a command', argv: ['train', '--dataset', evil, '--config', box.at('label.yaml'), '--out', box.at('fit')], exit: 1, says: ['autopipe train: UnsafeInput:', ...unsafe], notCreated: [marker, box.at('fit/potential.yaml')], mayWrite: [box.at('fit')], fixed: true },
   { name: 'dataset import: not a pickle', argv: ['dataset', 'import', box.at('junk.pckl.gzip'), '--run-dir', run], exit: 1, says: [`autopipe dataset import: InvalidInput: cannot read ${box.at('junk.pckl.gzip')} as a gzip-pickled pandas DataFrame`] },
   { name: 'dataset import: a file that does not exist', argv: ['dataset', 'import', box.at('gone.pckl.gzip'), '--run-dir', run], exit: 1, says: [`autopipe dataset import: InvalidInput: dataset not found: ${box.at('gone.pckl.gzip')}`] },
   { name: 'dataset import: structures with NaN positions', argv: ['dataset', 'import', nan, '--run-dir', run], exit: 1, says: [nan, /non-finite|NaN/i] },
