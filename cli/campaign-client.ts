@@ -48,9 +48,9 @@ export async function closedOutcome(h: CampaignHandle): Promise<string> {
   }
 }
 
-export async function startCampaignWorkflow(c: Client, id: string, raw: Record<string, unknown>, campaign: Campaign, summary: string): Promise<CampaignHandle> {
+export async function startCampaignWorkflow(c: Client, id: string, raw: Record<string, unknown>, campaign: Campaign, summary: string, taskQueue: string = TaskQueues.control): Promise<CampaignHandle> {
   return c.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
-    taskQueue: TaskQueues.control,
+    taskQueue,
     workflowId: id,
     args: [raw as Parameters<typeof campaignWorkflow>[0]],
     typedSearchAttributes: [

@@ -17,9 +17,9 @@ export async function runDemo(campaignFile?: string): Promise<number> {
   if (!loaded.ok) throw new CampaignError(loaded.errors);
   const settings = temporalSettings();
   const started = Date.now();
-  return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client) => {
+  return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client, taskQueue) => {
     const id = `${loaded.campaign.system.name}-demo-${stamp()}`;
-    const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`);
+    const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`, taskQueue);
     console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
     let last = '';
     const timer = setInterval(async () => {

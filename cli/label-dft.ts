@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { writeDataset } from '../activities/store/datasets';
 import { callPython } from '../activities/runtime/python';
 import { defaultRunsDir } from '../host/paths';
-import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
 import { uiUrl, temporalSettings } from '../host/temporal-config';
 import type { labellingWorkflow } from '../workflows/labelling';
@@ -109,13 +108,13 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
 /** The run itself, once the server answers: the indexed structures into the run directory, the workflow, the labels out. */
 async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, runDir: string, dft: DftSettings, shown: string, out: string, inProcessWorkers: boolean): Promise<number> {
   const structureFile = runLayout(runDir).structures('input');
-  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers }, async (client) => {
+  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers }, async (client, taskQueue) => {
     mkdirSync(path.dirname(structureFile), { recursive: true });
     copyFileSync(path.join(scratch, 'input.extxyz'), structureFile);
     console.error(`${indexed.count} structures from ${shown}; run directory ${runDir}`);
     const id = `label-${path.basename(runDir)}`;
     const handle = await client.workflow.start<typeof labellingWorkflow>('labellingWorkflow', {
-      taskQueue: TaskQueues.control,
+      taskQueue,
       workflowId: id,
       args: [{ runDir, dft, structureFile, ids: indexed.ids }],
     });

@@ -3,7 +3,6 @@
 // reused; workers in this process unless --no-worker).
 import path from 'node:path';
 import { defaultRunsDir } from '../host/paths';
-import { TaskQueues } from '../common/queues';
 import { temporalSettings, uiUrl } from '../host/temporal-config';
 import type { teacherBootstrapWorkflow } from '../workflows/teacher';
 import { campaignFrom, stamp } from './args';
@@ -22,9 +21,9 @@ export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> 
   const campaign = JSON.parse(JSON.stringify(c));
   const b = c.teacher.bootstrap;
   console.error(`bootstrapping a ${b.members}-member MACE committee from ${b.seed_structures} DFT-labelled seed structures; run directory ${runDir}`);
-  const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client) => {
+  const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client, taskQueue) => {
     const id = `teacher-bootstrap-${path.basename(runDir)}`;
-    const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, campaign }] });
+    const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue, workflowId: id, args: [{ runDir, campaign }] });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     return handle.result();
   });
