@@ -12,6 +12,10 @@ import { TaskQueues } from '../common/queues';
 import { defaultRunsDir } from '../host/paths';
 import { campaign, checkBadInput, extxyz, PARTIAL_CIF, sandbox, snapshot, type BadInput } from './helpers/bad-input';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
+import { py } from './helpers/python';
+import { cuTraining, emtDataset } from './fixtures/training/data';
+import { potentialSection } from '../activities/ace/fit-input';
+import { runTool } from '../activities/runtime/process';
 
 const box = sandbox('autopipe-catalogue-server');
 const partial = box.file('partial.cif', PARTIAL_CIF);
@@ -92,13 +96,13 @@ describe('bad-input catalogue: the CLI on failed and foreign workflows', () => {
   const failed = `ui-etc-${tag}`;
   const foreign = `ui-label-${tag}`;
   const cases: BadInput[] = [
-    { name: 'status of a failed campaign', argv: ['status', failed], exit: 1, says: [`campaign ${failed}: failed at `, 'failed: InvalidConfig: invalid campaign (nothing was started):', 'run_directory: /etc/autopipe-ui is outside the allowed run roots'], fixed: true },
-    { name: 'status --json of a failed campaign', argv: ['status', failed, '--json'], exit: 1, says: [`"campaignId": "${failed}"`, '"status": "FAILED"', 'run_directory: /etc/autopipe-ui is outside'], fixed: true },
-    { name: 'status of a workflow that is not a campaign', argv: ['status', foreign], exit: 1, says: [`autopipe status: "${foreign}" is a labellingWorkflow workflow, not a campaign (see \`autopipe list\` for campaigns)`], fixed: true },
+    { name: 'status of a failed campaign', argv: ['status', failed], exit: 1, says: [`campaign ${failed}: failed at `, 'failed: InvalidConfig: invalid campaign (nothing was started):', 'run_directory: /etc/autopipe-ui is outside the allowed run roots'] },
+    { name: 'status --json of a failed campaign', argv: ['status', failed, '--json'], exit: 1, says: [`"campaignId": "${failed}"`, '"status": "FAILED"', 'run_directory: /etc/autopipe-ui is outside'] },
+    { name: 'status of a workflow that is not a campaign', argv: ['status', foreign], exit: 1, says: [`autopipe status: "${foreign}" is a labellingWorkflow workflow, not a campaign (see \`autopipe list\` for campaigns)`] },
     { name: 'status of an id that does not exist', argv: ['status', `nope-${tag}`], exit: 1, says: [`autopipe status: no campaign with id "nope-${tag}" on 127.0.0.1:`] },
-    { name: 'pause of a failed campaign', argv: ['pause', failed], exit: 1, says: [`autopipe pause: campaign "${failed}" is failed, nothing to pause (\`autopipe status ${failed}\` says how it ended)`], fixed: true },
-    { name: 'tune of a failed campaign', argv: ['tune', failed, 'gamma_select=2'], exit: 1, says: [`autopipe tune: campaign "${failed}" is failed, nothing to tune`], fixed: true },
-    { name: 'watch of a workflow that is not a campaign', argv: ['watch', foreign], exit: 1, says: ['is a labellingWorkflow workflow, not a campaign'], fixed: true },
+    { name: 'pause of a failed campaign', argv: ['pause', failed], exit: 1, says: [`autopipe pause: campaign "${failed}" is failed, nothing to pause (\`autopipe status ${failed}\` says how it ended)`] },
+    { name: 'tune of a failed campaign', argv: ['tune', failed, 'gamma_select=2'], exit: 1, says: [`autopipe tune: campaign "${failed}" is failed, nothing to tune`] },
+    { name: 'watch of a workflow that is not a campaign', argv: ['watch', foreign], exit: 1, says: ['is a labellingWorkflow workflow, not a campaign'] },
   ];
   it.each(cases)('$name', async (c) => {
     useTestServerEnv(); // this pool slot's server and namespace in process.env, for the in-process CLI
@@ -106,4 +110,42 @@ describe('bad-input catalogue: the CLI on failed and foreign workflows', () => {
   });
 });
 
-export const count = ui.length + 1 + 7;
+describe('bad-input catalogue: gamma on structures a potential cannot evaluate', () => {
+  // A potential with an active set (the Cu campaign's basis, unfitted, pace_activeset over EMT data, as in
+  // selection.test.ts), then structures with NaN positions and overlapping atoms: before, the command
+  // printed "max gamma Infinity" and exited 0.
+  let potential: string;
+  beforeAll(async () => {
+    const dir = box.at('gamma');
+    const train = await emtDataset(dir, 'train', { count: 20, seed: 5 });
+    potential = path.join(dir, 'potential.yaml');
+    await py(`from pyace.basisextension import construct_bbasisconfiguration
+construct_bbasisconfiguration(${JSON.stringify(potentialSection(cuTraining(), ['Cu']))}).save(${JSON.stringify(potential)})`);
+    await runTool({ command: 'pace_activeset', args: ['-a', '-d', train, potential], cwd: dir, logFile: path.join(dir, 'activeset.log') });
+  }, 600_000);
+
+  it('NaN positions and overlapping atoms: exit 1, the structure named, no Infinity', async () => {
+    const cell = [[3.61, 0, 0], [0, 3.61, 0], [0, 0, 3.61]];
+    const ok: [string, number, number, number][] = [['Cu', 0, 0, 0], ['Cu', 0, 1.805, 1.805], ['Cu', 1.805, 0, 1.805], ['Cu', 1.805, 1.805, 0]];
+    const frames = [
+      extxyz(cell, ok),
+      extxyz(cell, [['Cu', 0, 0, 0], ['Cu', NaN, 1.805, 1.805], ['Cu', 1.805, 0, 1.805], ['Cu', 1.805, 1.805, 0]]),
+      extxyz(cell, [['Cu', 0, 0, 0], ['Cu', 0, 0, 0], ['Cu', 1.805, 0, 1.805], ['Cu', 1.805, 1.805, 0]]),
+    ];
+    const file = box.file('gamma/bad.extxyz', frames.join(''));
+    useTestServerEnv();
+    await checkBadInput(
+      {
+        name: 'gamma: NaN and overlapping structures',
+        argv: ['gamma', file, '--potential', potential, '--results', box.at('gamma/out/bad.gamma.json')],
+        mayWrite: [box.at('gamma/out')], // the per-structure results it was asked for
+        exit: 1,
+        says: ['autopipe gamma: 2 of 3 structures could not be evaluated (first: index 1', 'check them (NaN positions, overlapping atoms, elements the potential lacks)', /^3 structures, max gamma \d+\.\d{3}, median \d+\.\d{3}, 2 not evaluable$/m],
+       
+      },
+      box,
+    );
+  });
+});
+
+export const count = ui.length + 1 + 7 + 1;

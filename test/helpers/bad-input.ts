@@ -48,8 +48,8 @@ export interface BadInput {
   notCreated?: string[];
   /** The command's own work directory given on its command line (helper inputs and logs may appear there). */
   mayWrite?: string[];
-  /** This case's behaviour was wrong before issue 14 (exit code, message or a write): counted in the closing note. */
-  fixed?: boolean;
+  /** Too harmful to run against an old checkout (CATALOGUE_BIN), e.g. unbounded memory: counted as needing a change. */
+  harmfulBefore?: boolean;
 }
 
 /**
@@ -62,7 +62,7 @@ export function snapshot(dir: string, skip: string[] = []): Map<string, string> 
   const walk = (d: string) => {
     if (!existsSync(d)) return;
     for (const f of readdirSync(d)) {
-      if (f === 'logs' || f === 'autopipe-helpers') continue;
+      if (f === 'logs' || f === 'autopipe-helpers' || f.startsWith('tsx-')) continue; // tsx-*: the TypeScript cache of a spawned CLI
       const p = path.join(d, f);
       if (skip.includes(p)) continue;
       const st = statSync(p);
@@ -117,6 +117,7 @@ export async function checkBadInput(c: BadInput, box: Sandbox): Promise<void> {
   const before = snapshot(box.dir, c.mayWrite);
   const runsBefore = snapshot(defaultRunsDir);
   const bin = process.env.CATALOGUE_BIN;
+  if (bin && c.harmfulBefore) throw new Error(`${c.name}: not run against ${bin} (harmful there)`);
   const run = { ...c, env: { TMPDIR: box.at('tmp'), ...c.env } };
   const r = bin ? await runAsProcess(bin, run) : await runInProcess(run);
   const where = `${c.name}\n$ autopipe ${c.argv.join(' ')}\nexit ${r.exitCode}\n${r.stderr}${r.stdout}`;
