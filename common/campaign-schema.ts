@@ -3,7 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
-import { idProblem, SAFE_ID_RULE } from './ids';
+import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -196,7 +196,11 @@ export const BudgetSchema = z.strictObject({
 
 export const CampaignSchema = z
   .strictObject({
-    id: z.string().refine((id) => idProblem(id) === undefined, `${SAFE_ID_RULE} (no "..")`).optional(),
+    id: z
+      .string()
+      .regex(SAFE_ID, { error: `${SAFE_ID_RULE} (no "..")`, abort: true })
+      .refine((id) => idProblem(id) === undefined, `${SAFE_ID_RULE} (no "..")`)
+      .optional(),
     seed: nonNegInt().default(42),
     run_directory: z.string().min(1).optional().describe('default: runs/<campaign id> in the project'),
     system: SystemSchema,
