@@ -24,5 +24,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./train')).command,
   select: async () => (await import('./select')).command,
   gamma: async () => (await import('./gamma')).command,
+  evaluate: async () => (await import('./evaluate')).command,
   // e.g. generate: async () => (await import('./generate')).command,
 };
