@@ -12,7 +12,10 @@
 // Labels for (b) and (c) come from the project's DFT oracle (`autopipe label dft`) in a bench run directory
 // beside the campaign's; a structure the campaign already labelled is not recomputed (its label file,
 // keyed by structure and settings, is copied over first). Prints the DFT calls each arm needs to reach the
-// target force RMSE and their ratio.
+// target force RMSE and their ratio. Labelling runs workers in this process on the Temporal server of
+// AUTOPIPE_TEMPORAL_PORT; while a campaign's workers serve that server, give the bench its own namespace
+// (`temporal operator namespace create -n bench`, then TEMPORAL_NAMESPACE=bench) so neither takes the
+// other's tasks.
 import { execa } from 'execa';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
