@@ -1,4 +1,4 @@
-"""`eval-potential`: errors of a potential against labelled structures, by config type, with parity plots.
+"""`evaluation-score`: errors of a potential against labelled structures, by config type, with parity plots.
 
 Input: potential (see predictors.py), data (any ASE-readable labelled file: extxyz with REF_energy /
 REF_forces / REF_stress as the datasets carry them, or ASE's own energy=/forces/stress keys, pw.x output,

@@ -65,7 +65,7 @@ export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateRes
   const potential = isSpecial(input.potential) ? input.potential : models.map((m) => path.resolve(m)).join(',');
   const results = path.resolve(input.results ?? path.join(input.workDir, `${path.basename(input.data).replace(/\.[^.]+$/, '')}.evaluation.json`));
   const r = await callPython(
-    'eval-potential',
+    'evaluation-score',
     {
       potential,
       data: path.resolve(input.data),
