@@ -11,10 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { controlActivities, dftActivities, mlActivities } from '../activities';
 import { livenessInterceptor } from '../activities/runtime/liveness';
 import { connectWorker } from '../host/connections';
-import { TaskQueues, type QueueKind } from '../common/queues';
+import { privateQueue, TaskQueues, type QueueKind } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Routes a CLI run's activities and children to its private queues (common/queues.ts). */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../workflows/queue-routing.ts', import.meta.url))];
 
 export interface WorkerOptions {
   queues: QueueKind[];
@@ -24,6 +26,8 @@ export interface WorkerOptions {
   shutdownGraceSeconds?: number;
   connection?: NativeConnection;
   namespace?: string;
+  /** Serve a CLI run's private copies of the queues ("<queue>@<run>") instead of the shared ones. */
+  privateRun?: string;
 }
 
 export function defaultSlots(dftRanks = 1): Record<QueueKind, number> {
@@ -58,14 +62,16 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     maxHeartbeatThrottleInterval: '10s',
   };
   const workers: Worker[] = [];
+  const queueName = (q: QueueKind) => (opts.privateRun ? privateQueue(q, opts.privateRun) : TaskQueues[q]);
   for (const q of opts.queues) {
     if (q === 'control') {
       workers.push(
         await Worker.create({
           ...common,
           connection,
-          taskQueue: TaskQueues.control,
+          taskQueue: queueName('control'),
           workflowsPath,
+          interceptors: { ...common.interceptors, workflowModules: workflowInterceptorModules },
           activities: controlActivities,
           maxConcurrentActivityTaskExecutions: slots.control,
         }),
@@ -75,7 +81,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         await Worker.create({
           ...common,
           connection,
-          taskQueue: TaskQueues[q],
+          taskQueue: queueName(q),
           activities: q === 'dft' ? dftActivities : mlActivities,
           maxConcurrentActivityTaskExecutions: slots[q],
         }),

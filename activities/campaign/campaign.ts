@@ -8,6 +8,7 @@ import { NonRetryableErrors } from '../../common/errors';
 import { defaultRunsDir } from '../../host/paths';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson } from '../runtime/hashing';
+import { assertCampaignInputs } from '../safety/campaign-inputs';
 import { deriveCampaign, type Derived } from './heuristics';
 import type { DatasetEntry } from '../store/datasets';
 import { runLayout } from '../../common/run-layout';
@@ -35,11 +36,16 @@ export async function prepareCampaign(input: { raw: unknown; campaignId: string;
   const runDir = path.resolve(r.campaign.run_directory ?? path.join(defaultRunsDir, input.campaignId));
   const run = runLayout(runDir);
   const file = run.campaignResolved;
+  // The id and the run directory's location are checked before anything there is read or written;
+  // files, structures and DFT cost before a fresh start (activities/safety/campaign-inputs.ts).
+  await assertCampaignInputs(r.campaign, { campaignId: input.campaignId, runDir, only: 'location' });
   const stored = readJsonIfExists<{ campaign: Campaign; derived: Derived[] }>(file);
   // A resume with a fixed configuration (`autopipe resume ID --config FIXED.yaml`) derives it again; the
   // earlier files stay beside it, numbered, so the run directory says what changed.
   const changed = stored && input.reconfigure && canonicalJson(readJsonIfExists(run.campaignInput) ?? null) !== canonicalJson(input.raw);
   if (stored && !changed) return { runDir, campaign: stored.campaign, derived: stored.derived, resumed: true };
+  // A fresh start (or a fixed configuration): files, structures and DFT cost checked first.
+  await assertCampaignInputs(r.campaign, { campaignId: input.campaignId, runDir });
   if (changed) {
     let n = 1;
     while (existsSync(file.replace(/\.json$/, `.${n}.json`))) n++;

@@ -15,6 +15,7 @@ import { attemptDir, genuineFailures, readLedger, recordAttempt, recordOutcome, 
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
 import { reapStale, runTool, type RunToolResult } from '../runtime/process';
+import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
@@ -220,6 +221,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
+  checkPwInput(written.input_file, dft, `structure ${structureId}`); // the cost guard: refuse before pw.x starts
   let out: z.infer<typeof QeReadResult>;
   try {
     const run = await runPw(dir, dft);
