@@ -1,8 +1,8 @@
 // Recovery after a worker crash, per crash kind: an `autopipe worker` process (all queues) is SIGKILLed
 // while one activity runs (pw.x, MACE training, a Pacemaker fit, MD, MACE labelling, a control activity),
 // a new worker is started at once, and we measure, from the SIGKILL:
-//   detect  when the server declared the attempt lost (heartbeat timeout; the pending activity's
-//           lastAttemptCompleteTime)
+//   retry   when the server scheduled the next attempt (after the heartbeat timeout and the 1-s backoff:
+//           the pending activity's scheduledTime)
 //   stall   when the activity ran again on the restarted worker (its next attempt's lastStartedTime)
 //   ready   when the restarted worker could take work ("worker: ready" on its stdout)
 //   orphans when the last process the killed worker had started was gone
@@ -88,7 +88,7 @@ write(${JSON.stringify(pool)}, pool)`);
 interface Row {
   kind: Kind;
   activity: string;
-  detectS: number;
+  retryScheduledS: number;
   stallS: number;
   workerReadyS?: number;
   orphansGoneS: number;
@@ -106,7 +106,7 @@ async function measure(client: Client, kind: Kind, input: SingleActivityInput, i
   await worker.proc;
   const next = startWorker();
   const orphansGoneS = await gone(tree, 30);
-  let detectS = NaN;
+  let retryS = NaN;
   let stallS = NaN;
   let attemptsAfter = 1;
   for (;;) {
@@ -114,8 +114,8 @@ async function measure(client: Client, kind: Kind, input: SingleActivityInput, i
     const pa = d.raw.pendingActivities?.[0];
     if (d.status.name !== 'RUNNING') break;
     if (pa && (pa.attempt ?? 1) >= 2) {
-      const complete = pa.lastAttemptCompleteTime?.seconds;
-      if (complete) detectS = Number(complete) + (pa.lastAttemptCompleteTime?.nanos ?? 0) / 1e9 - killedAt / 1000;
+      const scheduled = pa.scheduledTime;
+      if (scheduled?.seconds) retryS = Number(scheduled.seconds) + (scheduled.nanos ?? 0) / 1e9 - killedAt / 1000;
       if (String(pa.state) === 'PENDING_ACTIVITY_STATE_STARTED' || pa.state === 2) {
         const started = pa.lastStartedTime;
         stallS = Number(started?.seconds ?? 0) + (started?.nanos ?? 0) / 1e9 - killedAt / 1000;
@@ -129,7 +129,7 @@ async function measure(client: Client, kind: Kind, input: SingleActivityInput, i
   const row: Row = {
     kind,
     activity: input.activity,
-    detectS: Number(detectS.toFixed(1)),
+    retryScheduledS: Number(retryS.toFixed(1)),
     stallS: Number(stallS.toFixed(1)),
     workerReadyS: next.readyAt ? Number(((next.readyAt - killedAt) / 1000).toFixed(1)) : undefined,
     orphansGoneS: Number(orphansGoneS.toFixed(2)),
@@ -187,9 +187,9 @@ try {
 
 const load = os.loadavg().map((x) => Number(x.toFixed(2)));
 const table = [
-  '| crash during | activity | detected (s) | running again (s) | restarted worker ready (s) | orphans gone (s) |',
+  '| crash during | activity | retry scheduled (s) | running again (s) | restarted worker ready (s) | orphans gone (s) |',
   '| --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.kind} | ${r.activity} | ${r.detectS} | ${r.stallS} | ${r.workerReadyS ?? 'n/a'} | ${r.orphansGoneS} |`),
+  ...rows.map((r) => `| ${r.kind} | ${r.activity} | ${r.retryScheduledS} | ${r.stallS} | ${r.workerReadyS ?? 'n/a'} | ${r.orphansGoneS} |`),
 ];
 console.log(`\n${os.cpus().length} cores, load ${load.join(' ')}, ${new Date().toISOString()}\n${table.join('\n')}`);
 const out = path.join(projectRoot, 'bench', 'recovery-results.json');

@@ -9,7 +9,7 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import * as workflows from '../../workflows';
-import { workflowsPath } from '../../workers/worker';
+import { workflowInterceptorModules, workflowsPath } from '../../workers/worker';
 
 const dir = 'test/fixtures/histories';
 const releases = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -38,7 +38,7 @@ describe('replay of recorded histories', () => {
     // One bundle for all; results come back in input order.
     const histories = fixtures.map((f) => ({ workflowId: f.workflowId, history: f.history }));
     let i = 0;
-    for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) {
+    for await (const r of Worker.runReplayHistories({ workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }, histories)) {
       if (r.error) failures.push(`${fixtures[i]!.file} (${r.workflowId}): ${r.error.message.slice(0, 400)}`);
       i++;
     }
