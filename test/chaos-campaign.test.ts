@@ -2,7 +2,8 @@
 // `autopipe worker` process that is SIGKILLed during pw.x, twice during the same MACE training, during a
 // Pacemaker fit and during MD, and restarted each time; the server is SIGKILLed once and restarted. The
 // campaign also fails on a configuration error after its teacher phase (more ACE functions than the
-// distilled data can determine) and is continued with `autopipe resume ID --config FIXED`. It completes:
+// distilled data can determine, found by the fit's pre-flight check) and is continued with
+// `autopipe resume ID --config FIXED`. It completes:
 // pw.x starts (counted by the command-template wrapper) = unique labels + the runs in flight at the kills;
 // the finished teacher phase is reused, not rerun; the store passes PRAGMA integrity_check without
 // duplicate structures or labels; no process of a killed worker outlives it by 10 s, none at all at the end.
@@ -91,7 +92,7 @@ describe('the chaos campaign', () => {
       // Members train long enough to be killed twice between checkpoints.
       teacher: { ...base.teacher, bootstrap: { ...(base.teacher!.bootstrap as object), max_epochs: 40 } },
       // The mistake: far more ACE functions than the distilled structures' atoms determine (the active
-      // set is under-determined), found only after the teacher phase.
+      // set would be under-determined), found only after the teacher phase.
       training: { ...base.training, number_of_functions_per_element: 400, maxiter: 12 },
       budgets: { dft_total: 10, dft_per_generation: 3, max_generations: 1 },
     };
@@ -110,43 +111,48 @@ describe('the chaos campaign', () => {
     await until('a later checkpoint of member-0', () => inTree(/mace_run_train/) && (latestCheckpointEpoch(member) ?? -1) > first, 900);
     await killWorker(`the same MACE training (checkpoint epoch ${latestCheckpointEpoch(member)})`);
 
-    // 3. The distillation's Pacemaker fit, a few iterations in.
-    const metrics = path.join(runDir, 'potentials', 'gen-0', 'fit', 'metrics.txt');
-    await until('pacemaker iterations', () => inTree(/pacemaker/) && existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length > 3, 1800);
-    await killWorker('a Pacemaker fit');
-
-    // The campaign fails on its configuration: the active set of 400 functions is under-determined.
+    // 3. The campaign fails on its configuration, at the distillation fit's pre-flight check: an active set
+    // of 400 functions per element needs more atomic environments than the distilled structures have.
     const failed = await h.result().then(
       () => undefined,
       (e: Error & { cause?: Error }) => e,
     );
     expect(failed?.message).toMatch(/failed/);
+    expect(JSON.stringify((await client.workflow.getHandle(id).fetchHistory()).events?.at(-1))).toMatch(/number_of_functions_per_element/);
     const trained = readFileSync(path.join(runDir, 'teacher', 'bootstrap', 'member-0.train.json'), 'utf8');
     const trainedAt = statSync(path.join(runDir, 'teacher', 'bootstrap', 'member-0.model')).mtimeMs;
 
-    // 4. Fixed and continued from the last finished phase, through the CLI.
+    // 4. Fixed, and continued from the last finished phase (the teacher), through the CLI.
     const fixed = path.join(dir, 'fixed.yaml');
     writeFileSync(fixed, YAML.stringify({ ...raw, training: { ...raw.training, number_of_functions_per_element: 10 } }));
     const resumed = await execa(process.execPath, [cli, 'resume', id, '--config', fixed], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '' } });
     expect(resumed.stdout).toMatch(new RegExp(`resumed ${id} from its failed run`));
 
-    // 5. MD.
+    // 5. The distillation's Pacemaker fit, a few iterations in.
+    const metrics = path.join(runDir, 'potentials', 'gen-0', 'fit', 'metrics.txt');
+    await until('pacemaker iterations', () => inTree(/pacemaker/) && existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length > 3, 1800);
+    await killWorker('a Pacemaker fit');
+
+    // 6. MD.
     await until('MD', () => inTree(/md-explore/), 1800);
     await new Promise((r) => setTimeout(r, 2000));
     await killWorker('MD');
 
-    // 6. The server, once, while the campaign labels or fine-tunes.
+    // 7. The server, once, while the campaign labels or fine-tunes.
     await until('the labelling or fine-tuning phase', () => inTree(/pw\.x|mace_run_train/), 1800);
     const pid = Number(readFileSync(path.join(stateDir, 'temporal-server.pid'), 'utf8'));
+    // A pw.x running through the server's restart normally finishes once (its heartbeats resume within
+    // the timeout); counted apart, as it could be started again if they did not.
+    const serverInFlight = descendants(worker!.pid!).filter((p) => /(^|\/)pw\.x( |$)/.test(p.cmd)).length;
     process.kill(pid, 'SIGKILL');
-    log.push('killed the server');
+    log.push(`killed the server (${serverInFlight} pw.x in flight)`);
     await new Promise((r) => setTimeout(r, 2000));
     await startServer({ settings: settings(), stateDir, headless: true });
     await client.connection.close();
     client = await connectClient(settings());
 
     const outcome = await client.workflow.getHandle<typeof campaignWorkflow>(id).result();
-    console.log(`chaos campaign: ${outcome.stopReason}\n${log.join('\n')}`);
+    log.push(`outcome: ${outcome.stopReason}`);
     expect(outcome.generations).toBe(1);
 
     // Finished work was kept: the teacher phase ran once (the resumed run took its recorded result)...
@@ -161,7 +167,10 @@ describe('the chaos campaign', () => {
     const starts = readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean);
     const labels = readdirSync(path.join(runDir, 'dft')).flatMap((s) => readdirSync(path.join(runDir, 'dft', s)).filter((f) => /^label-.*\.json$/.test(f)));
     expect(labels.length).toBe(outcome.dft.labelled);
-    expect(starts.length).toBe(labels.length + inFlight);
+    const extra = starts.length - labels.length - inFlight;
+    log.push(`pw.x starts ${starts.length} = ${labels.length} labels + ${inFlight} in flight at worker kills + ${extra} after the server kill`);
+    expect(extra).toBeGreaterThanOrEqual(0);
+    expect(extra).toBeLessThanOrEqual(serverInFlight);
 
     // The store: intact, no duplicate structure or label.
     const store = await pyJson<{ integrity: string; structures: number; systems: number; dupLabels: number }>(`
@@ -173,6 +182,7 @@ print(json.dumps({"integrity": q("PRAGMA integrity_check"), "structures": q("SEL
   "dupLabels": q("SELECT COUNT(*) FROM (SELECT structure_id, oracle FROM autopipe_labels WHERE oracle = 'dft' GROUP BY structure_id, oracle HAVING COUNT(*) > 1)")}))`);
     expect(store).toMatchObject({ integrity: 'ok', dupLabels: 0 });
     expect(store.systems).toBe(store.structures); // no half-inserted structure
+    console.log(`chaos campaign:\n${log.join('\n')}\nstore: ${JSON.stringify(store)}`);
 
     // No orphan: once the last worker is stopped, nothing runs in the campaign's directory.
     worker!.kill('SIGTERM');
