@@ -8,13 +8,14 @@ that lattice. Two facts make the centre's environment exact:
   * no periodic image of a kept atom comes closer to the centre than R_in (an image lies in a
     neighbouring Wigner-Seitz cell, all of whose points are at least R_in away).
 So whenever R_in >= the potential's cutoff, the centre atom sees exactly its environment in the big
-cell, and its extrapolation grade (and ACE energy) in the cut-out equals the big cell's. The fcc
+cell (smaller cut-outs are checked neighbour by neighbour: centre_intact says which held), and its extrapolation grade (and ACE energy) in the cut-out equals the big cell's. The fcc
 Wigner-Seitz cell is the periodic shape that holds the largest sphere per atom (5.66 R^3 against a
 cube's 8 R^3), so for a given max_atoms_dft it keeps the widest intact environment; the lattice constant
 is the largest for which the cut-out holds at most max_atoms_dft atoms.
 Atoms near the faces meet images of atoms near the opposite faces: where two come closer than
 min_distance, the one farther from the centre is removed (repeatedly), which only ever touches atoms
-far from the centre. Vacuum is never added: pw.x needs periodicity and a bulk potential was not trained on
+far from the centre. How many go depends on how the lattice sits in the structure, so a dozen fixed
+orientations are tried and the one keeping the most atoms wins (deterministic). Vacuum is never added: pw.x needs periodicity and a bulk potential was not trained on
 surfaces. Each cut-out records R_in, the cutoff and whether the centre's cutoff sphere is intact.
 """
 import numpy as np
@@ -53,46 +54,83 @@ def _ws_members(disp, lattice):
     return np.all(proj < 0.5 * np.einsum("ij,ij->i", near, near) + 1e-9, axis=1)
 
 
-def local_cell(atoms, centre, max_atoms, min_dist, cutoff):
-    """The cut-out around atom `centre` as periodic Atoms with info: cutout_centre (its index there),
-    inscribed_radius, cutoff, centre_intact, carved_from_atoms."""
-    density = len(atoms) / atoms.get_volume()
-    a = (4.0 * max_atoms / density) ** (1.0 / 3.0)  # fcc cell volume a^3/4 holds ~max_atoms
-    circ = a / 2.0  # circumradius of the rhombic dodecahedron
-    idx, disp = _neighbours_of(atoms, centre, circ * 1.05)
-    for _ in range(50):
-        lattice = a * FCC
-        inside = _ws_members(disp, lattice)
-        if inside.sum() <= max_atoms:
-            break
-        a *= (max_atoms / inside.sum()) ** (1.0 / 3.0) * 0.998
-    r_in = a / (2.0 * np.sqrt(2.0))
-    keep_idx, keep_d = idx[inside], disp[inside]
-    order = np.argsort(np.einsum("ni,ni->n", keep_d, keep_d), kind="stable")  # centre first
-    keep_idx, keep_d = keep_idx[order], keep_d[order]
-    offset = 0.5 * lattice.sum(axis=0)
-    sub = Atoms(atoms.numbers[keep_idx], positions=keep_d + offset, cell=lattice, pbc=True)
-    dist_from_centre = np.linalg.norm(keep_d, axis=1)
-    removed_within_cutoff = False
-    while len(sub) > 1:
-        from ase.neighborlist import neighbor_list
+def _cut(atoms, idx, disp, lattice, max_atoms, min_dist, cutoff):
+    """Atoms of the Wigner-Seitz cell of `lattice` (centre first), close contacts across the faces
+    removed farthest-first; and whether an atom within `cutoff` of the centre had to go."""
+    from ase.neighborlist import neighbor_list
 
-        i, j, d = neighbor_list("ijd", sub, min_dist)
+    inside = _ws_members(disp, lattice)
+    keep_idx, keep_d = idx[inside], disp[inside]
+    order = np.argsort(np.einsum("ni,ni->n", keep_d, keep_d), kind="stable")
+    keep_idx, keep_d = keep_idx[order], keep_d[order]
+    sub = Atoms(atoms.numbers[keep_idx], positions=keep_d + 0.5 * lattice.sum(axis=0), cell=lattice, pbc=True)
+    dist = np.linalg.norm(keep_d, axis=1)
+    removed_within = False
+    while len(sub) > 1:
+        i, j, _ = neighbor_list("ijd", sub, min_dist)
         if len(i) == 0:
             break
         pairs = np.stack([i, j], axis=1)
-        # of the close pairs, drop the atom farthest from the centre
-        far = pairs[np.arange(len(pairs)), np.argmax(dist_from_centre[pairs], axis=1)]
-        drop = int(far[np.argmax(dist_from_centre[far])])
-        if dist_from_centre[drop] < cutoff:
-            removed_within_cutoff = True
+        far = pairs[np.arange(len(pairs)), np.argmax(dist[pairs], axis=1)]
+        drop = int(far[np.argmax(dist[far])])
+        removed_within |= bool(dist[drop] < cutoff)
         del sub[drop]
-        dist_from_centre = np.delete(dist_from_centre, drop)
+        dist = np.delete(dist, drop)
+    return sub, removed_within
+
+
+def _same_environment(sub, disp, cutoff):
+    """Whether the cut-out's centre (atom 0) has exactly the big cell's neighbours within `cutoff`
+    (relative positions to 1e-6 Å), periodic images included."""
+    from ase.neighborlist import neighbor_list
+
+    i, D = neighbor_list("iD", sub, cutoff)
+    mine = D[i == 0]
+    theirs = disp[(np.einsum("ni,ni->n", disp, disp) < cutoff * cutoff) & (np.einsum("ni,ni->n", disp, disp) > 0)]
+    if len(mine) != len(theirs):
+        return False
+    key = lambda v: v[np.lexsort(np.round(v, 6).T[::-1])]  # noqa: E731
+    return bool(np.allclose(key(mine), key(theirs), atol=1e-6))
+
+
+def _rotations(k, seed=0):
+    """The identity and k-1 fixed pseudo-random rotations (deterministic: same cut-out every run)."""
+    from scipy.spatial.transform import Rotation
+
+    yield np.eye(3)
+    if k > 1:
+        yield from Rotation.random(k - 1, random_state=seed).as_matrix()
+
+
+def local_cell(atoms, centre, max_atoms, min_dist, cutoff, orientations=12):
+    """The cut-out around atom `centre` as periodic Atoms with info: cutout_centre (its index there),
+    inscribed_radius, cutoff, centre_intact, carved_from_atoms. The lattice is the largest fcc lattice
+    whose Wigner-Seitz cell holds at most max_atoms atoms; of `orientations` fixed orientations the one
+    that loses the fewest atoms to close contacts across the faces is kept."""
+    density = len(atoms) / atoms.get_volume()
+    a0 = (4.0 * max_atoms / density) ** (1.0 / 3.0)  # fcc cell volume a^3/4 holds ~max_atoms
+    idx, disp = _neighbours_of(atoms, centre, a0 / 2.0 * 1.05)  # circumradius a/2, with margin
+    best = None
+    for R in _rotations(orientations):
+        a = a0
+        for _ in range(50):
+            lattice = (a * FCC) @ R.T
+            n_in = int(_ws_members(disp, lattice).sum())
+            if n_in <= max_atoms:
+                break
+            a *= (max_atoms / n_in) ** (1.0 / 3.0) * 0.998
+        sub, removed_within = _cut(atoms, idx, disp, lattice, max_atoms, min_dist, cutoff)
+        r_in = a / (2.0 * np.sqrt(2.0))
+        intact = bool(r_in >= cutoff and not removed_within) or _same_environment(sub, disp, cutoff)
+        key = (intact, len(sub))
+        if best is None or key > best[0]:
+            best = (key, sub, r_in, intact)
+    _, sub, r_in, intact = best
     sub.info.update(
         cutout_centre=0,
         inscribed_radius=round(float(r_in), 4),
         cutoff=float(cutoff),
-        centre_intact=bool(r_in >= cutoff and not removed_within_cutoff),
+        centre_intact=intact,
         carved_from_atoms=len(atoms),
     )
     return sub

@@ -19,6 +19,7 @@ COMMANDS = {
     "ace-selected": ("activities.ace.selection", "selected"),
     "ace-replay": ("activities.ace.replay", "replay"),
     "md-explore": ("activities.md.explore", "explore"),
+    "md-lammps": ("activities.md.lammps", "write"),
     "structures-make": ("activities.structures.commands", "make"),
     "structures-generate": ("activities.structures.commands", "generate"),
     "structures-index": ("activities.structures.index", "index"),
