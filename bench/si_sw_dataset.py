@@ -5,7 +5,8 @@ Si ACE potential (the campaign's default basis) without DFT. Frames come from sh
 64-atom diamond cell at several temperatures and volumes, plus vacancy cells, so the fitted potential is
 stable in MD at 300-1200 K (what the exploration benchmark runs).
 
-usage: python si_sw_dataset.py --out data.pckl.gzip [--count 60] [--seed 1] [--extxyz data.xyz]
+usage: python si_sw_dataset.py --out data.pckl.gzip [--count 60] [--seed 1] [--extxyz data.xyz] [--mace-extxyz ref.xyz]
+  --mace-extxyz: the same labels as REF_energy/REF_forces/REF_stress, what mace_run_train reads
 """
 import argparse
 import os
@@ -56,6 +57,7 @@ def main():
     ap.add_argument("--extxyz")
     ap.add_argument("--count", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mace-extxyz")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     calc = sw()
@@ -71,6 +73,15 @@ def main():
     pd.DataFrame(rows).to_pickle(a.out, compression="gzip", protocol=4)
     if a.extxyz:
         write(a.extxyz, labelled, format="extxyz")
+    if a.mace_extxyz:
+        ref = []
+        for atoms in labelled:
+            r = atoms.copy()
+            r.info["REF_energy"] = atoms.get_potential_energy()
+            r.arrays["REF_forces"] = atoms.get_forces()
+            r.info["REF_stress"] = atoms.get_stress()
+            ref.append(r)
+        write(a.mace_extxyz, ref, format="extxyz")
 
 
 if __name__ == "__main__":

@@ -57,140 +57,11 @@ def _embedding(rho, npot, wpre, mexp):
     return wpre * lam * rho, wpre * lam
 
 
-@nb.njit(cache=True, inline="always")
-def _spline(tab, mi, mj, rscale, nlut, r, nf, val, der):
-    x = r * rscale
-    nl = int(np.floor(x))
-    if nl < 1:
-        nl = 1  # closer than one table step: unphysical, the caller's min-distance check halts
-    if nl >= nlut:
-        for f in range(nf):
-            val[f] = 0.0
-            der[f] = 0.0
-        return
-    wl = x - nl
-    wl2 = wl * wl
-    wl3 = wl2 * wl
-    for f in range(nf):
-        c0 = tab[mi, mj, nl, f, 0]
-        c1 = tab[mi, mj, nl, f, 1]
-        c2 = tab[mi, mj, nl, f, 2]
-        c3 = tab[mi, mj, nl, f, 3]
-        val[f] = c0 + c1 * wl + c2 * wl2 + c3 * wl3
-        der[f] = (c1 + 2.0 * c2 * wl + 3.0 * c3 * wl2) * rscale
-
-
-@nb.njit(cache=True, inline="always")
-def _spline_cols(tab, mi, mj, rscale, nlut, r, cols, c0, c1, val, der, row):
-    """_spline for the table columns cols[c0:c1] only, into val/der[0:c1-c0]."""
-    x = r * rscale
-    nl = int(np.floor(x))
-    if nl < 1:
-        nl = 1
-    if nl >= nlut:
-        for f in range(c1 - c0):
-            val[row, f] = 0.0
-            der[row, f] = 0.0
-        return
-    wl = x - nl
-    wl2 = wl * wl
-    wl3 = wl2 * wl
-    for f in range(c1 - c0):
-        col = cols[c0 + f]
-        a0 = tab[mi, mj, nl, col, 0]
-        a1 = tab[mi, mj, nl, col, 1]
-        a2 = tab[mi, mj, nl, col, 2]
-        a3 = tab[mi, mj, nl, col, 3]
-        val[row, f] = a0 + a1 * wl + a2 * wl2 + a3 * wl3
-        der[row, f] = (a1 + 2.0 * a2 * wl + 3.0 * a3 * wl2) * rscale
-
-
-@nb.njit(cache=True, inline="always")
-def _ylm(rx, ry, rz, L, alm, blm, cl, dl, plm, dplm, yre, yim, dyre, dyim, row):
-    """ACECartesianSphericalHarmonics::compute_ylm for m >= 0 (Y00 = 1), index lm = l(l+1)/2 + m."""
-    plm[0, 0] = 1.0
-    dplm[0, 0] = 0.0
-    if L > 0:
-        sq3 = 1.73205080756887719318
-        sq3o2 = 1.22474487139158894067
-        plm[1, 0] = sq3 * rz
-        dplm[1, 0] = sq3
-        plm[1, 1] = -sq3o2
-        dplm[1, 1] = 0.0
-        for ll in range(2, L + 1):
-            for m in range(0, ll - 1):
-                plm[ll, m] = alm[ll, m] * (rz * plm[ll - 1, m] + blm[ll, m] * plm[ll - 2, m])
-                dplm[ll, m] = alm[ll, m] * (plm[ll - 1, m] + rz * dplm[ll - 1, m] + blm[ll, m] * dplm[ll - 2, m])
-            t = dl[ll] * plm[ll - 1, ll - 1]
-            plm[ll, ll - 1] = t * rz
-            dplm[ll, ll - 1] = t
-            plm[ll, ll] = cl[ll] * plm[ll - 1, ll - 1]
-            dplm[ll, ll] = 0.0
-    # m = 0
-    for ll in range(0, L + 1):
-        k = ll * (ll + 1) // 2
-        yre[row, k] = plm[ll, 0]
-        yim[row, k] = 0.0
-        dyz = dplm[ll, 0]
-        rdy = dyz * rz
-        dyre[row, k, 0] = -rdy * rx
-        dyim[row, k, 0] = 0.0
-        dyre[row, k, 1] = -rdy * ry
-        dyim[row, k, 1] = 0.0
-        dyre[row, k, 2] = dyz - rdy * rz
-        dyim[row, k, 2] = 0.0
-    # m = 1
-    for ll in range(1, L + 1):
-        k = ll * (ll + 1) // 2 + 1
-        p = plm[ll, 1]
-        yre[row, k] = rx * p
-        yim[row, k] = ry * p
-        dyx_re = p
-        dyy_im = p
-        dyz_re = rx * dplm[ll, 1]
-        dyz_im = ry * dplm[ll, 1]
-        rdy_re = rx * dyx_re + rz * dyz_re
-        rdy_im = ry * dyy_im + rz * dyz_im
-        dyre[row, k, 0] = dyx_re - rdy_re * rx
-        dyim[row, k, 0] = -rdy_im * rx
-        dyre[row, k, 1] = -rdy_re * ry
-        dyim[row, k, 1] = dyy_im - rdy_im * ry
-        dyre[row, k, 2] = dyz_re - rdy_re * rz
-        dyim[row, k, 2] = dyz_im - rdy_im * rz
-    # m >= 2
-    ph_re, ph_im = rx, ry
-    for m in range(2, L + 1):
-        mp_re = ph_re * m
-        mp_im = ph_im * m
-        t_re = ph_re * rx - ph_im * ry
-        t_im = ph_re * ry + ph_im * rx
-        ph_re, ph_im = t_re, t_im
-        for ll in range(m, L + 1):
-            k = ll * (ll + 1) // 2 + m
-            p = plm[ll, m]
-            yre[row, k] = ph_re * p
-            yim[row, k] = ph_im * p
-            dyx_re = mp_re * p
-            dyx_im = mp_im * p
-            dyy_re = -dyx_im
-            dyy_im = dyx_re
-            dyz_re = ph_re * dplm[ll, m]
-            dyz_im = ph_im * dplm[ll, m]
-            rdy_re = rx * dyx_re + ry * dyy_re + rz * dyz_re
-            rdy_im = rx * dyx_im + ry * dyy_im + rz * dyz_im
-            dyre[row, k, 0] = dyx_re - rdy_re * rx
-            dyim[row, k, 0] = dyx_im - rdy_im * rx
-            dyre[row, k, 1] = dyy_re - rdy_re * ry
-            dyim[row, k, 1] = dyy_im - rdy_im * ry
-            dyre[row, k, 2] = dyz_re - rdy_re * rz
-            dyim[row, k, 2] = dyz_im - rdy_im * rz
-
-
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, fastmath=True)
 def compute(
     pos, species, nl_start, nl_j, nl_vec_shift, nchunks,
     # model
-    NB, NR, L, rscale, nlut, gk_tab, rnl_tab, hc_tab, cut, cut_in, dcut_in, zbl,
+    NB, NR, L, rscale, nlut, rad_tab, cut, cut_in, dcut_in, zbl,
     alm, blm, cl, dl, ndensity, npot, fs_params, rho_core_cut, drho_core_cut,
     r1_start, r1_mu, r1_n, r1_coeff, f_start, f_rank, f_coeff, f_ms_start, ms_aidx, ms_anidx, ms_sign, ms_gcg,
     c_start, c_col, u_start, u_c, u_k, u_a, u_m, asi_linear, a_size, nel, pmax,
@@ -199,70 +70,81 @@ def compute(
 ):
     """Per-atom energies, per-pair forces f_ji (force on i from the pair, its negative acts on j), the
     per-atom vector whose product with the inverted active set is the extrapolation grade, and each atom's
-    closest neighbour (rmin_out; the cutoff when it has none).
+    closest neighbour (rmin_out; 1e300 when it has none).
 
     Only the radial functions and A(n, l, m) that some basis function uses are computed: c_* lists the
     used radial columns n*(L+1)+l per neighbour species, u_* the used (n, l, |m|) entries (u_c: position in
-    the species' column list, u_k: l(l+1)/2+m, u_a: flat A index, u_m: m)."""
+    the species' column list, u_k: l(l+1)/2+m, u_a: flat A index, u_m: m). Per-neighbour quantities are
+    stored feature-major ([feature, neighbour]) and the neighbours of an atom are grouped by species, so
+    the inner loops run over contiguous neighbours and vectorise."""
     n = pos.shape[0]
     nlm = (L + 1) * (L + 2) // 2
     maxc = 0
     for mj in range(nel):
         maxc = max(maxc, c_start[mj + 1] - c_start[mj])
-    maxnb = 0
+    maxnb = 1
     for i in range(n):
         if nl_start[i + 1] - nl_start[i] > maxnb:
             maxnb = nl_start[i + 1] - nl_start[i]
-    nms_t = ms_aidx.shape[1]
-    nms = ms_gcg.shape[0]
+    sq3 = 1.73205080756887719318
+    sq3o2 = 1.22474487139158894067
     for c in nb.prange(nchunks):
         i0 = c * n // nchunks
         i1 = (c + 1) * n // nchunks
-        # scratch, once per chunk
-        rr = np.empty(maxnb)
-        rh = np.empty((maxnb, 3))
-        muj = np.empty(maxnb, np.int64)
-        pidx = np.empty(maxnb, np.int64)
-        DG = np.empty((maxnb, NB))
-        Rv = np.empty((maxnb, maxc))
-        DRv = np.empty((maxnb, maxc))
-        DCR = np.empty(maxnb)
-        Yre = np.empty((maxnb, nlm))
-        Yim = np.empty((maxnb, nlm))
-        DYre = np.empty((maxnb, nlm, 3))
-        DYim = np.empty((maxnb, nlm, 3))
-        gv = np.empty(NB)
-        gd = np.empty(NB)
-        hv = np.empty(1)
-        hd = np.empty(1)
-        plm = np.zeros((L + 1, L + 1))
-        dplm = np.zeros((L + 1, L + 1))
+        K = maxnb
+        tr = np.empty(K)
+        tx = np.empty(K)
+        ty = np.empty(K)
+        tz = np.empty(K)
+        tmu = np.empty(K, np.int64)
+        tp = np.empty(K, np.int64)
+        rr = np.empty(K)
+        hx = np.empty(K)
+        hy = np.empty(K)
+        hz = np.empty(K)
+        ir = np.empty(K)
+        pk = np.empty(K, np.int64)
+        ks = np.zeros(nel + 1, np.int64)
+        G = np.empty((NB, K))
+        DG = np.empty((NB, K))
+        R = np.empty((maxc, K))
+        DR = np.empty((maxc, K))
+        CR = np.empty(K)
+        DCR = np.empty(K)
+        plm = np.empty((nlm, K))
+        dplm = np.empty((nlm, K))
+        Yre = np.empty((nlm, K))
+        Yim = np.empty((nlm, K))
+        DXre = np.empty((nlm, K))
+        DXim = np.empty((nlm, K))
+        DYre = np.empty((nlm, K))
+        DYim = np.empty((nlm, K))
+        DZre = np.empty((nlm, K))
+        DZim = np.empty((nlm, K))
+        phre = np.empty(K)
+        phim = np.empty(K)
+        mpre = np.empty(K)
+        mpim = np.empty(K)
+        WRre = np.empty((nlm, K))
+        WRim = np.empty((nlm, K))
+        radial = np.empty(K)
         A1 = np.empty((nel, NB))
         Are = np.empty(a_size)
         Aim = np.empty(a_size)
         Wre = np.empty(a_size)
         Wim = np.empty(a_size)
         W1 = np.empty((nel, NB))
-        WRre = np.empty(nlm)
-        WRim = np.empty(nlm)
-        dBre = np.empty((nms, nms_t))
-        dBim = np.empty((nms, nms_t))
-        fwd_re = np.empty(nms_t + 1)
-        fwd_im = np.empty(nms_t + 1)
-        bwd_re = np.empty(nms_t + 1)
-        bwd_im = np.empty(nms_t + 1)
-        cre = np.empty(nms_t)
-        cim = np.empty(nms_t)
         rhos = np.empty(pmax)
         dF = np.empty(pmax)
         proj = np.empty(proj_out.shape[1])
         for i in range(i0, i1):
             mui = species[i]
             xi0, xi1, xi2 = pos[i, 0], pos[i, 1], pos[i, 2]
-            nn = 0
-            dmin = 1e300
-            jmin = -1
+            # neighbours within the cutoff, then grouped by species (counting sort)
+            nt = 0
             rmin = 1e300
+            for q in range(nel + 1):
+                ks[q] = 0
             for p in range(nl_start[i], nl_start[i + 1]):
                 pair_f[p, 0] = 0.0
                 pair_f[p, 1] = 0.0
@@ -279,51 +161,215 @@ def compute(
                 r = np.sqrt(r2)
                 if r < rmin:
                     rmin = r
-                if zbl:
-                    d = r - (cut_in[mui, mj] - dcut_in[mui, mj])
-                    if d < dmin:
-                        dmin = d
-                        jmin = nn
-                inv = 1.0 / r
-                rr[nn] = r
-                rh[nn, 0] = dx * inv
-                rh[nn, 1] = dy * inv
-                rh[nn, 2] = dz * inv
-                muj[nn] = mj
-                pidx[nn] = p
-                nn += 1
+                tr[nt] = r
+                tx[nt] = dx
+                ty[nt] = dy
+                tz[nt] = dz
+                tmu[nt] = mj
+                tp[nt] = p
+                ks[mj + 1] += 1
+                nt += 1
             rmin_out[i] = rmin
-            # atomic base A
-            A1[:, :] = 0.0
-            Are[:] = 0.0
-            Aim[:] = 0.0
-            rho_core = 0.0
-            for k in range(nn):
-                mj = muj[k]
-                r = rr[k]
+            for q in range(nel):
+                ks[q + 1] += ks[q]
+            fill = np.empty(nel, np.int64)
+            for q in range(nel):
+                fill[q] = ks[q]
+            for t in range(nt):
+                k = fill[tmu[t]]
+                fill[tmu[t]] += 1
+                r = tr[t]
+                inv = 1.0 / r
+                rr[k] = r
+                ir[k] = inv
+                hx[k] = tx[t] * inv
+                hy[k] = ty[t] * inv
+                hz[k] = tz[t] * inv
+                pk[k] = tp[t]
+            nn = nt
+            # ZBL: the neighbour closest to the inner cutoff
+            dmin = 1e300
+            jmin = -1
+            if zbl:
+                for mj in range(nel):
+                    off = cut_in[mui, mj] - dcut_in[mui, mj]
+                    for k in range(ks[mj], ks[mj + 1]):
+                        d = rr[k] - off
+                        if d < dmin:
+                            dmin = d
+                            jmin = k
+            # radial functions (cubic Hermite tables), per neighbour
+            for mj in range(nel):
                 rs = rscale[mui, mj]
                 nlt = nlut[mui, mj]
-                _spline(gk_tab, mui, mj, rs, nlt, r, NB, gv, gd)
-                _spline_cols(rnl_tab, mui, mj, rs, nlt, r, c_col, c_start[mj], c_start[mj + 1], Rv, DRv, k)
-                _spline(hc_tab, mui, mj, rs, nlt, r, 1, hv, hd)
-                _ylm(rh[k, 0], rh[k, 1], rh[k, 2], L, alm, blm, cl, dl, plm, dplm, Yre, Yim, DYre, DYim, k)
-                for q in range(NB):
-                    A1[mj, q] += gv[q]
-                    DG[k, q] = gd[q]
-                for u in range(u_start[mj], u_start[mj + 1]):
-                    R = Rv[k, u_c[u]]
-                    Are[u_a[u]] += R * Yre[k, u_k[u]]
-                    Aim[u_a[u]] += R * Yim[k, u_k[u]]
-                rho_core += hv[0]
-                DCR[k] = hd[0]
-            # A(l, -m) = (-1)^m conj(A(l, m))
+                ncol = c_start[mj + 1] - c_start[mj]
+                for k in range(ks[mj], ks[mj + 1]):
+                    x = rr[k] * rs
+                    nl = int(x)
+                    if nl < 1:
+                        nl = 1
+                    if nl >= nlt:
+                        for q in range(NB):
+                            G[q, k] = 0.0
+                            DG[q, k] = 0.0
+                        for q in range(ncol):
+                            R[q, k] = 0.0
+                            DR[q, k] = 0.0
+                        CR[k] = 0.0
+                        DCR[k] = 0.0
+                        continue
+                    w = x - nl
+                    w2 = w * w
+                    w3 = w2 * w
+                    # one table row per neighbour: g_k (NB), the used R_nl (ncol), core repulsion (last)
+                    for q in range(NB):
+                        a0 = rad_tab[mui, mj, nl, q, 0]
+                        a1 = rad_tab[mui, mj, nl, q, 1]
+                        a2 = rad_tab[mui, mj, nl, q, 2]
+                        a3 = rad_tab[mui, mj, nl, q, 3]
+                        G[q, k] = a0 + a1 * w + a2 * w2 + a3 * w3
+                        DG[q, k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
+                    for q in range(ncol):
+                        a0 = rad_tab[mui, mj, nl, NB + q, 0]
+                        a1 = rad_tab[mui, mj, nl, NB + q, 1]
+                        a2 = rad_tab[mui, mj, nl, NB + q, 2]
+                        a3 = rad_tab[mui, mj, nl, NB + q, 3]
+                        R[q, k] = a0 + a1 * w + a2 * w2 + a3 * w3
+                        DR[q, k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
+                    hcol = rad_tab.shape[3] - 1
+                    a0 = rad_tab[mui, mj, nl, hcol, 0]
+                    a1 = rad_tab[mui, mj, nl, hcol, 1]
+                    a2 = rad_tab[mui, mj, nl, hcol, 2]
+                    a3 = rad_tab[mui, mj, nl, hcol, 3]
+                    CR[k] = a0 + a1 * w + a2 * w2 + a3 * w3
+                    DCR[k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
+            # spherical harmonics (ACECartesianSphericalHarmonics, Y00 = 1), vectorised over neighbours
+            for k in range(nn):
+                plm[0, k] = 1.0
+                dplm[0, k] = 0.0
+            if L > 0:
+                for k in range(nn):
+                    plm[1, k] = sq3 * hz[k]
+                    dplm[1, k] = sq3
+                    plm[2, k] = -sq3o2
+                    dplm[2, k] = 0.0
+            for ll in range(2, L + 1):
+                b0 = ll * (ll + 1) // 2
+                b1 = (ll - 1) * ll // 2
+                b2 = (ll - 2) * (ll - 1) // 2
+                for m in range(0, ll - 1):
+                    al = alm[ll, m]
+                    bl = blm[ll, m]
+                    for k in range(nn):
+                        plm[b0 + m, k] = al * (hz[k] * plm[b1 + m, k] + bl * plm[b2 + m, k])
+                        dplm[b0 + m, k] = al * (plm[b1 + m, k] + hz[k] * dplm[b1 + m, k] + bl * dplm[b2 + m, k])
+                dll = dl[ll]
+                cll = cl[ll]
+                for k in range(nn):
+                    t = dll * plm[b1 + ll - 1, k]
+                    plm[b0 + ll - 1, k] = t * hz[k]
+                    dplm[b0 + ll - 1, k] = t
+                    plm[b0 + ll, k] = cll * plm[b1 + ll - 1, k]
+                    dplm[b0 + ll, k] = 0.0
+            for ll in range(0, L + 1):
+                q = ll * (ll + 1) // 2
+                for k in range(nn):
+                    p0 = plm[q, k]
+                    dz_ = dplm[q, k]
+                    rdy = dz_ * hz[k]
+                    Yre[q, k] = p0
+                    Yim[q, k] = 0.0
+                    DXre[q, k] = -rdy * hx[k]
+                    DXim[q, k] = 0.0
+                    DYre[q, k] = -rdy * hy[k]
+                    DYim[q, k] = 0.0
+                    DZre[q, k] = dz_ - rdy * hz[k]
+                    DZim[q, k] = 0.0
+            for ll in range(1, L + 1):
+                q = ll * (ll + 1) // 2 + 1
+                for k in range(nn):
+                    rx_ = hx[k]
+                    ry_ = hy[k]
+                    rz_ = hz[k]
+                    p1 = plm[q, k]
+                    dp = dplm[q, k]
+                    Yre[q, k] = rx_ * p1
+                    Yim[q, k] = ry_ * p1
+                    dyz_re = rx_ * dp
+                    dyz_im = ry_ * dp
+                    rdy_re = rx_ * p1 + rz_ * dyz_re
+                    rdy_im = ry_ * p1 + rz_ * dyz_im
+                    DXre[q, k] = p1 - rdy_re * rx_
+                    DXim[q, k] = -rdy_im * rx_
+                    DYre[q, k] = -rdy_re * ry_
+                    DYim[q, k] = p1 - rdy_im * ry_
+                    DZre[q, k] = dyz_re - rdy_re * rz_
+                    DZim[q, k] = dyz_im - rdy_im * rz_
+            for k in range(nn):
+                phre[k] = hx[k]
+                phim[k] = hy[k]
+            for m in range(2, L + 1):
+                for k in range(nn):
+                    mpre[k] = phre[k] * m
+                    mpim[k] = phim[k] * m
+                    t_re = phre[k] * hx[k] - phim[k] * hy[k]
+                    t_im = phre[k] * hy[k] + phim[k] * hx[k]
+                    phre[k] = t_re
+                    phim[k] = t_im
+                for ll in range(m, L + 1):
+                    q = ll * (ll + 1) // 2 + m
+                    for k in range(nn):
+                        rx_ = hx[k]
+                        ry_ = hy[k]
+                        rz_ = hz[k]
+                        p1 = plm[q, k]
+                        dp = dplm[q, k]
+                        Yre[q, k] = phre[k] * p1
+                        Yim[q, k] = phim[k] * p1
+                        dyx_re = mpre[k] * p1
+                        dyx_im = mpim[k] * p1
+                        dyy_re = -dyx_im
+                        dyy_im = dyx_re
+                        dyz_re = phre[k] * dp
+                        dyz_im = phim[k] * dp
+                        rdy_re = rx_ * dyx_re + ry_ * dyy_re + rz_ * dyz_re
+                        rdy_im = rx_ * dyx_im + ry_ * dyy_im + rz_ * dyz_im
+                        DXre[q, k] = dyx_re - rdy_re * rx_
+                        DXim[q, k] = dyx_im - rdy_im * rx_
+                        DYre[q, k] = dyy_re - rdy_re * ry_
+                        DYim[q, k] = dyy_im - rdy_im * ry_
+                        DZre[q, k] = dyz_re - rdy_re * rz_
+                        DZim[q, k] = dyz_im - rdy_im * rz_
+            # atomic base A (only the used entries), rank 1, core repulsion
+            for q in range(a_size):
+                Are[q] = 0.0
+                Aim[q] = 0.0
+            rho_core = 0.0
+            for k in range(nn):
+                rho_core += CR[k]
             for mj in range(nel):
+                k0 = ks[mj]
+                k1 = ks[mj + 1]
+                for q in range(NB):
+                    s = 0.0
+                    for k in range(k0, k1):
+                        s += G[q, k]
+                    A1[mj, q] = s
                 for u in range(u_start[mj], u_start[mj + 1]):
+                    cu = u_c[u]
+                    qu = u_k[u]
+                    s_re = 0.0
+                    s_im = 0.0
+                    for k in range(k0, k1):
+                        s_re += R[cu, k] * Yre[qu, k]
+                        s_im += R[cu, k] * Yim[qu, k]
+                    Are[u_a[u]] = s_re
+                    Aim[u_a[u]] = s_im
                     m = u_m[u]
-                    if m > 0:
-                        s = 1.0 if m % 2 == 0 else -1.0
-                        Are[u_a[u] - 2 * m] = s * Are[u_a[u]]
-                        Aim[u_a[u] - 2 * m] = -s * Aim[u_a[u]]
+                    if m > 0:  # A(l, -m) = (-1)^m conj(A(l, m))
+                        sg = 1.0 if m % 2 == 0 else -1.0
+                        Are[u_a[u] - 2 * m] = sg * s_re
+                        Aim[u_a[u] - 2 * m] = -sg * s_im
             # B-basis: projections and densities
             nd = ndensity[mui]
             for q in range(pmax):
@@ -336,32 +382,31 @@ def compute(
                 for q in range(nd):
                     rhos[q] += r1_coeff[f, q] * a
             for f in range(f_start[mui], f_start[mui + 1]):
-                rank = f_rank[f]
                 pf = 0.0
+                rank = f_rank[f]
                 for s in range(f_ms_start[f], f_ms_start[f + 1]):
-                    fwd_re[0] = 1.0
-                    fwd_im[0] = 0.0
-                    for t in range(rank):
-                        a_re = Are[ms_aidx[s, t]]
-                        a_im = Aim[ms_aidx[s, t]]
-                        cre[t] = a_re
-                        cim[t] = a_im
-                        fwd_re[t + 1] = fwd_re[t] * a_re - fwd_im[t] * a_im
-                        fwd_im[t + 1] = fwd_re[t] * a_im + fwd_im[t] * a_re
-                    bwd_re[rank - 1] = 1.0
-                    bwd_im[rank - 1] = 0.0
-                    for t in range(rank - 1, 0, -1):
-                        bwd_re[t - 1] = bwd_re[t] * cre[t] - bwd_im[t] * cim[t]
-                        bwd_im[t - 1] = bwd_re[t] * cim[t] + bwd_im[t] * cre[t]
-                    for t in range(rank):
-                        dBre[s, t] = fwd_re[t] * bwd_re[t] - fwd_im[t] * bwd_im[t]
-                        dBim[s, t] = fwd_re[t] * bwd_im[t] + fwd_im[t] * bwd_re[t]
-                    b = fwd_re[rank] * ms_gcg[s]
-                    pf += b
-                    for q in range(nd):
-                        rhos[q] += b * f_coeff[f, q]
+                    ia = ms_aidx[s, 0]
+                    ib = ms_aidx[s, 1]
+                    x_re = Are[ia] * Are[ib] - Aim[ia] * Aim[ib]
+                    if rank == 2:
+                        pf += x_re * ms_gcg[s]
+                    elif rank == 3:
+                        x_im = Are[ia] * Aim[ib] + Aim[ia] * Are[ib]
+                        ic = ms_aidx[s, 2]
+                        pf += (x_re * Are[ic] - x_im * Aim[ic]) * ms_gcg[s]
+                    else:
+                        p_re = 1.0
+                        p_im = 0.0
+                        for t in range(rank):
+                            it = ms_aidx[s, t]
+                            q_re = p_re * Are[it] - p_im * Aim[it]
+                            p_im = p_re * Aim[it] + p_im * Are[it]
+                            p_re = q_re
+                        pf += p_re * ms_gcg[s]
                 proj[npr] = pf
                 npr += 1
+                for q in range(nd):
+                    rhos[q] += pf * f_coeff[f, q]
             # embedding
             evdwl = 0.0
             for q in range(nd):
@@ -378,7 +423,11 @@ def compute(
             # inner cutoff
             if zbl:
                 if jmin >= 0:
-                    dcin = dcut_in[mui, muj[jmin]]
+                    mjm = 0
+                    for q in range(nel):
+                        if ks[q] <= jmin < ks[q + 1]:
+                            mjm = q
+                    dcin = dcut_in[mui, mjm]
                     fcut, dfcut = _cutoff_poly(dcin - dmin, dcin, dcin)
                     dfcut = -dfcut
                 else:
@@ -401,9 +450,12 @@ def compute(
             for q in range(nd):
                 dF[q] *= fcut
             # weights dE/dA
-            W1[:, :] = 0.0
-            Wre[:] = 0.0
-            Wim[:] = 0.0
+            for mj in range(nel):
+                for q in range(NB):
+                    W1[mj, q] = 0.0
+            for q in range(a_size):
+                Wre[q] = 0.0
+                Wim[q] = 0.0
             for f in range(r1_start[mui], r1_start[mui + 1]):
                 for q in range(nd):
                     W1[r1_mu[f], r1_n[f]] += dF[q] * r1_coeff[f, q]
@@ -412,55 +464,69 @@ def compute(
                 th0 = 0.0
                 for q in range(nd):
                     th0 += dF[q] * f_coeff[f, q]
+                th0 *= 0.5
                 for s in range(f_ms_start[f], f_ms_start[f + 1]):
-                    theta = 0.5 * th0 * ms_gcg[s]
+                    theta = th0 * ms_gcg[s]
+                    # dB_t = product of the other A's; W(m_t) += theta dB_t, W(-m_t) += theta conj(dB_t) (-1)^m_t
                     for t in range(rank):
-                        db_re = dBre[s, t]
-                        db_im = dBim[s, t]
+                        d_re = 1.0
+                        d_im = 0.0
+                        for u2 in range(rank):
+                            if u2 != t:
+                                it = ms_aidx[s, u2]
+                                q_re = d_re * Are[it] - d_im * Aim[it]
+                                d_im = d_re * Aim[it] + d_im * Are[it]
+                                d_re = q_re
                         ia = ms_aidx[s, t]
-                        Wre[ia] += theta * db_re
-                        Wim[ia] += theta * db_im
+                        Wre[ia] += theta * d_re
+                        Wim[ia] += theta * d_im
                         ib = ms_anidx[s, t]
                         sg = ms_sign[s, t]
-                        Wre[ib] += theta * db_re * sg
-                        Wim[ib] -= theta * db_im * sg
-            # forces on neighbours: f = r_hat * sum(dE/dr) + (1/r) sum_lm Re(sum_n w_nlm R_nl * dY_lm)
-            for k in range(nn):
-                mj = muj[k]
-                radial = 0.0
+                        Wre[ib] += theta * d_re * sg
+                        Wim[ib] -= theta * d_im * sg
+            # forces: f = r_hat * dE/dr + (1/r) sum_lm Re(sum_n w_nlm R_nl * dY_lm), per neighbour
+            for mj in range(nel):
+                k0 = ks[mj]
+                k1 = ks[mj + 1]
+                for k in range(k0, k1):
+                    radial[k] = dF_core * DCR[k]
                 for q in range(NB):
-                    radial += DG[k, q] * W1[mj, q]
+                    w1 = W1[mj, q]
+                    for k in range(k0, k1):
+                        radial[k] += w1 * DG[q, k]
                 for q in range(nlm):
-                    WRre[q] = 0.0
-                    WRim[q] = 0.0
+                    for k in range(k0, k1):
+                        WRre[q, k] = 0.0
+                        WRim[q, k] = 0.0
                 for u in range(u_start[mj], u_start[mj + 1]):
                     w_re = Wre[u_a[u]]
                     w_im = Wim[u_a[u]]
                     if u_m[u] > 0:
                         w_re *= 2.0
                         w_im *= 2.0
-                    kk = u_k[u]
-                    radial += (w_re * Yre[k, kk] - w_im * Yim[k, kk]) * DRv[k, u_c[u]]
-                    R = Rv[k, u_c[u]]
-                    WRre[kk] += w_re * R
-                    WRim[kk] += w_im * R
-                fx = 0.0
-                fy = 0.0
-                fz = 0.0
-                for q in range(nlm):
-                    a_re = WRre[q]
-                    a_im = WRim[q]
-                    fx += a_re * DYre[k, q, 0] - a_im * DYim[k, q, 0]
-                    fy += a_re * DYre[k, q, 1] - a_im * DYim[k, q, 1]
-                    fz += a_re * DYre[k, q, 2] - a_im * DYim[k, q, 2]
-                radial += dF_core * DCR[k]
-                if zbl and k == jmin:
-                    radial += dF_fcut
-                inv = 1.0 / rr[k]
-                p = pidx[k]
-                pair_f[p, 0] = fx * inv + radial * rh[k, 0]
-                pair_f[p, 1] = fy * inv + radial * rh[k, 1]
-                pair_f[p, 2] = fz * inv + radial * rh[k, 2]
+                    cu = u_c[u]
+                    qu = u_k[u]
+                    for k in range(k0, k1):
+                        radial[k] += (w_re * Yre[qu, k] - w_im * Yim[qu, k]) * DR[cu, k]
+                        WRre[qu, k] += w_re * R[cu, k]
+                        WRim[qu, k] += w_im * R[cu, k]
+                for k in range(k0, k1):
+                    fx = 0.0
+                    fy = 0.0
+                    fz = 0.0
+                    for q in range(nlm):
+                        a_re = WRre[q, k]
+                        a_im = WRim[q, k]
+                        fx += a_re * DXre[q, k] - a_im * DXim[q, k]
+                        fy += a_re * DYre[q, k] - a_im * DYim[q, k]
+                        fz += a_re * DZre[q, k] - a_im * DZim[q, k]
+                    rad = radial[k]
+                    if zbl and k == jmin:
+                        rad += dF_fcut
+                    p = pk[k]
+                    pair_f[p, 0] = fx * ir[k] + rad * hx[k]
+                    pair_f[p, 1] = fy * ir[k] + rad * hy[k]
+                    pair_f[p, 2] = fz * ir[k] + rad * hz[k]
 
 
 @nb.njit(cache=True)

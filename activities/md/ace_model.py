@@ -25,12 +25,11 @@ class AceModel:
     nradbase: int
     nradmax: int
     lmax: int
-    # radial tables, [mu_i, mu_j, row, function, 4] cubic coefficients; rscale = rows per Å
+    # radial table, [mu_i, mu_j, row, function, 4] cubic coefficients of g_k (nradbase), the used R_nl
+    # (c_col of mu_j) and the core repulsion (last); rscale = rows per Å
     rscale: np.ndarray
     nlut: np.ndarray
-    gk_tab: np.ndarray
-    rnl_tab: np.ndarray
-    hc_tab: np.ndarray
+    rad_tab: np.ndarray
     cut: np.ndarray
     cut_in: np.ndarray
     dcut_in: np.ndarray
@@ -243,11 +242,20 @@ def load_model(potential_yaml, active_set=None, spacing=0.002):
         for mu, m in enumerate(mats):
             asi[mu, : m.shape[0], : m.shape[1]] = m
 
+    # One table row per distance holds everything a neighbour needs, contiguous.
+    maxc = max(c_start[k + 1] - c_start[k] for k in range(nel))
+    rad = np.zeros((nel, nel, rows, NB + maxc + 1, 4))
+    for i in range(nel):
+        for j in range(nel):
+            cols = c_col[c_start[j]:c_start[j + 1]]
+            rad[i, j, :, :NB] = gk[i, j]
+            rad[i, j, :, NB:NB + len(cols)] = rnl[i, j][:, cols]
+            rad[i, j, :, -1] = hc[i, j, :, 0]
     alm, blm, cl, dl = _harmonics_constants(L)
     arr = lambda x, t=np.int64: np.ascontiguousarray(np.array(x, dtype=t))  # noqa: E731
     return AceModel(
         elements=elements, cutoff=float(cut.max()), nradbase=NB, nradmax=NR, lmax=L,
-        rscale=rscale, nlut=nlut, gk_tab=gk, rnl_tab=rnl, hc_tab=hc, cut=cut, cut_in=cut_in, dcut_in=dcut_in,
+        rscale=rscale, nlut=nlut, rad_tab=rad, cut=cut, cut_in=cut_in, dcut_in=dcut_in,
         zbl=inner == "zbl", alm=alm, blm=blm, cl=cl, dl=dl,
         ndensity=ndens, npot=npot, fs_params=fs,
         rho_core_cut=np.array([e.rho_core_cutoff for e in emb], dtype=float),

@@ -130,7 +130,7 @@ class Batch:
             nchunks = max(1, min(n, 8 * numba.get_num_threads()))
         K.compute(
             self.positions, self.species, start, j, shift, nchunks,
-            m.nradbase, m.nradmax, m.lmax, m.rscale, m.nlut, m.gk_tab, m.rnl_tab, m.hc_tab, m.cut, m.cut_in, m.dcut_in, m.zbl,
+            m.nradbase, m.nradmax, m.lmax, m.rscale, m.nlut, m.rad_tab, m.cut, m.cut_in, m.dcut_in, m.zbl,
             m.alm, m.blm, m.cl, m.dl, m.ndensity, m.npot, m.fs_params, m.rho_core_cut, m.drho_core_cut,
             m.r1_start, m.r1_mu, m.r1_n, m.r1_coeff, m.f_start, m.f_rank, m.f_coeff, m.f_ms_start, m.ms_aidx, m.ms_anidx,
             m.ms_sign, m.ms_gcg, m.c_start, m.c_col, m.u_start, m.u_c, m.u_k, m.u_a, m.u_m, m.asi_linear, m.a_size,

@@ -180,7 +180,8 @@ def _compact(dyn, keep):
 def explore(p):
     """Input: potential, active_set, structures (start file), temperatures, pressures, ensemble (npt|nvt),
     steps, timestep_fs, gamma_select, gamma_halt, max_atoms_dft, min_distance, supercell, seed, output,
-    sample_interval, threads, uncertain_from (optional dataset), uncertain_count."""
+    sample_interval, threads, uncertain_from (optional dataset), uncertain_count, frames_output (optional:
+    the harvested frames uncut, with per-atom gamma)."""
     from activities.md import engine
 
     if p["gamma_select"] >= p["gamma_halt"]:
@@ -222,7 +223,7 @@ def explore(p):
     waves.append(cur)
     clock = {"t0": time.monotonic(), "last_progress": 0.0, "atom_steps": 0, "total": len(trajs), "waiting": len(trajs),
              "halted": 0, "gamma_max": 0.0, "harvested": 0}
-    pool, summaries, rebuilds = [], [], 0
+    pool, summaries, rebuilds, full = [], [], 0, []
     for w, wave in enumerate(waves):
         clock["waiting"] -= len(wave)
         state, nreb = _run_wave(model, starts, wave, p, p["seed"] + 7919 * w, clock)
@@ -233,6 +234,8 @@ def explore(p):
             clock["gamma_max"] = max(clock["gamma_max"], st["gamma_max"])
             clock["harvested"] += len(st["harvested"])
             for f in st["harvested"]:
+                if p.get("frames_output"):
+                    full.append(f.copy())
                 c = _candidate(f, p, model.cutoff)
                 if c is not None:
                     pool.append(c)
@@ -253,6 +256,10 @@ def explore(p):
     # Exact extxyz: the ids above are hashes of these very positions, and whoever reads the file
     # (the store, the DFT oracle) must compute the same ids.
     write_frames(p["output"], [(f, f.info) for f in unique])
+    if p.get("frames_output"):  # the harvested frames before any cut-out, with per-atom gamma
+        from ase.io import write
+
+        write(p["frames_output"], full, format="extxyz")
     import numba
 
     return {

@@ -57,6 +57,8 @@ export interface ExploreInput {
   seed: number;
   /** A Pacemaker dataset (the replay history) whose most uncertain structures also start trajectories. */
   uncertainFrom?: string;
+  /** Also write the harvested frames uncut, with per-atom gamma (for checking cut-outs). */
+  framesOutput?: string;
 }
 
 /** Threads for the exploration kernel: the worker's ML setting, else the helper's default (all cores). */
@@ -88,6 +90,7 @@ export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
       uncertain_from: input.uncertainFrom,
       uncertain_count: e.uncertain_starts,
       threads: explorationThreads(),
+      frames_output: input.framesOutput,
       output: path.join(input.outDir, 'candidates.extxyz'),
     },
     ExploreResult,
