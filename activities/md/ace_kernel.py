@@ -64,13 +64,14 @@ def compute(
     NB, NR, L, rscale, nlut, rad_tab, cut, cut_in, dcut_in, zbl,
     alm, blm, cl, dl, ndensity, npot, fs_params, rho_core_cut, drho_core_cut,
     r1_start, r1_mu, r1_n, r1_coeff, f_start, f_rank, f_coeff, f_ms_start, ms_aidx, ms_anidx, ms_sign, ms_gcg,
-    c_start, c_col, u_start, u_c, u_k, u_a, u_m, asi_linear, a_size, nel, pmax,
+    c_start, c_col, u_start, u_c, u_k, u_a, u_m, asi_linear, a_size, nel, pmax, asi, asi_size,
     # outputs
-    energies, pair_f, proj_out, rmin_out,
+    energies, pair_f, gamma_out, rmin_out,
 ):
-    """Per-atom energies, per-pair forces f_ji (force on i from the pair, its negative acts on j), the
-    per-atom vector whose product with the inverted active set is the extrapolation grade, and each atom's
-    closest neighbour (rmin_out; 1e300 when it has none).
+    """Per-atom energies, per-pair forces f_ji (force on i from the pair, its negative acts on j), per-atom
+    extrapolation grades (max_k |v_i . asi[mu_i][:, k]| with v_i the projections, or dE/dc for a
+    non-linear active set; 0 without an active set: asi_size 0), and each atom's closest neighbour
+    (rmin_out; 1e300 when it has none).
 
     Only the radial functions and A(n, l, m) that some basis function uses are computed: c_* lists the
     used radial columns n*(L+1)+l per neighbour species, u_* the used (n, l, |m|) entries (u_c: position in
@@ -82,6 +83,9 @@ def compute(
     maxc = 0
     for mj in range(nel):
         maxc = max(maxc, c_start[mj + 1] - c_start[mj])
+    maxp = 1  # basis functions (projections) per element
+    for mu in range(nel):
+        maxp = max(maxp, r1_start[mu + 1] - r1_start[mu] + f_start[mu + 1] - f_start[mu])
     maxnb = 1
     for i in range(n):
         if nl_start[i + 1] - nl_start[i] > maxnb:
@@ -128,6 +132,9 @@ def compute(
         WRre = np.empty((nlm, K))
         WRim = np.empty((nlm, K))
         radial = np.empty(K)
+        FX = np.empty(K)
+        FY = np.empty(K)
+        FZ = np.empty(K)
         A1 = np.empty((nel, NB))
         Are = np.empty(a_size)
         Aim = np.empty(a_size)
@@ -136,7 +143,9 @@ def compute(
         W1 = np.empty((nel, NB))
         rhos = np.empty(pmax)
         dF = np.empty(pmax)
-        proj = np.empty(proj_out.shape[1])
+        proj = np.empty(maxp)
+        vec = np.empty(max(1, asi.shape[1]))
+        acc = np.empty(max(1, asi.shape[2]))
         for i in range(i0, i1):
             mui = species[i]
             xi0, xi1, xi2 = pos[i, 0], pos[i, 1], pos[i, 2]
@@ -413,13 +422,29 @@ def compute(
                 Fv, DFv = _embedding(rhos[q], npot[mui], fs_params[mui, q, 0], fs_params[mui, q, 1])
                 evdwl += Fv
                 dF[q] = DFv
-            if asi_linear:
-                for q in range(npr):
-                    proj_out[i, q] = proj[q]
+            # extrapolation grade
+            P = asi_size[mui]
+            if P > 0:
+                if asi_linear:
+                    for q in range(npr):
+                        vec[q] = proj[q]
+                else:
+                    for q in range(nd):
+                        for k in range(npr):
+                            vec[q * npr + k] = dF[q] * proj[k]
+                for k in range(P):
+                    acc[k] = 0.0
+                for j in range(P):
+                    vj = vec[j]
+                    for k in range(P):  # row access: vectorises
+                        acc[k] += vj * asi[mui, j, k]
+                g = 0.0
+                for k in range(P):
+                    if abs(acc[k]) > g:
+                        g = abs(acc[k])
+                gamma_out[i] = g
             else:
-                for q in range(nd):
-                    for k in range(npr):
-                        proj_out[i, q * npr + k] = dF[q] * proj[k]
+                gamma_out[i] = 0.0
             # inner cutoff
             if zbl:
                 if jmin >= 0:
@@ -511,22 +536,23 @@ def compute(
                         WRre[qu, k] += w_re * R[cu, k]
                         WRim[qu, k] += w_im * R[cu, k]
                 for k in range(k0, k1):
-                    fx = 0.0
-                    fy = 0.0
-                    fz = 0.0
-                    for q in range(nlm):
+                    FX[k] = 0.0
+                    FY[k] = 0.0
+                    FZ[k] = 0.0
+                for q in range(nlm):
+                    for k in range(k0, k1):
                         a_re = WRre[q, k]
                         a_im = WRim[q, k]
-                        fx += a_re * DXre[q, k] - a_im * DXim[q, k]
-                        fy += a_re * DYre[q, k] - a_im * DYim[q, k]
-                        fz += a_re * DZre[q, k] - a_im * DZim[q, k]
-                    rad = radial[k]
-                    if zbl and k == jmin:
-                        rad += dF_fcut
+                        FX[k] += a_re * DXre[q, k] - a_im * DXim[q, k]
+                        FY[k] += a_re * DYre[q, k] - a_im * DYim[q, k]
+                        FZ[k] += a_re * DZre[q, k] - a_im * DZim[q, k]
+                if zbl and k0 <= jmin < k1:
+                    radial[jmin] += dF_fcut
+                for k in range(k0, k1):
                     p = pk[k]
-                    pair_f[p, 0] = fx * ir[k] + rad * hx[k]
-                    pair_f[p, 1] = fy * ir[k] + rad * hy[k]
-                    pair_f[p, 2] = fz * ir[k] + rad * hz[k]
+                    pair_f[p, 0] = FX[k] * ir[k] + radial[k] * hx[k]
+                    pair_f[p, 1] = FY[k] * ir[k] + radial[k] * hy[k]
+                    pair_f[p, 2] = FZ[k] * ir[k] + radial[k] * hz[k]
 
 
 @nb.njit(cache=True)
@@ -557,21 +583,3 @@ def reduce_forces(n, nl_start, nl_j, pair_f, pos, nl_vec_shift, system, forces, 
             virial[s, 3] += dy * fz
             virial[s, 4] += dx * fz
             virial[s, 5] += dx * fy
-
-
-@nb.njit(cache=True, parallel=True)
-def grades(proj, species, size, asi, nchunks, gamma):
-    """gamma_i = max_k |sum_j proj[i, j] asi[mu_i][j, k]| (pyace's extrapolation grade), in chunks."""
-    n = proj.shape[0]
-    for c in nb.prange(nchunks):
-        for i in range(c * n // nchunks, (c + 1) * n // nchunks):
-            mu = species[i]
-            P = size[mu]
-            g = 0.0
-            for k in range(P):
-                s = 0.0
-                for j in range(P):
-                    s += proj[i, j] * asi[mu, j, k]
-                if abs(s) > g:
-                    g = abs(s)
-            gamma[i] = g

@@ -73,6 +73,7 @@ class AceModel:
     asi: np.ndarray
     asi_linear: bool
     has_asi: bool
+    asi_size: np.ndarray  # per element: rows of its active-set inverse in use (0: no active set)
 
     def a_index(self, mu, n, ll, m):
         L = self.lmax
@@ -264,6 +265,7 @@ def load_model(potential_yaml, active_set=None, spacing=0.002):
         f_start=arr(f_start), f_rank=arr(f_rank), f_coeff=arr(f_coeff, float).reshape(-1, pmax),
         f_ms_start=arr(f_ms_start), ms_aidx=arr(aidx).reshape(-1, R), ms_anidx=arr(anidx).reshape(-1, R),
         ms_sign=arr(sign, float).reshape(-1, R), ms_gcg=arr(gcg, float),
+        asi_size=(np.zeros(nel, np.int64) if not has_asi else (nproj if asi_linear else nproj * ndens).astype(np.int64)),
         nproj=nproj, c_start=arr(c_start), c_col=arr(c_col), u_start=arr(u_start), u_c=arr(u_c), u_k=arr(u_k),
         u_a=arr(u_a), u_m=arr(u_m), asi=asi, asi_linear=asi_linear, has_asi=has_asi,
     )

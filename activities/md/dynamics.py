@@ -54,8 +54,7 @@ class Dynamics:
     def pressure(self):
         """Instantaneous pressure per system (eV/Å^3) and the diagonal pressures (3 per system)."""
         V = self.b.volumes()
-        kin = np.zeros((self.b.nsystems, 3))
-        np.add.at(kin, self.b.system, self.m * self.velocities**2)
+        kin = np.add.reduceat(self.m * self.velocities**2, self.b.offsets[:-1], axis=0)
         diag = kin / V[:, None] - self.stress[:, :3]
         return diag.mean(axis=1), diag
 

@@ -48,6 +48,7 @@ class Batch:
         self._lists = [None] * len(counts)  # per system: (start, j, S) with local indices
         self._ref_frac = np.zeros_like(self.positions)
         self._ref_cells = self.cells.copy()
+        self._ref_inv = np.linalg.inv(self.cells)
         self._joined = None
         self.rebuilds = 0
 
@@ -71,7 +72,7 @@ class Batch:
         moved = self.positions - np.einsum("ni,nij->nj", self._ref_frac, self.cells[self.system])
         d2 = np.einsum("ni,ni->n", moved, moved)
         maxd = np.sqrt(np.maximum.reduceat(d2, self.offsets[:-1])) if self.n else np.zeros(0)
-        strain = np.abs(np.einsum("kij,kjl->kil", np.linalg.inv(self._ref_cells), self.cells) - np.eye(3)).sum(axis=2).max(axis=1)
+        strain = np.abs(np.einsum("kij,kjl->kil", self._ref_inv, self.cells) - np.eye(3)).sum(axis=2).max(axis=1)
         rc = self.model.cutoff + self.skin
         bad = 2 * maxd + strain * rc > self.skin
         return [k for k in range(self.nsystems) if self._lists[k] is None or bad[k]]
@@ -88,6 +89,7 @@ class Batch:
         self._lists[k] = (start, np.asarray(j, dtype=np.int64), np.asarray(S, dtype=float))
         self._ref_frac[a:b] = pos @ np.linalg.inv(cell)
         self._ref_cells[k] = cell
+        self._ref_inv[k] = np.linalg.inv(cell)
         self._joined = None
         self.rebuilds += 1
 
@@ -118,10 +120,10 @@ class Batch:
         start, j, S, owner = self._joined
         shift = np.ascontiguousarray(np.einsum("pi,pij->pj", S, self.cells[owner]))
         n = self.n
-        energies = np.zeros(n)
-        pair_f = np.zeros((len(j), 3))
-        proj = np.zeros((n, m.asi.shape[1] if m.has_asi else int(m.nproj.max())))
-        rmin = np.zeros(n)
+        energies = np.empty(n)
+        pair_f = np.empty((len(j), 3))
+        gamma = np.empty(n)
+        rmin = np.empty(n)
         from activities.md import ace_kernel as K
 
         if nchunks is None:
@@ -134,24 +136,14 @@ class Batch:
             m.alm, m.blm, m.cl, m.dl, m.ndensity, m.npot, m.fs_params, m.rho_core_cut, m.drho_core_cut,
             m.r1_start, m.r1_mu, m.r1_n, m.r1_coeff, m.f_start, m.f_rank, m.f_coeff, m.f_ms_start, m.ms_aidx, m.ms_anidx,
             m.ms_sign, m.ms_gcg, m.c_start, m.c_col, m.u_start, m.u_c, m.u_k, m.u_a, m.u_m, m.asi_linear, m.a_size,
-            len(m.elements), m.fs_params.shape[1], energies, pair_f, proj, rmin,
+            len(m.elements), m.fs_params.shape[1], m.asi, m.asi_size, energies, pair_f, gamma, rmin,
         )
         forces = np.zeros((n, 3))
         virial = np.zeros((self.nsystems, 6))
         K.reduce_forces(n, start, j, pair_f, self.positions, shift, self.system, forces, virial)
-        gamma = self._gamma(proj, nchunks) if m.has_asi else np.zeros(n)
         e_sys = np.add.reduceat(energies, self.offsets[:-1]) if n else np.zeros(0)
         stress = virial / self.volumes()[:, None]
         return e_sys, forces, stress, gamma, rmin
-
-    def _gamma(self, proj, nchunks):
-        from activities.md import ace_kernel as K
-
-        m = self.model
-        size = m.nproj if m.asi_linear else m.nproj * m.ndensity
-        gamma = np.empty(self.n)
-        K.grades(proj, self.species, size.astype(np.int64), m.asi, nchunks, gamma)
-        return gamma
 
     def subset(self, keep):
         """A new batch of the systems in `keep` (state copied, lists kept)."""
@@ -171,6 +163,7 @@ class Batch:
         nb._lists = [self._lists[k] for k in keep]
         nb._ref_frac = self._ref_frac[idx].copy()
         nb._ref_cells = self._ref_cells[keep].copy()
+        nb._ref_inv = self._ref_inv[keep].copy()
         nb._joined = None
         nb.rebuilds = self.rebuilds
         return nb
