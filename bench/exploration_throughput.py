@@ -8,7 +8,8 @@ Routes, each MD at 900 K (1 fs), atom-steps per wall second:
   ase-loop     today's exploration loop (the former activities/md/explore.py): ASE Langevin with pyace's
                PyACECalculator and its active set, gamma read every step. Single-threaded by construction.
   pyace-eval   pyace's evaluator alone (ACECalculator.compute with the B-basis evaluator and active set) on
-               a prebuilt neighbour environment: no neighbour list, no integrator. The ceiling of any route
+               a prebuilt neighbour environment: no neighbour list, no integrator (environment_build_ms: what
+               building that environment costs, which the ASE calculator pays every call). The ceiling of any route
                that evaluates through pyace (pair_style mliap unified with a Python model calling pyace,
                pyace batches) on one thread.
   engine       activities/md: compiled kernel + vesin Verlet lists + BAOAB/NPT, one trajectory of the size,
@@ -86,8 +87,15 @@ def pyace_eval(pot, asi, natoms, seconds):
     calc = ACECalculator()
     calc.set_evaluator(ev)
     mapping = {e: i for i, e in enumerate(np.array(basis.elements_name).astype("S2"))}
-    env = aseatoms_to_atomicenvironment(cell(natoms), cutoff=basis.cutoffmax, elements_mapper_dict=mapping)
-    return timed(lambda k: [calc.compute(env, compute_projections=True) for _ in range(k)], natoms, seconds)
+    atoms = cell(natoms)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        env = aseatoms_to_atomicenvironment(atoms, cutoff=basis.cutoffmax, elements_mapper_dict=mapping)
+    env_ms = (time.perf_counter() - t0) / 3 * 1e3  # what the ASE calculator spends building it, every call
+    r = timed(lambda k: [calc.compute(env, compute_projections=True) for _ in range(k)], natoms, seconds)
+    r["environment_build_ms"] = round(env_ms, 2)
+    r["compute_ms"] = round(r["wall_s"] / r["steps"] * 1e3, 2)
+    return r
 
 
 def engine_md(model, natoms, seconds, copies=1):
