@@ -69,6 +69,7 @@ const r = await execa(
 const measured = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rows: Row[]; numba: string; threading_layer: string; torch: string };
 const rows = measured.rows;
 const get = (route: string, atoms: number, threads: number) => rows.find((x) => x.route === route && x.atoms === atoms && x.threads === threads)?.atom_steps_per_s;
+const cpu = (route: string, atoms: number) => rows.find((x) => x.route === route && x.atoms === atoms && x.threads === 1)?.cpu_us_per_atom_step ?? NaN;
 const sizes = values.sizes!.split(',').map(Number);
 const threads = values.threads!.split(',').map(Number);
 const round = (x: number | undefined, d = 1) => (x === undefined ? undefined : Math.round(x * 10 ** d) / 10 ** d);
@@ -86,6 +87,9 @@ const ratios = sizes.flatMap((n) =>
       engine_batch_vs_ase_loop: round(batch && ase ? batch / ase : undefined),
       engine_vs_pyace_evaluator: round(eng && get('pyace-eval', n, 1) ? eng / get('pyace-eval', n, 1)! : undefined),
       ace_vs_mace: round(eng && maceRate ? eng / maceRate : undefined),
+      // CPU time per atom-step (one thread): robust to other load on a shared machine, blind to threading
+      cpu_engine_vs_ase_loop: t === 1 ? round(cpu('ase-loop', n) / cpu('engine', n)) : undefined,
+      cpu_ace_vs_mace: t === 1 ? round(cpu('mace', n) / cpu('engine', n)) : undefined,
     };
   }),
 );
@@ -93,7 +97,14 @@ const perAtom = (n: number, t: number) => rows.find((x) => x.route === 'engine' 
 const flat = threads.map((t) => {
   const a = perAtom(512, t);
   const b = perAtom(4096, t);
-  return { threads: t, us_per_atom_step_512: round(a && 1e6 / a.atom_steps_per_s, 3), us_per_atom_step_4096: round(b && 1e6 / b.atom_steps_per_s, 3), ratio_4096_to_512: round(a && b ? a.atom_steps_per_s / b.atom_steps_per_s : undefined, 3) };
+  return {
+    threads: t,
+    us_per_atom_step_512: round(a && 1e6 / a.atom_steps_per_s, 3),
+    us_per_atom_step_4096: round(b && 1e6 / b.atom_steps_per_s, 3),
+    ratio_4096_to_512: round(a && b ? a.atom_steps_per_s / b.atom_steps_per_s : undefined, 3),
+    cpu_us_per_atom_step_512: a?.cpu_us_per_atom_step,
+    cpu_us_per_atom_step_4096: b?.cpu_us_per_atom_step,
+  };
 });
 
 let big: unknown;
@@ -117,6 +128,7 @@ const table = [
 ].join('\n');
 console.log(`atom-steps per second (wall), ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 console.log(table);
+console.log(`\none thread, CPU time ratios: ${JSON.stringify(ratios.filter((x) => x.threads === 1).map((x) => ({ atoms: x.atoms, engine_vs_ase_loop: x.cpu_engine_vs_ase_loop, ace_vs_mace: x.cpu_ace_vs_mace })))}`);
 console.log(`\nper-atom cost 512 -> 4096 atoms: ${JSON.stringify(flat)}`);
 if (big) console.log(`\n4,096-atom exploration: ${JSON.stringify(big)}`);
 const argv = process.argv.slice(2).join(' ');

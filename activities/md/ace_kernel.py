@@ -531,9 +531,12 @@ def compute(
                         w_im *= 2.0
                     cu = u_c[u]
                     qu = u_k[u]
+                    # one output array per loop: fewer aliasing checks, so LLVM vectorises each
                     for k in range(k0, k1):
                         radial[k] += (w_re * Yre[qu, k] - w_im * Yim[qu, k]) * DR[cu, k]
+                    for k in range(k0, k1):
                         WRre[qu, k] += w_re * R[cu, k]
+                    for k in range(k0, k1):
                         WRim[qu, k] += w_im * R[cu, k]
                 for k in range(k0, k1):
                     FX[k] = 0.0
@@ -541,11 +544,11 @@ def compute(
                     FZ[k] = 0.0
                 for q in range(nlm):
                     for k in range(k0, k1):
-                        a_re = WRre[q, k]
-                        a_im = WRim[q, k]
-                        FX[k] += a_re * DXre[q, k] - a_im * DXim[q, k]
-                        FY[k] += a_re * DYre[q, k] - a_im * DYim[q, k]
-                        FZ[k] += a_re * DZre[q, k] - a_im * DZim[q, k]
+                        FX[k] += WRre[q, k] * DXre[q, k] - WRim[q, k] * DXim[q, k]
+                    for k in range(k0, k1):
+                        FY[k] += WRre[q, k] * DYre[q, k] - WRim[q, k] * DYim[q, k]
+                    for k in range(k0, k1):
+                        FZ[k] += WRre[q, k] * DZre[q, k] - WRim[q, k] * DZim[q, k]
                 if zbl and k0 <= jmin < k1:
                     radial[jmin] += dF_fcut
                 for k in range(k0, k1):
