@@ -77,7 +77,9 @@ def compute(
     used radial columns n*(L+1)+l per neighbour species, u_* the used (n, l, |m|) entries (u_c: position in
     the species' column list, u_k: l(l+1)/2+m, u_a: flat A index, u_m: m). Per-neighbour quantities are
     stored feature-major ([feature, neighbour]) and the neighbours of an atom are grouped by species, so
-    the inner loops run over contiguous neighbours and vectorise."""
+    the inner loops run over contiguous neighbours and vectorise. Loops over a species' neighbour range
+    use unsigned bounds: with a signed index numba wraps negative indices, and that branch keeps LLVM
+    from vectorising (measured 3x on such a loop)."""
     n = pos.shape[0]
     nlm = (L + 1) * (L + 2) // 2
     maxc = 0
@@ -212,7 +214,7 @@ def compute(
                 rs = rscale[mui, mj]
                 nlt = nlut[mui, mj]
                 ncol = c_start[mj + 1] - c_start[mj]
-                for k in range(ks[mj], ks[mj + 1]):
+                for k in range(np.uint64(ks[mj]), np.uint64(ks[mj + 1])):
                     x = rr[k] * rs
                     nl = int(x)
                     if nl < 1:
@@ -361,7 +363,7 @@ def compute(
                 k1 = ks[mj + 1]
                 for q in range(NB):
                     s = 0.0
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         s += G[q, k]
                     A1[mj, q] = s
                 for u in range(u_start[mj], u_start[mj + 1]):
@@ -369,7 +371,7 @@ def compute(
                     qu = u_k[u]
                     s_re = 0.0
                     s_im = 0.0
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         s_re += R[cu, k] * Yre[qu, k]
                         s_im += R[cu, k] * Yim[qu, k]
                     Are[u_a[u]] = s_re
@@ -513,14 +515,14 @@ def compute(
             for mj in range(nel):
                 k0 = ks[mj]
                 k1 = ks[mj + 1]
-                for k in range(k0, k1):
+                for k in range(np.uint64(k0), np.uint64(k1)):
                     radial[k] = dF_core * DCR[k]
                 for q in range(NB):
                     w1 = W1[mj, q]
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         radial[k] += w1 * DG[q, k]
                 for q in range(nlm):
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         WRre[q, k] = 0.0
                         WRim[q, k] = 0.0
                 for u in range(u_start[mj], u_start[mj + 1]):
@@ -532,26 +534,26 @@ def compute(
                     cu = u_c[u]
                     qu = u_k[u]
                     # one output array per loop: fewer aliasing checks, so LLVM vectorises each
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         radial[k] += (w_re * Yre[qu, k] - w_im * Yim[qu, k]) * DR[cu, k]
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         WRre[qu, k] += w_re * R[cu, k]
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         WRim[qu, k] += w_im * R[cu, k]
-                for k in range(k0, k1):
+                for k in range(np.uint64(k0), np.uint64(k1)):
                     FX[k] = 0.0
                     FY[k] = 0.0
                     FZ[k] = 0.0
                 for q in range(nlm):
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         FX[k] += WRre[q, k] * DXre[q, k] - WRim[q, k] * DXim[q, k]
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         FY[k] += WRre[q, k] * DYre[q, k] - WRim[q, k] * DYim[q, k]
-                    for k in range(k0, k1):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
                         FZ[k] += WRre[q, k] * DZre[q, k] - WRim[q, k] * DZim[q, k]
                 if zbl and k0 <= jmin < k1:
                     radial[jmin] += dF_fcut
-                for k in range(k0, k1):
+                for k in range(np.uint64(k0), np.uint64(k1)):
                     p = pk[k]
                     pair_f[p, 0] = FX[k] * ir[k] + radial[k] * hx[k]
                     pair_f[p, 1] = FY[k] * ir[k] + radial[k] * hy[k]
