@@ -496,14 +496,24 @@ def compute(
                     theta = th0 * ms_gcg[s]
                     # dB_t = product of the other A's; W(m_t) += theta dB_t, W(-m_t) += theta conj(dB_t) (-1)^m_t
                     for t in range(rank):
-                        d_re = 1.0
-                        d_im = 0.0
-                        for u2 in range(rank):
-                            if u2 != t:
-                                it = ms_aidx[s, u2]
-                                q_re = d_re * Are[it] - d_im * Aim[it]
-                                d_im = d_re * Aim[it] + d_im * Are[it]
-                                d_re = q_re
+                        if rank == 2:
+                            it = ms_aidx[s, 1 - t]
+                            d_re = Are[it]
+                            d_im = Aim[it]
+                        elif rank == 3:
+                            i1 = ms_aidx[s, 1 if t == 0 else 0]
+                            i2 = ms_aidx[s, 1 if t == 2 else 2]
+                            d_re = Are[i1] * Are[i2] - Aim[i1] * Aim[i2]
+                            d_im = Are[i1] * Aim[i2] + Aim[i1] * Are[i2]
+                        else:
+                            d_re = 1.0
+                            d_im = 0.0
+                            for u2 in range(rank):
+                                if u2 != t:
+                                    it = ms_aidx[s, u2]
+                                    q_re = d_re * Are[it] - d_im * Aim[it]
+                                    d_im = d_re * Aim[it] + d_im * Are[it]
+                                    d_re = q_re
                         ia = ms_aidx[s, t]
                         Wre[ia] += theta * d_re
                         Wim[ia] += theta * d_im
