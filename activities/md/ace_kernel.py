@@ -134,6 +134,8 @@ def compute(
         WRre = np.empty((nlm, K))
         WRim = np.empty((nlm, K))
         radial = np.empty(K)
+        row = np.empty(K, np.uint64)
+        wv = np.empty(K)
         FX = np.empty(K)
         FY = np.empty(K)
         FZ = np.empty(K)
@@ -214,46 +216,46 @@ def compute(
                 rs = rscale[mui, mj]
                 nlt = nlut[mui, mj]
                 ncol = c_start[mj + 1] - c_start[mj]
-                for k in range(np.uint64(ks[mj]), np.uint64(ks[mj + 1])):
+                k0 = ks[mj]
+                k1 = ks[mj + 1]
+                # interval and offset per neighbour, then one vectorisable loop per function
+                for k in range(np.uint64(k0), np.uint64(k1)):
                     x = rr[k] * rs
                     nl = int(x)
                     if nl < 1:
                         nl = 1
                     if nl >= nlt:
-                        for q in range(NB):
-                            G[q, k] = 0.0
-                            DG[q, k] = 0.0
-                        for q in range(ncol):
-                            R[q, k] = 0.0
-                            DR[q, k] = 0.0
-                        CR[k] = 0.0
-                        DCR[k] = 0.0
-                        continue
-                    w = x - nl
-                    w2 = w * w
-                    w3 = w2 * w
-                    # one table row per neighbour: g_k (NB), the used R_nl (ncol), core repulsion (last)
-                    for q in range(NB):
-                        a0 = rad_tab[mui, mj, nl, q, 0]
+                        nl = nlt  # the table's last row is all zero (beyond the cutoff)
+                        x = float(nlt)
+                    row[k] = np.uint64(nl)
+                    wv[k] = x - nl
+                for q in range(NB):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
+                        w = wv[k]
+                        nl = row[k]
                         a1 = rad_tab[mui, mj, nl, q, 1]
                         a2 = rad_tab[mui, mj, nl, q, 2]
                         a3 = rad_tab[mui, mj, nl, q, 3]
-                        G[q, k] = a0 + a1 * w + a2 * w2 + a3 * w3
-                        DG[q, k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
-                    for q in range(ncol):
-                        a0 = rad_tab[mui, mj, nl, NB + q, 0]
+                        G[q, k] = rad_tab[mui, mj, nl, q, 0] + w * (a1 + w * (a2 + w * a3))
+                        DG[q, k] = (a1 + w * (2.0 * a2 + 3.0 * w * a3)) * rs
+                for q in range(ncol):
+                    for k in range(np.uint64(k0), np.uint64(k1)):
+                        w = wv[k]
+                        nl = row[k]
                         a1 = rad_tab[mui, mj, nl, NB + q, 1]
                         a2 = rad_tab[mui, mj, nl, NB + q, 2]
                         a3 = rad_tab[mui, mj, nl, NB + q, 3]
-                        R[q, k] = a0 + a1 * w + a2 * w2 + a3 * w3
-                        DR[q, k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
-                    hcol = rad_tab.shape[3] - 1
-                    a0 = rad_tab[mui, mj, nl, hcol, 0]
+                        R[q, k] = rad_tab[mui, mj, nl, NB + q, 0] + w * (a1 + w * (a2 + w * a3))
+                        DR[q, k] = (a1 + w * (2.0 * a2 + 3.0 * w * a3)) * rs
+                hcol = rad_tab.shape[3] - 1
+                for k in range(np.uint64(k0), np.uint64(k1)):
+                    w = wv[k]
+                    nl = row[k]
                     a1 = rad_tab[mui, mj, nl, hcol, 1]
                     a2 = rad_tab[mui, mj, nl, hcol, 2]
                     a3 = rad_tab[mui, mj, nl, hcol, 3]
-                    CR[k] = a0 + a1 * w + a2 * w2 + a3 * w3
-                    DCR[k] = (a1 + 2.0 * a2 * w + 3.0 * a3 * w2) * rs
+                    CR[k] = rad_tab[mui, mj, nl, hcol, 0] + w * (a1 + w * (a2 + w * a3))
+                    DCR[k] = (a1 + w * (2.0 * a2 + 3.0 * w * a3)) * rs
             # spherical harmonics (ACECartesianSphericalHarmonics, Y00 = 1), vectorised over neighbours
             for k in range(nn):
                 plm[0, k] = 1.0
