@@ -20,6 +20,8 @@ COMMANDS = {
     "ace-replay": ("activities.ace.replay", "replay"),
     "evaluation-score": ("activities.evaluation.evaluate", "evaluate"),
     "md-explore": ("activities.md.explore", "explore"),
+    "md-lammps": ("activities.md.lammps", "write"),
+    "md-engine-info": ("activities.md.engine_info", "info"),
     "structures-make": ("activities.structures.commands", "make"),
     "structures-generate": ("activities.structures.commands", "generate"),
     "structures-index": ("activities.structures.index", "index"),
