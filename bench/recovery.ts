@@ -77,7 +77,10 @@ for a in fs:
     a.info["REF_energy"] = a.get_potential_energy(); a.arrays["REF_forces"] = a.get_forces(); a.info["REF_stress"] = a.get_stress(); a.calc = None
 write(${JSON.stringify(train)}, fs)
 a = bulk("Cu", "fcc", a=3.61, cubic=True)
-write(${JSON.stringify(starts)}, [a])
+starts = []
+for i in range(4):
+    b = a.repeat((2, 2, 2)); b.rattle(0.02, seed=100 + i); starts.append(b)
+write(${JSON.stringify(starts)}, starts)
 pool = []
 for i in range(4000):
     b = a.repeat((2, 2, 2)); b.rattle(0.03, seed=i); pool.append(b)
@@ -166,7 +169,7 @@ try {
       fit = (await run(kind, { queue: 'ml', activity: 'fitAce', args: [{ outDir: path.join(work, 'fit'), datasetFile: data.pckl, elements: ['Cu'], training: cu, seed: 1, displayStep: 10 }] }, (t) => /pacemaker/.test(t))) as FitResult;
     } else if (kind === 'md') {
       if (!fit) throw new Error('md needs the fit kind first (a potential with an active set)');
-      const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 6000, supercell: [2, 2, 2], gamma_select: 50, gamma_halt: 100 });
+      const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 10000, supercell: [1, 1, 1], gamma_select: 50, gamma_halt: 100 });
       await run(kind, { queue: 'ml', activity: 'exploreMd', args: [{ outDir: path.join(work, 'md'), potential: fit.potentialYaml, activeSet: fit.asi, startStructures: data.starts, exploration, minDistance: 1.5, seed: 1 }] }, (t) => /md-explore/.test(t));
     } else if (kind === 'mace-label') {
       if (!model) throw new Error('mace-label needs the mace-train kind first (a model)');

@@ -113,13 +113,16 @@ write(${JSON.stringify(train)}, fs)`]);
     const pool = path.join(dir, 'pool.extxyz');
     await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write
 a = bulk("Cu", "fcc", a=3.61, cubic=True)
-write(${JSON.stringify(starts)}, [a])
+starts = []
+for i in range(4):
+    b = a.repeat((2, 2, 2)); b.rattle(0.02, seed=100 + i); starts.append(b)
+write(${JSON.stringify(starts)}, starts)
 fs = []
 for i in range(2000):
     b = a.repeat((2, 2, 2)); b.rattle(0.03, seed=i); fs.append(b)
 write(${JSON.stringify(pool)}, fs)`]);
     const w2 = startWorker();
-    const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 4000, supercell: [2, 2, 2], gamma_select: 50, gamma_halt: 100 });
+    const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 10000, supercell: [1, 1, 1], gamma_select: 50, gamma_halt: 100 });
     const hMd = await run('md', { queue: 'ml', activity: 'exploreMd', args: [{ outDir: path.join(dir, 'md'), potential: fit.potentialYaml, activeSet: fit.asi, startStructures: starts, exploration, minDistance: 1.5, seed: 1 }] });
     const ids = Array.from({ length: 2000 }, (_, i) => `p${i}`);
     const hLabel = await run('label', { queue: 'ml', activity: 'maceLabelBatch', args: [{ runDir: path.join(dir, 'label'), structureFile: pool, ids, oracle: { kind: 'mace', models: [mace.model] } }] });
@@ -131,7 +134,7 @@ write(${JSON.stringify(pool)}, fs)`]);
     expect(await killAndCheck(w2, [/md-explore/, /helper_server.*--torch/])).toBeLessThan(10);
     startWorker();
     const [md, labels] = (await Promise.all([hMd.result(), hLabel.result()])) as [ExploreOutput, MaceLabelBatchResult];
-    expect(md.trajectories).toHaveLength(1);
+    expect(md.trajectories).toHaveLength(4);
     expect(labels.items).toHaveLength(2000);
   });
 });
