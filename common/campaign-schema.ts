@@ -3,6 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
+import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -133,6 +134,8 @@ export const DftSchema = z.strictObject({
   max_retries: nonNegInt().default(3),
   concurrency: posInt().default(2),
   timeout_minutes: positive().default(120),
+  launcher: z.enum(LauncherKinds).default('local').describe('where pw.x runs: a child of the DFT worker (local) or a Slurm batch job (see dft.slurm, docs/hpc.md)'),
+  slurm: SlurmSchema.optional().describe('batch job settings, with launcher: slurm'),
 });
 
 export const TrainingSchema = z.strictObject({
@@ -211,6 +214,10 @@ export const CampaignSchema = z
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['generation', 'substitution', el], message: `"${el}" is not in system.elements` });
     }
+    if (c.dft.slurm && c.dft.launcher !== 'slurm')
+      ctx.addIssue({ code: 'custom', path: ['dft', 'slurm'], message: 'is set but dft.launcher is "local": add `launcher: slurm` or remove dft.slurm' });
+    if (c.dft.launcher === 'slurm' && c.dft.ranks > 1 && !/\bsrun\b|\bmpirun\b|\bmpiexec\b|\{ranks\}/.test(c.dft.command))
+      ctx.addIssue({ code: 'custom', path: ['dft', 'command'], message: `"${c.dft.command}" starts one rank but dft.ranks is ${c.dft.ranks}: use "srun pw.x" (or "mpirun -np {ranks} pw.x")` });
     for (const el of Object.keys(c.dft.pseudopotentials)) {
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['dft', 'pseudopotentials', el], message: `"${el}" is not in system.elements` });
