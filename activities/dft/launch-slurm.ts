@@ -12,6 +12,7 @@ import { NonRetryableErrors, RetryableErrors } from '../../common/errors';
 import { SlurmSchema, slurmTimeLimitMinutes, type SlurmSettings } from '../../common/launcher-schema';
 import { currentActivity } from '../runtime/context';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
+import { sha256 } from '../runtime/hashing';
 import type { PwAttempt, PwLauncher, PwRun } from './launch';
 import { lastScfProgress } from './pw-command';
 import { finalStatus, sbatch, scancel, squeue, squeueByName } from './slurm-commands';
@@ -133,11 +134,12 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
   };
   ctx?.cancellationSignal.addEventListener('abort', onAbort);
   if (ctx?.cancellationSignal.aborted) onAbort();
-  ctx?.heartbeat(details());
 
   let final: JobStatus | undefined;
   try {
     let answer = await currentState(jobId);
+    if (typeof answer !== 'string') state = answer.state;
+    ctx?.heartbeat(details());
     if (reattached) {
       rec.reattachedBy.push({ attempt: attemptNow, at: new Date().toISOString(), state: typeof answer === 'string' ? answer.toUpperCase() : answer.state });
       writeRecord(rec);
@@ -151,7 +153,10 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
         break;
       }
       if (answer !== 'unknown') {
-        state = answer.state;
+        if (answer.state !== state) {
+          state = answer.state;
+          ctx?.heartbeat(details());
+        }
         if (isTerminal(answer.state)) {
           final = answer;
           break;
@@ -184,13 +189,16 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
 
   if (aborted) {
     const reason = aborted instanceof Error ? aborted.message : String(aborted);
-    if (reason === 'CANCELLED') {
-      // Cancelled by the workflow (or a user in the UI): the job is not wanted any more.
+    // Cancelled by the workflow (or a user in the UI), or the workflow has ended (a cancelled workflow
+    // does not wait for its activities; their next heartbeat finds nothing): the job is not wanted.
+    // NOT_FOUND with the workflow still running means a newer attempt owns the job: leave it to that one.
+    const unwanted = reason === 'CANCELLED' ? 'activity cancelled' : reason === 'NOT_FOUND' && (await workflowClosed()) ? 'workflow closed' : undefined;
+    if (unwanted) {
       await scancel(jobId);
       rec.phase = 'cancelled';
       rec.deliveredTo = attemptNow;
       writeRecord(rec);
-      logEvent(rec, 'cancelled', { reason: 'activity cancelled' });
+      logEvent(rec, 'cancelled', { reason: unwanted });
       throw aborted;
     }
     // The worker is shutting down or the server gave up on this attempt: the job runs on, and the next
@@ -265,6 +273,19 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
   }
 }
 
+/** True when this activity's workflow run has ended; false when it runs or cannot be asked. */
+async function workflowClosed(): Promise<boolean> {
+  const ctx = currentActivity();
+  const wf = ctx?.info.workflowExecution;
+  if (!ctx || !wf) return false;
+  try {
+    const d = await ctx.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+    return d.status.name !== 'RUNNING';
+  } catch (err) {
+    return (err as Error).name === 'WorkflowNotFoundError';
+  }
+}
+
 function attemptOf(r: JobRecord): PwAttempt {
   const { structureId, labelKey, base, dir, attempt, rung, inputData, kpts } = r;
   return { structureId, labelKey, base, dir, attempt, rung, inputData, kpts };
@@ -304,7 +325,8 @@ export const slurmLauncher: PwLauncher = {
     const slurm = slurmSettings(dft);
     const ctx = currentActivity();
     if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    const jobName = `ap-${attempt.structureId.slice(0, 16)}-${attempt.labelKey.slice(0, 8)}-a${attempt.attempt}`;
+    // Unique per attempt directory (run directory, structure, attempt): a lost sbatch answer is found by it.
+    const jobName = `ap-${attempt.structureId.slice(0, 16)}-${sha256(path.resolve(attempt.dir)).slice(0, 8)}-a${attempt.attempt}`;
     const prefix = String(attempt.inputData.control?.prefix ?? 'pwscf');
     writeFileSync(path.join(attempt.dir, JobFiles.script), renderJobScript({ jobName, dft, slurm, prefix }), { mode: 0o755 });
     const rec: JobRecord = { ...attempt, launcher: 'slurm', jobName, phase: 'submitting', submittedAt: new Date().toISOString(), reattachedBy: [] };
