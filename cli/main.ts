@@ -11,14 +11,14 @@ import { commands, UsageError } from './commands';
 const USAGE = `usage: autopipe <command> [options]
 
   doctor [--json]                      check every tool (versions, paths, fixes)
-  server start|stop|status [--headless] the embedded Temporal dev server (127.0.0.1)
+  server start|stop|status [--headless] [--ip ADDR]  the embedded Temporal dev server (127.0.0.1)
   worker [--queues control,dft,ml] [--slots dft=2,ml=1] [--grace SECONDS]
   validate FILE [--explain]            check a campaign file; --explain prints derived values
   schema                               the campaign file's JSON Schema (for editors)
   demo                                 run the demo campaign end to end on real tools
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default autopipe), TEMPORAL_TLS_CERT/KEY/CA,
-TEMPORAL_API_KEY select an external Temporal service; AUTOPIPE_TEMPORAL_PORT / _UI_PORT the embedded one.`;
+TEMPORAL_API_KEY select an external Temporal service; AUTOPIPE_TEMPORAL_PORT / _UI_PORT / _IP the embedded one.`;
 
 
 function parseSlots(spec: string | undefined): Partial<Record<QueueKind, number>> {
@@ -52,8 +52,9 @@ export async function main(argv: string[]): Promise<number> {
       return checks.every((c) => c.ok) ? 0 : 1;
     }
     case 'server': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { headless: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { headless: { type: 'boolean' }, ip: { type: 'string' } } });
       const sub = positionals[0];
+      if (values.ip) process.env.AUTOPIPE_TEMPORAL_IP = values.ip; // listen beyond loopback: workers on other hosts
       const s = temporalSettings();
       if (sub === 'start') {
         const st = await startServer({ headless: values.headless });
