@@ -16,7 +16,8 @@ import { loadCampaignFile } from '../cli/campaign-file';
 import type { DftSettings } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { projectRoot, pythonExe } from '../host/paths';
-import { dftLabelKey, type DftLabel } from '../activities/dft/qe';
+import type { ApplicationFailure } from '@temporalio/common';
+import { dftLabel, dftLabelKey, type DftLabel } from '../activities/dft/qe';
 import { jobLogFile, jobRecordFile, type JobRecord } from '../activities/dft/launch-slurm';
 import type { LabellingInput, LabellingResult } from '../workflows/labelling';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
@@ -188,6 +189,23 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
     expect(label.provenance.job?.job_id).not.toBe(job);
     expect(await jobState(label.provenance.job!.job_id)).toBe('COMPLETED');
+  });
+
+  it('a request the cluster cannot run fails at once, non-retryably, naming the campaign key to fix', async () => {
+    const one = (over: Partial<DftSettings>) =>
+      dftLabel({ runDir: path.join(dir, 'bad'), structureId: `b${Object.keys(over).join('')}`, structureFile: cells8, dft: { ...dft, ...over } }).then(
+        () => { throw new Error('expected a failure'); },
+        (e: unknown) => e as ApplicationFailure,
+      );
+    const rejected = await one({ slurm: { ...dft.slurm!, partition: 'nope' } });
+    expect(rejected).toMatchObject({ type: 'InvalidConfig', nonRetryable: true });
+    expect(rejected.message).toMatch(/sbatch rejected the DFT job .*invalid partition.*nope.*Fix dft\.slurm/i);
+    // Accepted by sbatch, but more ranks than the one node has: it would pend forever.
+    const hopeless = await one({ ranks: 64, command: `srun ${wrapper}` });
+    expect(hopeless).toMatchObject({ type: 'InvalidConfig', nonRetryable: true });
+    expect(hopeless.message).toMatch(/can never start \(PartitionConfig\).*lower dft\.ranks.*It was cancelled/);
+    const job = /Slurm job (\d+)/.exec(hopeless.message)![1]!;
+    expect(await jobState(job)).toBe('CANCELLED');
   });
 
   it('cancelling the workflow scancels its running job', { timeout: 4 * 60_000 }, async () => {
