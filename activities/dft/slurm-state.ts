@@ -83,7 +83,8 @@ export function jobOutcome(state: string, files: { pwExit?: number; timeLimitMar
   if (s === 'OUT_OF_MEMORY') return { kind: 'out-of-memory' };
   if (s === 'CANCELLED') return { kind: 'cancelled' };
   if (s === 'NODE_FAIL' || s === 'BOOT_FAIL' || s === 'PREEMPTED' || s === 'REVOKED') return { kind: 'lost', state: s };
-  if (files.pwExit === undefined) return { kind: 'script-failed' };
+  // Gone from the queue with no trace in accounting and no exit code written: the job was lost.
+  if (files.pwExit === undefined) return s === 'UNKNOWN' ? { kind: 'lost', state: s } : { kind: 'script-failed' };
   if (files.timeLimitMarker && files.pwExit !== 0) return { kind: 'time-limit', soft: true };
   return { kind: 'ended', exitCode: files.pwExit };
 }

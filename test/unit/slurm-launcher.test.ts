@@ -128,5 +128,7 @@ describe("Slurm's answers", () => {
     expect(jobOutcome('OUT_OF_MEMORY', none)).toEqual({ kind: 'out-of-memory' });
     expect(jobOutcome('CANCELLED by 1000', none)).toEqual({ kind: 'cancelled' });
     expect(jobOutcome('FAILED', none)).toEqual({ kind: 'script-failed' });
+    expect(jobOutcome('UNKNOWN', none)).toEqual({ kind: 'lost', state: 'UNKNOWN' }); // forgotten, no accounting, no exit code
+    expect(jobOutcome('UNKNOWN', { ...none, pwExit: 0 })).toEqual({ kind: 'ended', exitCode: 0 });
   });
 });
