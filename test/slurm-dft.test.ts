@@ -191,6 +191,25 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     expect(await jobState(label.provenance.job!.job_id)).toBe('COMPLETED');
   });
 
+  it('the Slurm controller restarted while a job runs: the activity waits it out, the job runs once', { timeout: 6 * 60_000 }, async () => {
+    const { runDir, h } = await start('ctld', ['x8']);
+    const job = await runningJob(runDir, 'x8');
+    // slurmd keeps running the job while slurmctld is down; the worker's squeue fails meanwhile.
+    await slurmCmd('scontrol', ['suspend', job]);
+    const pidFile = path.join(path.dirname(process.env.SLURM_CONF!), 'slurmctld.pid');
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+    await until('squeue to fail', async () => ((await execa('squeue', ['-h'], { reject: false })).exitCode !== 0 ? true : undefined), 60);
+    await sleep(5000); // several polls (poll_seconds: 1) without an answer
+    await startSlurmCluster();
+    await slurmCmd('scontrol', ['resume', job]);
+    const r = (await h.result()) as LabellingResult;
+    expect(r).toMatchObject({ labelled: 1, failed: 0 });
+    expect(events(runDir, 'x8').filter((e) => e.event === 'submitted')).toHaveLength(1);
+    expect(pwStarts(runDir, 'x8')).toBe(1);
+    const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
+    expect(label.provenance).toMatchObject({ attempt: 1, job: { job_id: job, state: 'COMPLETED', reattached: false } });
+  });
+
   it('a request the cluster cannot run fails at once, non-retryably, naming the campaign key to fix', async () => {
     const one = (over: Partial<DftSettings>) =>
       dftLabel({ runDir: path.join(dir, 'bad'), structureId: `b${Object.keys(over).join('')}`, structureFile: cells8, dft: { ...dft, ...over } }).then(
