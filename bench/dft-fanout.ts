@@ -70,7 +70,7 @@ async function polling(pids: number[]): Promise<number> {
   return pids.filter((pid) => ids.some((i) => i.startsWith(`${pid}@`))).length;
 }
 
-interface Row { round: number; slots: number; processes: number; wall: number; pwWall: number; load: number[] }
+interface Row { round: number; slots: number; processes: number; wall: number; pwWall: number; load: number[]; loadDuring: number }
 const rows: Row[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -90,6 +90,9 @@ try {
       }
       const ids = Array.from({ length: n }, (_, i) => `r${round}-k${k}-s${i}`);
       const load = os.loadavg().map((x) => Number(x.toFixed(2)));
+      // The 1-minute load average while this configuration runs: what else competed for the cores.
+      const samples: number[] = [];
+      const sampler = setInterval(() => samples.push(os.loadavg()[0]!), 5000);
       const t0 = performance.now();
       const r = (await client.workflow.execute('labellingWorkflow', {
         taskQueue: TaskQueues.control,
@@ -97,12 +100,14 @@ try {
         args: [{ runDir: path.join(work, `r${round}-k${k}`), dft: dftFor(k), structureFile: cells, ids }],
       })) as LabellingResult;
       const wall = (performance.now() - t0) / 1000;
+      clearInterval(sampler);
+      const loadDuring = Number((samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)).toFixed(2));
       workers.forEach((w) => w.kill('SIGTERM'));
       await Promise.allSettled(workers);
       if (r.labelled !== n) throw new Error(`only ${r.labelled}/${n} labelled: ${JSON.stringify(r.failures)}`);
       const pwWall = r.labels.reduce((s, l) => s + (JSON.parse(readFileSync(l.labelFile, 'utf8')).provenance.wall_seconds ?? 0), 0);
-      rows.push({ round, slots: k, processes: procs, wall, pwWall, load });
-      console.log(`round ${round}, ${k} slot(s) in ${procs} process(es): wall ${wall.toFixed(1)} s, sum of pw.x WALL ${pwWall.toFixed(1)} s, load before ${load.join(' ')}`);
+      rows.push({ round, slots: k, processes: procs, wall, pwWall, load, loadDuring });
+      console.log(`round ${round}, ${k} slot(s) in ${procs} process(es): wall ${wall.toFixed(1)} s, sum of pw.x WALL ${pwWall.toFixed(1)} s, load before ${load.join(' ')}, mean load during ${loadDuring}`);
     }
   }
 } finally {
@@ -123,6 +128,7 @@ const summary = [...new Set(rows.map((r) => r.round))].flatMap((round) => {
     efficiency: t1 ? Number((t1 / (r.slots * r.wall)).toFixed(3)) : null,
     per_core_efficiency: t1 ? Number((t1 / (Math.min(r.slots, cores) * r.wall)).toFixed(3)) : null,
     pw_wall_sum: Number(r.pwWall.toFixed(1)),
+    load_during: r.loadDuring,
   }));
 });
 console.table(summary);
