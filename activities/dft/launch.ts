@@ -51,5 +51,15 @@ export interface PwLauncher {
 }
 
 export function pwLauncher(kind: LauncherKind): PwLauncher {
-  return kind === 'slurm' ? slurmLauncher : localLauncher;
+  const chosen = kind === 'slurm' ? slurmLauncher : localLauncher;
+  return {
+    kind,
+    run: chosen.run,
+    // Whatever launcher an earlier attempt used (the campaign may have switched): a leftover local pw.x
+    // is stopped, a batch job still running is waited for, so no two pw.x ever share a scratch directory.
+    async resume(base, labelKey, dft) {
+      await localLauncher.resume(base, labelKey, dft);
+      return slurmLauncher.resume(base, labelKey, dft);
+    },
+  };
 }
