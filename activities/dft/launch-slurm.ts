@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { DftSettings } from '../../common/campaign-schema';
 import { NonRetryableErrors, RetryableErrors } from '../../common/errors';
 import { SlurmSchema, slurmTimeLimitMinutes, type SlurmSettings } from '../../common/launcher-schema';
+import { resolveExecutable } from '../../host/paths';
 import { currentActivity } from '../runtime/context';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { sha256 } from '../runtime/hashing';
@@ -298,6 +299,13 @@ export const slurmLauncher: PwLauncher = {
     const file = jobRecordFile(base, labelKey);
     const rec = readJsonIfExists<JobRecord>(file);
     if (!rec || rec.phase === 'cancelled' || rec.deliveredTo !== undefined) return undefined;
+    if (!resolveExecutable('squeue')) {
+      throw ApplicationFailure.create({
+        type: NonRetryableErrors.ToolMissing,
+        nonRetryable: true,
+        message: `a Slurm job of this label is recorded in ${file} but this worker has no Slurm client: run the DFT worker where squeue works, or remove that file if the job is gone`,
+      });
+    }
     if (rec.phase === 'submitting') {
       // The worker died around sbatch: the job (if any) wrote its id on start, or the queue knows its name.
       const written = readInt(path.join(rec.dir, JobFiles.jobId));
