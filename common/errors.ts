@@ -26,6 +26,10 @@ export const NonRetryableErrors = {
   LabelConflict: 'LabelConflict',
   /** The batch job ran out of memory: the same request would again (ask for more memory or nodes). */
   OutOfMemory: 'OutOfMemory',
+  /** A data file that would run code when read (a pickle naming something outside the allow-list). */
+  UnsafeInput: 'UnsafeInput',
+  /** A calculation whose estimated cost exceeds the configured limits (activities/dft/cost.ts). */
+  TooExpensive: 'TooExpensive',
 } as const;
 
 export type RetryableErrorType = (typeof RetryableErrors)[keyof typeof RetryableErrors];

@@ -50,6 +50,15 @@ export interface PwLauncher {
   run(attempt: PwAttempt, dft: DftSettings): Promise<PwRun>;
 }
 
+/**
+ * The DFT settings the cost guard (cost.ts) checks against: a batch job runs on a compute node, so this
+ * worker's memory says nothing about it; only an explicit dft.limits.max_memory_gb bounds its memory.
+ */
+export function costGuardSettings(dft: DftSettings): DftSettings {
+  if (dft.launcher !== 'slurm' || dft.limits.max_memory_gb !== undefined) return dft;
+  return { ...dft, limits: { ...dft.limits, max_memory_gb: Number.POSITIVE_INFINITY } };
+}
+
 export function pwLauncher(kind: LauncherKind): PwLauncher {
   const chosen = kind === 'slurm' ? slurmLauncher : localLauncher;
   return {

@@ -10,10 +10,11 @@ import { NonRetryableErrors } from '../../common/errors';
 import { ladderRung, pwInputData } from './ladder';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
+import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
-import { pwLauncher, type PwRun } from './launch';
+import { costGuardSettings, pwLauncher, type PwRun } from './launch';
 
 export { commandArgv } from './pw-command';
 
@@ -77,7 +78,7 @@ const QeReadResult = z.object({
 
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
-  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, launcher: _l, slurm: _s, ...physics } = dft;
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
   return physics;
 }
 
@@ -143,6 +144,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
+  checkPwInput(written.input_file, costGuardSettings(dft), `structure ${structureId}`); // the cost guard: refuse before pw.x starts
   const run = await launcher.run({ structureId, labelKey: key, base, dir, attempt, rung: rung.name, inputData, kpts: written.kpts }, dft);
   return finishLabel(input, key, labelFile, run);
 }

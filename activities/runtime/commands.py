@@ -18,6 +18,7 @@ COMMANDS = {
     "ace-candidates": ("activities.ace.selection", "candidates"),
     "ace-selected": ("activities.ace.selection", "selected"),
     "ace-replay": ("activities.ace.replay", "replay"),
+    "evaluation-score": ("activities.evaluation.evaluate", "evaluate"),
     "md-explore": ("activities.md.explore", "explore"),
     "structures-make": ("activities.structures.commands", "make"),
     "structures-generate": ("activities.structures.commands", "generate"),
@@ -33,6 +34,7 @@ COMMANDS = {
     "dataset-export": ("activities.store.datasets", "export"),
     "dataset-import": ("activities.store.datasets", "import_"),
     "dataset-info": ("activities.store.datasets", "info"),
+    "safety-describe": ("activities.safety.structures", "describe"),
 }
 
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DftSchema, parseCampaign } from '../../common/campaign-schema';
 import { dftAttemptMinutes, sbatchLineProblem, slurmTimeMinutes, SlurmSchema } from '../../common/launcher-schema';
 import { dftLabelKey } from '../../activities/dft/qe';
+import { costGuardSettings } from '../../activities/dft/launch';
 import { renderJobScript, softStopSeconds } from '../../activities/dft/slurm-script';
 import { exitCodeOf, jobOutcome, parseSacct, parseScontrol, parseSqueue } from '../../activities/dft/slurm-state';
 
@@ -46,6 +47,13 @@ describe('dft.launcher and dft.slurm in the campaign file', () => {
     const slurm = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, launcher: 'slurm', slurm: { partition: 'big' } });
     expect(dftLabelKey('s1', slurm)).toBe(dftLabelKey('s1', local));
     expect(dftLabelKey('s1', { ...local, ecutwfc: 30 })).not.toBe(dftLabelKey('s1', local));
+  });
+
+  it("does not bound a batch job's memory by the submitting worker's memory", () => {
+    const local = DftSchema.parse({});
+    expect(costGuardSettings(local)).toBe(local);
+    expect(costGuardSettings(DftSchema.parse({ launcher: 'slurm' })).limits.max_memory_gb).toBe(Number.POSITIVE_INFINITY);
+    expect(costGuardSettings(DftSchema.parse({ launcher: 'slurm', limits: { max_memory_gb: 256 } })).limits.max_memory_gb).toBe(256);
   });
 
   it('reads Slurm time formats and gives a batch attempt its queue wait', () => {
