@@ -6,8 +6,9 @@
 //   efficiency(k)          = T(1) / (k * T(k))              ideal 1.0
 //   per-core efficiency(k) = T(1) / (min(k, cores) * T(k))  what k slots can give on this many cores
 //
-// Usage: nice -n 5 npx tsx bench/dft-fanout.ts [N=16] [--slots 1,2,4] [--slurm] [--rounds R]
-// Results: bench/dft-fanout-results.json (or dft-fanout-slurm-results.json), with the command.
+// Usage: nice -n 5 npx tsx bench/dft-fanout.ts [N=16] [--slots 1,2,4] [--slurm] [--rounds R] [--out FILE]
+// Results: bench/dft-fanout-results.json (or dft-fanout-slurm-results.json), with the command and the
+// mean load while each configuration ran (on a shared machine, only runs at low load mean anything).
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,7 +27,7 @@ const flag = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const n = Number(args.find((a, i) => /^\d+$/.test(a) && !['--slots', '--rounds'].includes(args[i - 1] ?? '')) ?? 16);
+const n = Number(args.find((a, i) => /^\d+$/.test(a) && !['--slots', '--rounds', '--out'].includes(args[i - 1] ?? '')) ?? 16);
 const slotsList = (flag('--slots') ?? '1,2,4').split(',').map(Number);
 const rounds = Number(flag('--rounds') ?? 1);
 const slurm = args.includes('--slurm');
@@ -132,9 +133,9 @@ const summary = [...new Set(rows.map((r) => r.round))].flatMap((round) => {
   }));
 });
 console.table(summary);
-const out = path.join(import.meta.dirname, slurm ? 'dft-fanout-slurm-results.json' : 'dft-fanout-results.json');
+const out = flag('--out') ?? path.join(import.meta.dirname, slurm ? 'dft-fanout-slurm-results.json' : 'dft-fanout-results.json');
 writeFileSync(out, JSON.stringify({
-  command: `nice -n 5 npx tsx bench/dft-fanout.ts ${args.join(' ')}`.trim(),
+  command: `nice -n 5 npx tsx bench/dft-fanout.ts ${args.filter((a, i) => a !== '--out' && args[i - 1] !== '--out').join(' ')}`.trim(),
   what: `${n} rattled Si-8 SCFs (ecutwfc 20 Ry, kspacing 0.06, pw.x on 1 rank) through labellingWorkflow; ${slurm ? 'one DFT worker submitting Slurm jobs to the local one-node cluster' : 'one single-slot DFT worker process per slot'}`,
   cores,
   at: new Date().toISOString(),
