@@ -3,6 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
+import { acceptDftProblem, gammaProblem, type Problem } from './rules';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -194,14 +195,12 @@ export const CampaignSchema = z
   .superRefine((c, ctx) => {
     const [vmin, vmax] = c.generation.volume_range;
     if (vmin >= vmax) ctx.addIssue({ code: 'custom', path: ['generation', 'volume_range'], message: 'min must be < max' });
-    if (c.teacher.accept_threshold > c.teacher.dft_threshold)
-      ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
-    if (c.teacher.gamma_accept_threshold > c.teacher.gamma_dft_threshold)
-      ctx.addIssue({ code: 'custom', path: ['teacher', 'gamma_accept_threshold'], message: 'must be <= teacher.gamma_dft_threshold' });
+    const add = (p: Problem) => p && ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+    add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
+    add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
-    if (c.exploration.gamma_select >= c.exploration.gamma_halt)
-      ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    add(gammaProblem(c.exploration.gamma_select, c.exploration.gamma_halt));
     const t = c.training; // the same checks fitAce runs (activities/ace/fit.ts trainingConfigProblems)
     if (t.zbl_inner_cutoff !== undefined && t.zbl_inner_cutoff >= t.cutoff)
       ctx.addIssue({ code: 'custom', path: ['training', 'zbl_inner_cutoff'], message: `must be below training.cutoff (${t.cutoff} Å)` });

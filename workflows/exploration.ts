@@ -2,7 +2,7 @@
 // trajectories halt when gamma exceeds the halt threshold; uncertain frames become DFT candidates.
 import { setCurrentDetails } from '@temporalio/workflow';
 import type { ExploreOutput } from '../activities/md/explore';
-import type { Campaign } from '../common/campaign-schema';
+import { GenerationSchema, type Campaign } from '../common/campaign-schema';
 import { control, ml } from './activity-options';
 import { runLayout } from '../common/run-layout';
 
@@ -18,16 +18,13 @@ export type ExplorationResult = Omit<ExploreOutput, 'trajectories'> & { trajecto
 export async function explorationWorkflow(input: ExplorationInput): Promise<ExplorationResult> {
   const { runDir, campaign: c, generation: g } = input;
   setCurrentDetails('preparing MD start structures');
-  const starts = await control.makeStructures({
+  // Two near-perfect start cells from the campaign's generator (plain strain and rattle only).
+  const starts = await control.generateStructures({
     runDir,
     name: `gen-${g}-md-starts`,
-    system: c.system,
-    count: 2,
-    rattleSigma: 0.02,
-    volumeRange: [0.99, 1.01],
-    minDistance: c.generation.min_distance,
+    system: { ...c.system, supercell: [1, 1, 1] },
+    generation: GenerationSchema.parse({ count: 2, rattle_sigma: 0.02, volume_range: [0.99, 1.01], shear_fraction: 0, vacancy_fraction: 0, min_distance: c.generation.min_distance }),
     seed: c.seed + 1000 * (g + 1),
-    supercell: [1, 1, 1],
   });
   setCurrentDetails(`MD over ${c.exploration.temperatures.length} temperatures x ${c.exploration.pressures.length} pressures`);
   const r = await ml.exploreMd({

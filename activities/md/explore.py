@@ -124,8 +124,6 @@ def _run_trajectory(start, calc, temperature, pressure, p, rng_seed, traj_id):
 def explore(p):
     """Input: potential, active_set, structures (start file), temperatures, pressures, steps, timestep_fs,
     gamma_select, gamma_halt, max_atoms_dft, min_distance, supercell, seed, output, sample_interval."""
-    if p["gamma_select"] >= p["gamma_halt"]:
-        raise HelperError("InvalidInput", "exploration.gamma_select must be < exploration.gamma_halt")
     calc = _calculator(p["potential"], p["active_set"])
     starts = read_all(p["structures"])
     if not starts:

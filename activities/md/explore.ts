@@ -4,6 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
 import { callPython } from '../runtime/python';
+import { contract, filePath } from '../runtime/contract';
+import { describe, gammaProblem } from '../../common/rules';
 
 export const ExploreResult = z.object({
   output: z.string(),
@@ -18,6 +20,33 @@ export const ExploreResult = z.object({
   ),
 });
 export type ExploreOutput = z.infer<typeof ExploreResult>;
+export const MdExplore = contract(
+  'md-explore',
+  z
+    .strictObject({
+      potential: filePath(),
+      active_set: filePath(),
+      structures: filePath(),
+      temperatures: z.array(z.number().positive()).min(1),
+      pressures: z.array(z.number()),
+      steps: z.number().int().positive(),
+      timestep_fs: z.number().positive(),
+      gamma_select: z.number().positive(),
+      gamma_halt: z.number().positive(),
+      max_atoms_dft: z.number().int().positive(),
+      supercell: z.array(z.number().int().positive()).length(3),
+      min_distance: z.number().positive(),
+      seed: z.number().int().nonnegative(),
+      sample_interval: z.number().int().positive(),
+      output: filePath(),
+    })
+    // The campaign's own rule (common/rules.ts), checked here too for callers outside a campaign.
+    .superRefine((p, ctx) => {
+      const g = gammaProblem(p.gamma_select, p.gamma_halt);
+      if (g) ctx.addIssue({ code: 'custom', path: ['gamma_select'], message: describe(g, p.gamma_select) });
+    }),
+  ExploreResult,
+);
 
 export interface ExploreInput {
   outDir: string;
@@ -32,7 +61,7 @@ export interface ExploreInput {
 export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
   const e = input.exploration;
   return callPython(
-    'md-explore',
+    MdExplore,
     {
       potential: input.potential,
       active_set: input.activeSet,
@@ -50,7 +79,6 @@ export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
       sample_interval: 10,
       output: path.join(input.outDir, 'candidates.extxyz'),
     },
-    ExploreResult,
     { workDir: input.outDir },
   );
 }

@@ -1,12 +1,13 @@
 // `autopipe label dft FILE --config CAMPAIGN.yaml --out OUT.extxyz`: label any ASE-readable set of
 // structures with the campaign's DFT settings through labellingWorkflow, with progress, and write the
 // labels as extxyz (REF_energy, REF_forces, REF_stress).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { writeDataset } from '../../activities/store/datasets';
+import { exportDataset } from '../../activities/store/datasets';
 import { callPython } from '../../activities/runtime/python';
+import { StructuresIndex } from '../../activities/structures/generate';
 import { defaultRunsDir } from '../../host/paths';
 import { TaskQueues } from '../../common/queues';
 import { runLayout } from '../../common/run-layout';
@@ -16,7 +17,6 @@ import { loadCampaignFile } from '../campaign-file';
 import { withLocalRun } from '../local-run';
 import { UsageError, type Command } from './index';
 
-const Indexed = z.object({ output: z.string(), ids: z.array(z.string()), count: z.number() });
 
 function progress(runDir: string, ids: string[]): { labelled: number; failed: number } {
   let labelled = 0;
@@ -55,7 +55,7 @@ export const command: Command = {
     const dft = loaded.campaign.dft;
     const runDir = path.resolve(values['run-dir'] ?? path.join(defaultRunsDir, `label-${new Date().toISOString().replace(/[:.]/g, '-')}`));
     const run = runLayout(runDir);
-    const indexed = await callPython('structures-index', { input, output: run.structures('input') }, Indexed, {
+    const indexed = await callPython(StructuresIndex, { input, output: run.structures('input') }, {
       workDir: run.structureLogs('input'),
     }).catch((err: Error) => {
       throw new Error(`${positionals[1]}: ${err.message.replace(/ \(helper.*$/, '')}`);
@@ -66,7 +66,7 @@ export const command: Command = {
       const handle = await client.workflow.start(labellingWorkflow, {
         taskQueue: TaskQueues.control,
         workflowId: id,
-        args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids }],
+        args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids, store: { source: 'label', generation: 0 } }],
       });
       console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
       const timer = setInterval(() => {
@@ -83,11 +83,16 @@ export const command: Command = {
     for (const f of result.failures) console.error(`  failed ${f.structureId}: ${f.reason.split('\n')[0]}`);
     if (result.labels.length) {
       const out = path.resolve(values.out);
-      await writeDataset({
-        workDir: runDir,
-        entries: result.labels.map((l) => ({ structure_file: indexed.output, index: l.index, label_file: l.labelFile, name: l.structureId })),
-        extxyz: out,
+      // The labels are in the run's store: the output is an export of exactly these.
+      const exported = await exportDataset({
+        runDir,
+        name: path.basename(out).replace(/\.extxyz$/, ''),
+        outDir: path.dirname(out),
+        formats: ['extxyz'],
+        sets: ['label'],
+        define: { set: 'label', generation: 0, members: result.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
       });
+      if (exported.extxyz !== out) renameSync(exported.extxyz!, out);
       console.log(out);
     }
     return result.failed > 0 ? 1 : 0;

@@ -35,8 +35,8 @@ describe('autopipe validate', () => {
     expect(r.exitCode).toBe(1);
     const f = fixture('bad-structure.yaml');
     expect(r.stderr.split('\n')).toEqual([
-      `${f}: teacher.accept_threshold: must be <= teacher.dft_threshold`,
-      `${f}: exploration.gamma_select: must be < exploration.gamma_halt`,
+      `${f}: teacher.accept_threshold: must be <= teacher.dft_threshold (0.1)`,
+      `${f}: exploration.gamma_select: must be < exploration.gamma_halt (5)`,
       `${f}: dft.pseudopotentials.Fe: "Fe" is not in system.elements`,
       '3 problems found',
     ]);

@@ -1,0 +1,36 @@
+// The DFT phase's choice: MD candidates and teacher-doubted structures in one pool, one D-optimal
+// (MaxVol) ranking with the current potential, the budget's worth most informative first. What is not
+// picked is counted: teacher-doubted structures keep waiting, MD candidates are left (the next
+// generation's MD samples with a better potential).
+import type { Campaign } from '../common/campaign-schema';
+import { runLayout } from '../common/run-layout';
+import { control, ml } from './activity-options';
+
+export interface PickForDftInput {
+  runDir: string;
+  campaign: Campaign;
+  generation: number;
+  potential: string;
+  n: number;
+  md?: { file: string; count: number };
+  /** The waiting teacher-doubted structures (a queue file). */
+  pending?: string;
+}
+
+export async function pickForDft(input: PickForDftInput) {
+  const { runDir, generation: g } = input;
+  const pool = await control.assembleDftPool({ runDir, generation: g, md: input.md, pending: input.pending });
+  if (pool.count === 0 || !pool.file) return undefined;
+  let indices: number[];
+  let method: string;
+  if (pool.count <= input.n) {
+    indices = Array.from({ length: pool.count }, (_, i) => i);
+    method = `all ${pool.count} fit the budget`;
+  } else {
+    const sel = await ml.selectDOptimal({ candidates: pool.file, n: input.n, potential: input.potential, workDir: runLayout(runDir).selection(g), seed: input.campaign.seed + g });
+    indices = sel.indices;
+    method = `D-optimal: ${sel.maxvol} by MaxVol, ${sel.filled} by extrapolation grade`;
+  }
+  const split = await control.splitDftPool({ runDir, generation: g, pool, indices });
+  return { ...split, pool, method };
+}
