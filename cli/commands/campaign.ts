@@ -1,197 +1,156 @@
-// Campaign commands: start, status, watch, pause, resume, stop, tune, list.
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { parseArgs } from 'node:util';
-import { connectClient } from '../../host/connections';
-import { TaskQueues } from '../../common/queues';
-import { CampaignIdKey, SystemKey } from '../../common/search-attributes';
-import { temporalSettings, uiUrl } from '../../host/temporal-config';
-import { campaignWorkflow } from '../../workflows/campaign';
-import { pauseSignal, resumeSignal, statusQuery, stopAfterGenerationSignal, tuneUpdate, type CampaignStatus } from '../../workflows/campaign-api';
-import { loadCampaignFile } from '../campaign-file';
-import { startServer } from '../../host/server';
-import { UsageError, type Command } from './index';
-
-async function client(): Promise<Client> {
-  return connectClient(temporalSettings());
-}
-
-async function handleFor(c: Client, id: string | undefined): Promise<WorkflowHandle<typeof campaignWorkflow>> {
-  if (!id) throw new UsageError('give the campaign id (see `autopipe list`)');
-  const h = c.workflow.getHandle<typeof campaignWorkflow>(id);
-  try {
-    await h.describe();
-  } catch {
-    throw new Error(`no campaign with id "${id}" on ${temporalSettings().address} (see \`autopipe list\`)`);
-  }
-  return h;
-}
-
-export function formatStatus(s: CampaignStatus): string {
-  const lines = [
-    `campaign ${s.campaignId} (${s.system})  phase ${s.phase}  generation ${s.generation}${s.paused ? '  PAUSED' : ''}${s.stopAfterGeneration ? '  stopping after this generation' : ''}`,
-    s.current ? `  now: ${s.current}` : '',
-    `  DFT: ${s.dft.used}/${s.dft.budget} used (${s.dft.labelled} labelled, ${s.dft.healed} healed, ${s.dft.failed} failed)`,
-    `  structures by source: ${JSON.stringify(s.structures.bySource)}  by oracle: ${JSON.stringify(s.structures.byOracle)}`,
-    `  teacher: ${s.teacher.models} model(s), uncertainty from ${s.teacher.uncertainty === 'committee' ? 'the committee' : 'the ACE extrapolation grade (single model: no committee)'}`,
-    ...s.metrics.map(
-      (m) =>
-        `  gen ${m.generation}: test RMSE ${m.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${m.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å` +
-        (m.explored ? `; MD: ${m.explored.candidates} candidates, ${m.explored.halted} halted, max gamma ${m.explored.gamma_max.toFixed(2)}` : '') +
-        (m.dft ? `; DFT ${m.dft.labelled}/${m.dft.requested}` : ''),
-    ),
-    s.potential ? `  potential (gen ${s.potential.generation}): ${s.potential.yace}` : '',
-    s.stopReason ? `  stopped: ${s.stopReason}` : '',
-    `  run directory: ${s.runDir}`,
-  ];
-  return lines.filter(Boolean).join('\n');
-}
-
-async function queryStatus(h: WorkflowHandle<typeof campaignWorkflow>): Promise<CampaignStatus> {
-  return h.query(statusQuery);
-}
-
-const start: Command = {
-  usage: 'start CAMPAIGN.yaml [--id ID] [--wait]      start a campaign (prints its id and UI link)',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { id: { type: 'string' }, wait: { type: 'boolean' } } });
-    if (positionals.length !== 1) throw new UsageError('start needs exactly one campaign file');
-    const loaded = loadCampaignFile(positionals[0]!);
-    if (!loaded.ok) {
-      loaded.errors.forEach((e) => console.error(e));
-      return 1;
-    }
-    const settings = temporalSettings();
-    if (!settings.external) await startServer();
-    const c = await client();
-    const id = values.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const raw = { ...loaded.raw, id };
-    const h = await c.workflow
-      .start(campaignWorkflow, {
-        taskQueue: TaskQueues.control,
-        workflowId: id,
-        args: [raw],
-        typedSearchAttributes: [
-          { key: CampaignIdKey, value: id },
-          { key: SystemKey, value: loaded.campaign.system.name },
-        ],
-        staticSummary: `Campaign ${id}: ${loaded.campaign.system.name}`,
-      })
-      .catch((err: Error) => {
-        if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
-        throw err;
-      });
-    console.log(id);
-    console.error(`started campaign ${id}: ${uiUrl(settings, id)}`);
-    console.error('it runs on the workers serving autopipe-control, -dft and -ml (`autopipe worker`)');
-    if (!values.wait) return 0;
-    const r = await h.result();
-    console.error(`finished: ${r.stopReason}; report ${r.report}`);
-    return 0;
-  },
-};
-
-const status: Command = {
-  usage: 'status ID [--json]                          phase, generation, counts, DFT budget, metrics',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    const h = await handleFor(await client(), positionals[0]);
-    const s = await queryStatus(h);
-    console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-    return 0;
-  },
-};
+// Campaign commands on the server: start, status, watch, pause, resume, stop, tune, list.
+import type { Command } from 'commander';
+import { stamp } from '../args';
+import type { Register } from '../command-kit';
+import { examples } from '../command-kit';
+import { CampaignError, UsageError } from '../errors';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total > 0 ? Math.min(1, done / total) : 0;
   return `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${done}/${total}`;
 }
 
-const watch: Command = {
-  usage: 'watch ID [--interval S]                    live progress until the campaign ends',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { interval: { type: 'string' } } });
-    const h = await handleFor(await client(), positionals[0]);
-    const every = Number(values.interval ?? 3) * 1000;
-    let last = '';
-    for (;;) {
-      const d = await h.describe();
-      let line: string;
-      try {
-        const s = await queryStatus(h);
-        const gens = s.metrics.length;
-        line = `gen ${s.generation} ${s.phase.padEnd(12)} DFT ${bar(s.dft.used, s.dft.budget)}  potentials ${gens}  ${s.current ?? ''}`;
-      } catch {
-        line = `workflow ${d.status.name}`;
-      }
-      if (line !== last) console.log(line);
-      last = line;
-      if (d.status.name !== 'RUNNING') {
-        console.log(`campaign ${d.status.name.toLowerCase()}`);
-        return d.status.name === 'COMPLETED' ? 0 : 1;
-      }
-      await new Promise((r) => setTimeout(r, every));
-    }
-  },
-};
-
-function signalCommand(name: 'pause' | 'resume' | 'stop'): Command {
-  const usage = {
-    pause: 'pause ID                                    pause between phases',
-    resume: 'resume ID                                   resume a paused campaign',
-    stop: 'stop ID                                     stop after the current generation',
-  }[name];
-  return {
-    usage,
-    async run(args) {
-      const h = await handleFor(await client(), args[0]);
-      await h.signal(name === 'pause' ? pauseSignal : name === 'resume' ? resumeSignal : stopAfterGenerationSignal);
-      console.log(`${name} sent to ${args[0]}`);
-      return 0;
-    },
-  };
+/** "gamma_select=2 dft_total=40" -> {gamma_select: 2, dft_total: 40} */
+export function parseTunePairs(pairs: string[]): Record<string, number> {
+  if (!pairs.length) throw new UsageError('tune needs KEY=VALUE pairs, e.g. gamma_select=2 dft_total=40');
+  const t: Record<string, number> = {};
+  for (const p of pairs) {
+    const [k, v, ...rest] = p.split('=');
+    if (!k || v === undefined || rest.length || v.trim() === '' || !Number.isFinite(Number(v))) throw new UsageError(`"${p}" is not KEY=NUMBER`);
+    t[k] = Number(v);
+  }
+  return t;
 }
 
-const tune: Command = {
-  usage: 'tune ID KEY=VALUE...                         change thresholds or budgets of a running campaign',
-  async run(args) {
-    const [id, ...pairs] = args;
-    if (!pairs.length) throw new UsageError('tune needs KEY=VALUE pairs, e.g. gamma_select=2 dft_total=40');
-    const t: Record<string, number> = {};
-    for (const p of pairs) {
-      const [k, v] = p.split('=');
-      if (!k || v === undefined || !Number.isFinite(Number(v))) throw new UsageError(`"${p}" is not KEY=NUMBER`);
-      t[k] = Number(v);
-    }
-    const h = await handleFor(await client(), id);
+async function start(file: string, opts: { id?: string; wait?: boolean }): Promise<number> {
+  const { loadCampaignFile } = await import('../campaign-file');
+  const loaded = loadCampaignFile(file);
+  if (!loaded.ok) throw new CampaignError(loaded.errors);
+  const { temporalSettings, uiUrl } = await import('../../host/temporal-config');
+  const { startServer } = await import('../../host/server');
+  const { client, startCampaignWorkflow } = await import('../campaign-client');
+  const settings = temporalSettings();
+  if (!settings.external) await startServer();
+  const c = await client();
+  const id = opts.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${stamp()}`;
+  const h = await startCampaignWorkflow(c, id, { ...loaded.raw, id }, loaded.campaign, `Campaign ${id}: ${loaded.campaign.system.name}`).catch((err: Error) => {
+    if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
+    throw err;
+  });
+  console.log(id);
+  console.error(`started campaign ${id}: ${uiUrl(settings, id)}`);
+  console.error('it runs on the workers serving autopipe-control, -dft and -ml (`autopipe worker`)');
+  if (!opts.wait) return 0;
+  const r = await h.result();
+  console.error(`finished: ${r.stopReason}; report ${r.report}`);
+  return 0;
+}
+
+async function status(id: string, opts: { json?: boolean }): Promise<number> {
+  const { client, campaignHandle, formatStatus } = await import('../campaign-client');
+  const { statusQuery } = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  const s = await h.query(statusQuery);
+  console.log(opts.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+  return 0;
+}
+
+async function watch(id: string, opts: { interval: string }): Promise<number> {
+  const every = Number(opts.interval);
+  if (opts.interval.trim() === '' || !Number.isFinite(every) || every <= 0) throw new UsageError(`--interval must be a number of seconds > 0 (got "${opts.interval}")`);
+  const { client, campaignHandle } = await import('../campaign-client');
+  const { statusQuery } = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  let last = '';
+  for (;;) {
+    const d = await h.describe();
+    let line: string;
     try {
-      const r = await h.executeUpdate(tuneUpdate, { args: [t] });
-      console.log(JSON.stringify(r));
-      return 0;
-    } catch (err) {
-      console.error(`rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
-      return 1;
+      const s = await h.query(statusQuery);
+      line = `gen ${s.generation} ${s.phase.padEnd(12)} DFT ${bar(s.dft.used, s.dft.budget)}  potentials ${s.metrics.length}  ${s.current ?? ''}`;
+    } catch {
+      line = `workflow ${d.status.name}`;
     }
-  },
-};
+    if (line !== last) console.log(line);
+    last = line;
+    if (d.status.name !== 'RUNNING') {
+      console.log(`campaign ${d.status.name.toLowerCase()}`);
+      return d.status.name === 'COMPLETED' ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, every * 1000));
+  }
+}
 
-const list: Command = {
-  usage: 'list                                        campaigns on the server',
-  async run() {
-    const c = await client();
-    for await (const w of c.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
-      console.log(`${w.workflowId.padEnd(44)} ${w.status.name.padEnd(11)} started ${w.startTime.toISOString()}`);
-    }
+async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+  const { client, campaignHandle } = await import('../campaign-client');
+  const api = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  await h.signal(name === 'pause' ? api.pauseSignal : name === 'resume' ? api.resumeSignal : api.stopAfterGenerationSignal);
+  console.log(`${name} sent to ${id}`);
+  return 0;
+}
+
+async function tune(id: string, pairs: string[]): Promise<number> {
+  const t = parseTunePairs(pairs);
+  const { client, campaignHandle } = await import('../campaign-client');
+  const { tuneUpdate } = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  try {
+    const r = await h.executeUpdate(tuneUpdate, { args: [t] });
+    console.log(JSON.stringify(r));
     return 0;
-  },
-};
+  } catch (err) {
+    console.error(`rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    return 1;
+  }
+}
 
-export const commands: Record<string, Command> = {
-  start,
-  status,
-  watch,
-  pause: signalCommand('pause'),
-  resume: signalCommand('resume'),
-  stop: signalCommand('stop'),
-  tune,
-  list,
+async function list(): Promise<number> {
+  const { client } = await import('../campaign-client');
+  const c = await client();
+  for await (const w of c.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
+    console.log(`${w.workflowId.padEnd(44)} ${w.status.name.padEnd(11)} started ${w.startTime.toISOString()}`);
+  }
+  return 0;
+}
+
+function idCommand(program: Command, name: string, description: string) {
+  return program.command(name).description(description).argument('<id>', 'campaign id (see `autopipe list`)');
+}
+
+export const register: Register = (program, act) => {
+  program
+    .command('start')
+    .description('start a campaign on the server (prints its id and UI link); workers run it (`autopipe worker`)')
+    .argument('<campaign>', 'campaign file (YAML or JSON)')
+    .option('--id <id>', 'workflow id (default: the file\'s id, else <system>-<timestamp>)')
+    .option('--wait', 'wait until the campaign ends and print its outcome')
+    .addHelpText('after', examples('autopipe start examples/si-demo.yaml', 'autopipe start my.yaml --id si-run-1 --wait'))
+    .action(act(start));
+  idCommand(program, 'status', 'phase, generation, structure counts, DFT budget, metrics')
+    .option('--json', 'the status as JSON')
+    .addHelpText('after', examples('autopipe status si-run-1', 'autopipe status si-run-1 --json'))
+    .action(act(status));
+  idCommand(program, 'watch', 'live progress until the campaign ends (exit 0 when it completed)')
+    .option('--interval <seconds>', 'seconds between updates', '3')
+    .addHelpText('after', examples('autopipe watch si-run-1', 'autopipe watch si-run-1 --interval 10'))
+    .action(act(watch));
+  idCommand(program, 'pause', 'pause between phases')
+    .addHelpText('after', examples('autopipe pause si-run-1'))
+    .action(act((id: string) => signal('pause', id)));
+  idCommand(program, 'resume', 'resume a paused campaign')
+    .addHelpText('after', examples('autopipe resume si-run-1'))
+    .action(act((id: string) => signal('resume', id)));
+  idCommand(program, 'stop', 'stop after the current generation')
+    .addHelpText('after', examples('autopipe stop si-run-1'))
+    .action(act((id: string) => signal('stop', id)));
+  idCommand(program, 'tune', 'change thresholds or budgets of a running campaign (validated by the campaign)')
+    .argument('[pairs...]', 'KEY=NUMBER pairs, e.g. gamma_select=2 dft_total=40')
+    .addHelpText('after', examples('autopipe tune si-run-1 gamma_select=2', 'autopipe tune si-run-1 dft_total=60 dft_per_generation=12'))
+    .action(act(tune));
+  program
+    .command('list')
+    .description('campaigns on the server')
+    .addHelpText('after', examples('autopipe list'))
+    .action(act(list));
 };
