@@ -1,10 +1,10 @@
 // `autopipe label dft`: index the input structures, run labellingWorkflow with the campaign's DFT
-// settings (progress from the label files), write the labels as extxyz.
-import { existsSync, readdirSync } from 'node:fs';
+// settings (progress from pw.x's raw records), write the labels, an export of the run's store, as extxyz.
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import { writeDataset } from '../activities/store/datasets';
+import { exportDataset } from '../activities/store/datasets';
 import { callPython } from '../activities/runtime/python';
+import { StructuresIndex } from '../activities/structures/generate';
 import { defaultRunsDir } from '../host/paths';
 import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
@@ -15,8 +15,6 @@ import { loadCampaignFile } from './campaign-file';
 import type { LabelDftOptions } from './commands/label';
 import { CampaignError } from './errors';
 import { withLocalRun } from './local-run';
-
-const Indexed = z.object({ output: z.string(), ids: z.array(z.string()), count: z.number() });
 
 function progress(runDir: string, ids: string[]): { labelled: number; failed: number } {
   let labelled = 0;
@@ -41,7 +39,7 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
   const dft = loaded.campaign.dft;
   const runDir = path.resolve(opts.runDir ?? path.join(defaultRunsDir, `label-${stamp()}`));
   const run = runLayout(runDir);
-  const indexed = await callPython('structures-index', { input, output: run.structures('input') }, Indexed, {
+  const indexed = await callPython(StructuresIndex, { input, output: run.structures('input') }, {
     workDir: run.structureLogs('input'),
   }).catch((err: Error) => {
     throw new Error(`${shown}: ${err.message.replace(/ \(helper.*$/, '')}`);
@@ -52,7 +50,7 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
     const handle = await client.workflow.start<typeof labellingWorkflow>('labellingWorkflow', {
       taskQueue: TaskQueues.control,
       workflowId: id,
-      args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids }],
+      args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids, store: { source: 'label', generation: 0 } }],
     });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     const timer = setInterval(() => {
@@ -69,11 +67,16 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
   for (const f of result.failures) console.error(`  failed ${f.structureId}: ${f.reason.split('\n')[0]}`);
   if (result.labels.length) {
     const out = path.resolve(opts.out!);
-    await writeDataset({
-      workDir: runDir,
-      entries: result.labels.map((l) => ({ structure_file: indexed.output, index: l.index, label_file: l.labelFile, name: l.structureId })),
-      extxyz: out,
+    // The labels are in the run's store: the output is an export of exactly these.
+    const exported = await exportDataset({
+      runDir,
+      name: path.basename(out).replace(/\.extxyz$/, ''),
+      outDir: path.dirname(out),
+      formats: ['extxyz'],
+      sets: ['label'],
+      define: { set: 'label', generation: 0, members: result.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
     });
+    if (exported.extxyz !== out) renameSync(exported.extxyz!, out);
     console.log(out);
   }
   return result.failed > 0 ? 1 : 0;

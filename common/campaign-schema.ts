@@ -122,10 +122,10 @@ export const DftSchema = z.strictObject({
   ecutrho: positive().optional().describe('Ry; default 4x ecutwfc (8x for ultrasoft/PAW)'),
   kspacing: positive()
     .max(1, 'must be <= 1 (1/Å, ASE espresso convention without 2π)')
-    .default(0.055)
-    .describe('1/Å without the 2π factor (ASE espresso convention); 0.055 gives 6x6x6 for 2-atom Si'),
+    .default(0.04)
+    .describe("1/Å without the 2π factor (ASE espresso convention); the specification's 0.04 gives 8x8x8 for 2-atom Si, 11x11x11 for 1-atom fcc Al"),
   smearing: z.enum(['none', 'gaussian', 'mv', 'mp', 'fd']).default('mv'),
-  degauss: positive().default(0.02).describe('Ry'),
+  degauss: positive().default(0.02).describe("Ry; the specification's smearing 0.02"),
   spin: z.boolean().default(false),
   starting_magnetization: z.record(z.string(), z.number()).default({}),
   conv_thr: positive().default(1e-8),
@@ -144,13 +144,24 @@ export const TrainingSchema = z.strictObject({
   nradmax: posInt().default(6),
   radial_basis: z.enum(['SBessel', 'ChebExpCos', 'ChebPow']).default('SBessel'),
   embedding: z.enum(['FinnisSinclairShiftedScaled', 'FinnisSinclair', 'Linear']).default('FinnisSinclairShiftedScaled'),
-  kappa: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.3).describe('force weight in the loss'),
+  kappa: z
+    .number()
+    .min(0, 'must be >= 0')
+    .max(1, 'must be <= 1')
+    .default(0.3)
+    .describe(
+      "force weight in Pacemaker's loss, (1-kappa)*energy + kappa*forces over per-atom-normalised terms. The specification's " +
+        'loss weights (energy 1, forces 100, stress 10) are MACE-style absolute weights with no Pacemaker equivalent: pyace 0.4 ' +
+        'fits no stress, and kappa 0.3 is what Pacemaker recommends for a balanced energy/force fit',
+    ),
   L1_coeffs: nonNegative().default(1e-8),
   L2_coeffs: nonNegative().default(1e-8),
   weighting: z.enum(['uniform', 'energy']).default('uniform'),
   optimizer: z.enum(['BFGS', 'L-BFGS-B']).default('BFGS'),
-  maxiter: posInt().default(200),
-  incremental_maxiter: posInt().default(80),
+  maxiter: posInt()
+    .default(200)
+    .describe("optimizer iterations of a fit from scratch: Pacemaker's BFGS runs over the whole training set per iteration and has no epochs (the specification's max_num_epochs)"),
+  incremental_maxiter: posInt().default(80).describe('iterations of a refit that starts from the previous potential (fewer: it starts close)'),
   batch_size: posInt().default(50),
   test_size: z.number().min(0, 'must be >= 0').lt(1, 'must be < 1').default(0.1),
   reference_energies: z.record(z.string(), z.number()).optional().describe('eV per atom; default: fitted'),

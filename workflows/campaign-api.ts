@@ -40,8 +40,10 @@ export interface CandidateCounts {
   rejected: number;
   /** Teacher-doubted structures waiting for the DFT budget (they compete with MD picks each generation). */
   waitingForDft: number;
-  /** MD candidates harvested, picked for DFT, and not picked (not carried over: the next MD samples anew). */
+  /** MD candidates harvested, kept with the teacher's label (training data), picked for DFT, and not picked
+   * (not carried over: the next MD samples anew). */
   mdHarvested: number;
+  mdKeptByTeacher: number;
   pickedForDft: number;
   notSelected: number;
 }

@@ -34,7 +34,7 @@ export function initialState(campaignId: string, campaign: Campaign): CampaignSt
     dft: { used: 0, labelled: 0, healed: 0, failed: 0 },
     bySource: {},
     byOracle: {},
-    candidates: { generated: 0, keptByTeacher: 0, discarded: 0, rejected: 0, waitingForDft: 0, mdHarvested: 0, pickedForDft: 0, notSelected: 0 },
+    candidates: { generated: 0, keptByTeacher: 0, discarded: 0, rejected: 0, waitingForDft: 0, mdHarvested: 0, mdKeptByTeacher: 0, pickedForDft: 0, notSelected: 0 },
     metrics: [],
     decisions: [],
     paused: false,

@@ -7,8 +7,10 @@
 //   teacher       (generation 0, no teacher.models) seed structures -> DFT -> a MACE committee
 //   distillation  (generation 0) candidates from the whole generation recipe -> tiered oracle -> ACE gen 0
 //   exploration   MD with the current ACE potential -> candidates above gamma_select (or halting)
-//   labelling     MD candidates and teacher-doubted structures compete for the DFT budget: one D-optimal
-//                 ranking of both, most informative first -> pw.x
+//   routing       the MD candidates through the tiered oracle: the teacher's confident labels become
+//                 training data, the ones it doubts join the DFT pool
+//   labelling     MD candidates and generation-0 structures the teacher doubts compete for the DFT budget:
+//                 one D-optimal ranking of both, most informative first -> pw.x
 //   finetune      teacher fine-tune (optional: failure keeps the old committee) -> incremental ACE refit
 import {
   ApplicationFailure,
@@ -33,6 +35,7 @@ import { explorationWorkflow, type ExplorationResult } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
 import { failureText, teacherBootstrapWorkflow } from './teacher';
+import { tieredOracleWorkflow } from './tiered-oracle';
 
 export type { CampaignState } from './campaign-state';
 
@@ -49,6 +52,8 @@ export interface CampaignOutcome {
 
 /** A phase's verdict: go on with the generation, or stop the campaign for this (recorded) reason. */
 type Verdict = { stop: string } | undefined;
+/** The MD candidates after the teacher judged them: the doubted ones (queue) or, unrouted, all; and the labels it kept. */
+type MdRouted = { mdQueue?: string; mdFile?: string; teacherLabelled?: string };
 
 export async function campaignWorkflow(raw: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
   const parsed = parseCampaign(raw);
@@ -197,19 +202,48 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     return ex;
   };
 
+  // -- routing: the teacher judges the MD candidates, as it judged generation 0's (the same workflow) -----
+  const routingPhase = async (ex: ExplorationResult): Promise<MdRouted> => {
+    const single = state.teacherModels.length < 2 || c().teacher.kind === 'chgnet';
+    await enter('labelling', `the teacher judges ${ex.candidates} MD candidates`);
+    try {
+      const r = await executeChild(tieredOracleWorkflow, {
+        workflowId: childId('md-routing'),
+        args: [{
+          runDir: state.runDir,
+          name: `gen-${g}-md`,
+          structureFile: ex.output,
+          count: ex.candidates,
+          teacher: c().teacher,
+          models: state.teacherModels,
+          dft: c().dft,
+          // A single model has no spread: the MD frames' own extrapolation grades stand in (teacher.gamma_*).
+          gamma: single ? ex.gamma : undefined,
+          dftLimit: 0,
+          minDistance: c().generation.min_distance,
+          store: { generation: g },
+        }],
+      });
+      const n = r.counts;
+      Object.assign(state.candidates, { mdKeptByTeacher: state.candidates.mdKeptByTeacher + n.accept, discarded: state.candidates.discarded + n.discard, rejected: state.candidates.rejected + n.reject });
+      add(state.byOracle, 'mace', n.accept);
+      decide(`routing of MD candidates (${r.uncertaintySource}): teacher kept ${n.accept}, ${n.queue} for the DFT pool, ${n.discard} discarded, ${n.reject} rejected`);
+      return { mdQueue: r.queueFile, teacherLabelled: n.accept > 0 ? r.membersFile : undefined };
+    } catch (err) {
+      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      decide(`the teacher could not judge the MD candidates (${failureText(err)}): all ${ex.candidates} join the DFT pool`);
+      return { mdFile: ex.output };
+    }
+  };
+
   // -- labelling: MD candidates and teacher-doubted structures, one D-optimal ranking, the budget's worth --
-  const labellingPhase = async (pot: { yaml: string }, ex: ExplorationResult | undefined): Promise<Verdict | { file: string; labels: { structureId: string; labelKey: string; index: number }[] }> => {
+  const labellingPhase = async (pot: { yaml: string }, md: MdRouted | undefined): Promise<Verdict | { file: string; labels: { structureId: string; labelKey: string; index: number }[] }> => {
     const n = Math.min(c().budgets.dft_per_generation, c().budgets.dft_total - state.dft.used);
     if (n <= 0) return { stop: `DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})` };
     const waiting = state.pending?.count ?? 0;
-    await enter('labelling', `choosing up to ${n} of ${ex?.candidates ?? 0} MD candidates and ${waiting} teacher-doubted structures for DFT`);
-    const pick = await pickForDft({ runDir: state.runDir, campaign: c(), generation: g, potential: pot.yaml, n, md: ex && ex.candidates > 0 ? { file: ex.output, count: ex.candidates } : undefined, pending: state.pending?.file });
-    if (!pick) {
-      const why = ex && ex.halted > 0
-        ? `${ex.halted} MD trajectories halted but none left a usable frame (the halting frames were unphysical or filtered out)`
-        : 'no MD candidate and no teacher-doubted structure';
-      return { stop: `nothing to label in generation ${g}: ${why}` };
-    }
+    await enter('labelling', `choosing up to ${n} MD candidates and teacher-doubted structures (${waiting} from generation 0) for DFT`);
+    const pick = await pickForDft({ runDir: state.runDir, campaign: c(), generation: g, potential: pot.yaml, n, mdQueue: md?.mdQueue, mdFile: md?.mdFile, pending: state.pending?.file });
+    if (!pick) return undefined;
     state.pending = pick.pending;
     Object.assign(state.candidates, {
       waitingForDft: pick.pending.count,
@@ -235,12 +269,12 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   };
 
   // -- finetune: teacher (optional) and the incremental ACE refit; a failed refit keeps the potential -----
-  const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }) => {
+  const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }, teacherLabelled?: string) => {
     await enter('finetune', `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
     try {
       const ft = await executeChild(finetuneWorkflow, {
         workflowId: childId('finetune'),
-        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, previousPotential: pot.yaml }],
+        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml }],
       });
       state.teacherModels = ft.teacher.models;
       const m = metrics();
@@ -269,10 +303,17 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   const ex = await explorationPhase({ ...pot, asi: pot.asi });
   if (ex?.converged && !state.pending?.count) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
   if (ex?.converged) decide(`MD converged, but ${state.pending!.count} teacher-doubted structures still wait for DFT`);
-  const labelled = await labellingPhase(pot, ex);
+  const md = ex && ex.candidates > 0 ? await routingPhase(ex) : undefined;
+  const labelled = await labellingPhase(pot, md);
   if (labelled && 'stop' in labelled) return finish(labelled.stop);
-  if (labelled && labelled.labels.length > 0) await finetunePhase(pot, labelled);
-  else decide(`no new DFT labels in generation ${g}: the potential stays at generation ${pot.generation}`);
+  const fresh = labelled ?? { file: '', labels: [] };
+  if (fresh.labels.length > 0 || md?.teacherLabelled) await finetunePhase(pot, fresh, md?.teacherLabelled);
+  else if (!labelled && !md) {
+    const why = ex && ex.halted > 0
+      ? `${ex.halted} MD trajectories halted but none left a usable frame (the halting frames were unphysical or filtered out)`
+      : ex ? 'no MD candidate and no teacher-doubted structure' : 'the exploration failed and no teacher-doubted structure waits';
+    return finish(`nothing to label in generation ${g}: ${why}`);
+  } else decide(`no new labels in generation ${g}: the potential stays at generation ${pot.generation}`);
 
   state.generation = g + 1;
   if (state.stopAfterGeneration) return finish(`stopped by request after generation ${g}`);

@@ -12,14 +12,16 @@ export interface PickForDftInput {
   generation: number;
   potential: string;
   n: number;
-  md?: { file: string; count: number };
+  /** This generation's MD candidates the teacher doubts (a routing queue), or all of them (extxyz). */
+  mdQueue?: string;
+  mdFile?: string;
   /** The waiting teacher-doubted structures (a queue file). */
   pending?: string;
 }
 
 export async function pickForDft(input: PickForDftInput) {
   const { runDir, generation: g } = input;
-  const pool = await control.assembleDftPool({ runDir, generation: g, md: input.md, pending: input.pending });
+  const pool = await control.assembleDftPool({ runDir, generation: g, mdQueue: input.mdQueue, mdFile: input.mdFile, pending: input.pending });
   if (pool.count === 0 || !pool.file) return undefined;
   let indices: number[];
   let method: string;

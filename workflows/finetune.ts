@@ -14,8 +14,10 @@ export interface FinetuneInput {
   campaign: Campaign;
   generation: number;
   teacherModels: string[];
-  /** This generation's new DFT labels and where their structures are. */
+  /** This generation's new DFT labels and where their structures are (may be none) ... */
   newDft: { structureFile: string; labels: (DftLabelRefLite & { index: number })[] };
+  /** ... and the MD candidates the teacher labelled confidently (a members file), weight teacher.label_weight. */
+  teacherLabelled?: string;
   previousPotential: string;
 }
 
@@ -44,6 +46,7 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
   const { campaign: c, generation: g } = input;
   const dftMembers = input.newDft.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' }));
   const keep = (decision: string) => ({ step: { models: input.teacherModels, adopted: false, decision, dftLabels: input.newDft.labels.length, surrogates: 0 }, members: dftMembers });
+  if (input.newDft.labels.length === 0) return keep('no new DFT labels: the committee is not fine-tuned');
   if (c.teacher.kind !== 'mace') return keep(`teacher.kind is ${c.teacher.kind}: its model is not fine-tuned`);
   let r: TeacherFinetuneResult;
   try {
@@ -86,6 +89,13 @@ export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneRe
   setCurrentDetails(`teacher fine-tune on ${input.newDft.labels.length} new DFT labels`);
   const { step, members } = await teacherStep(input);
   setCurrentDetails('incremental ACE refit');
-  const ace = await aceRefit({ runDir: input.runDir, campaign: input.campaign, generation: g + 1, members, previousPotential: input.previousPotential });
+  const ace = await aceRefit({
+    runDir: input.runDir,
+    campaign: input.campaign,
+    generation: g + 1,
+    members,
+    membersFile: input.teacherLabelled ? { file: input.teacherLabelled, weight: input.campaign.teacher.label_weight } : undefined,
+    previousPotential: input.previousPotential,
+  });
   return { teacher: step, training: ace.counts, fit: ace.fit };
 }

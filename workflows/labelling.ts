@@ -14,7 +14,7 @@ export interface LabellingInput {
   ids: string[];
   minDistance?: number;
   /** Provenance of structures the run's store does not hold yet (source, generation). */
-  store?: { source: string; generation: number };
+  store?: { source?: string; generation: number };
 }
 
 export interface LabellingResult {

@@ -107,6 +107,10 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
         rMax: b.r_max,
         batchSize: 2,
         validFraction: 0.2,
+        // The specification's loss weights are energy 1 : forces 100 (: stress 10). A committee from ~10 seed
+        // structures sees ~10 energies against ~1000 force components, so energy weighs 10 here to keep the
+        // energy reference from being swamped (forces stay at MACE's default 100); no stress term (MACE's
+        // default 0): the committee judges forces, which is what routing reads.
         energyWeight: 10,
       }),
     ),

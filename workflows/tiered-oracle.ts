@@ -33,8 +33,9 @@ export interface TieredOracleInput {
   dftLimit?: number;
   minDistance?: number;
   window?: number;
-  /** Provenance in the run's store of structures it does not hold yet (labels always go to the store). */
-  store?: { source: string; generation: number };
+  /** Provenance in the run's store of structures it does not hold yet (labels always go to the store);
+   * without a source each structure's own (extxyz info) is used. */
+  store?: { source?: string; generation: number };
 }
 
 export interface TieredOracleResult extends TieredOracleSummary {

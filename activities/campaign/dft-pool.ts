@@ -1,6 +1,7 @@
 // The campaign's DFT pool (control queue): every structure that may go to DFT this generation, whatever
-// found it: the MD candidates of this generation's exploration and the structures the teacher doubted
-// (the routing queue, carried from generation to generation until picked). One exact extxyz of them, and
+// found it: this generation's MD candidates the teacher doubts (their routing queue, or all MD candidates
+// when they could not be routed) and the generation-0 candidates the teacher doubted (carried from
+// generation to generation until picked). One exact extxyz of them, and
 // a JSON index saying where each came from, so a single D-optimal selection ranks them all (most
 // informative first) and the split afterwards counts what was picked and what still waits.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,12 +27,22 @@ export interface DftPool {
 
 const readQueue = (file: string | undefined): QueueItem[] => (file && existsSync(file) ? z.array(QueueItemSchema).parse(JSON.parse(readFileSync(file, 'utf8'))) : []);
 
-export async function assembleDftPool(input: { runDir: string; generation: number; md?: { file: string; count: number }; pending?: string }): Promise<DftPool> {
+export interface AssembleDftPoolInput {
+  runDir: string;
+  generation: number;
+  /** The MD candidates the teacher doubts (a routing queue file) ... */
+  mdQueue?: string;
+  /** ... or every MD candidate (their extxyz), when they were not routed. */
+  mdFile?: string;
+  /** Generation-0 candidates the teacher doubted, still waiting (a queue file). */
+  pending?: string;
+}
+
+export async function assembleDftPool(input: AssembleDftPoolInput): Promise<DftPool> {
   const dir = runLayout(input.runDir).selection(input.generation);
-  const items: PoolItem[] = [];
-  if (input.md && input.md.count > 0) {
-    const ids = z.array(z.string()).parse(idsOf(input.md.file));
-    ids.forEach((structureId, index) => items.push({ structureId, origin: 'md', structureFile: input.md!.file, index, uncertainty: null }));
+  const items: PoolItem[] = readQueue(input.mdQueue).map((q) => ({ ...q, origin: 'md' as const }));
+  if (input.mdFile && existsSync(input.mdFile)) {
+    idsOf(input.mdFile).forEach((structureId, index) => items.push({ structureId, origin: 'md', structureFile: input.mdFile!, index, uncertainty: null }));
   }
   const seen = new Set(items.map((i) => i.structureId));
   for (const q of readQueue(input.pending)) if (!seen.has(q.structureId)) items.push({ ...q, origin: 'teacher' });

@@ -55,7 +55,7 @@ describe('autopipe validate', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('dft.ecutrho = 80  (derived: ecutrho = 80 Ry: max(4 x ecutwfc for norm-conserving');
-    expect(r.stdout).toContain('dft.kspacing = 0.055  (default)');
+    expect(r.stdout).toContain('dft.max_retries = 3  (default)');
     expect(r.stdout).toContain('examples/si-demo.yaml: valid (system Si, elements Si)');
   });
 
