@@ -112,8 +112,8 @@ export const TeacherSchema = z.strictObject({
   device: z.enum(['cpu', 'cuda']).default('cpu'),
 });
 
+// Quantum ESPRESSO is the only DFT code: there is no `code` key to set (a key with one value changes nothing).
 export const DftSchema = z.strictObject({
-  code: z.literal('quantum_espresso').default('quantum_espresso'),
   command: z.string().min(1).default('pw.x').describe('command template, e.g. "mpirun -np {ranks} pw.x"'),
   ranks: posInt().default(1),
   pseudo_dir: z.string().min(1).default('/usr/share/espresso/pseudo'),

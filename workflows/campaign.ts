@@ -7,8 +7,10 @@
 //   teacher       (generation 0, no teacher.models) seed structures -> DFT -> a MACE committee
 //   distillation  (generation 0) candidates from the whole generation recipe -> tiered oracle -> ACE gen 0
 //   exploration   MD with the current ACE potential -> candidates above gamma_select (or halting)
-//   routing       the MD candidates through the tiered oracle: the teacher's confident labels become
-//                 training data, the ones it doubts join the DFT pool
+//   routing       (single-model teacher) the MD candidates through the tiered oracle, routed by their ACE
+//                 gamma (teacher.gamma_*, between): confident labels become training data, doubted ones
+//                 join the DFT pool. A committee's MD candidates all go to the DFT pool (phase 3 of the
+//                 specification: DFT for what MD found)
 //   labelling     MD candidates and generation-0 structures the teacher doubts compete for the DFT budget:
 //                 one D-optimal ranking of both, most informative first -> pw.x
 //   finetune      teacher fine-tune (optional: failure keeps the old committee) -> incremental ACE refit
@@ -202,9 +204,9 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     return ex;
   };
 
-  // -- routing: the teacher judges the MD candidates, as it judged generation 0's (the same workflow) -----
+  // -- routing: a single-model teacher judges the MD candidates by their gamma (the tiered oracle) --------
+  const singleModel = () => state.teacherModels.length < 2 || c().teacher.kind === 'chgnet';
   const routingPhase = async (ex: ExplorationResult): Promise<MdRouted> => {
-    const single = state.teacherModels.length < 2 || c().teacher.kind === 'chgnet';
     await enter('labelling', `the teacher judges ${ex.candidates} MD candidates`);
     try {
       const r = await executeChild(tieredOracleWorkflow, {
@@ -218,7 +220,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
           models: state.teacherModels,
           dft: c().dft,
           // A single model has no spread: the MD frames' own extrapolation grades stand in (teacher.gamma_*).
-          gamma: single ? ex.gamma : undefined,
+          gamma: ex.gamma,
           dftLimit: 0,
           minDistance: c().generation.min_distance,
           store: { generation: g },
@@ -303,7 +305,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   const ex = await explorationPhase({ ...pot, asi: pot.asi });
   if (ex?.converged && !state.pending?.count) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
   if (ex?.converged) decide(`MD converged, but ${state.pending!.count} teacher-doubted structures still wait for DFT`);
-  const md = ex && ex.candidates > 0 ? await routingPhase(ex) : undefined;
+  const md = ex && ex.candidates > 0 ? (singleModel() ? await routingPhase(ex) : { mdFile: ex.output }) : undefined;
   const labelled = await labellingPhase(pot, md);
   if (labelled && 'stop' in labelled) return finish(labelled.stop);
   const fresh = labelled ?? { file: '', labels: [] };

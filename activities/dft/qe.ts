@@ -100,7 +100,8 @@ export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
   const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, ...physics } = dft;
-  return physics;
+  // The code is part of the question a label answers (and of every label key made so far).
+  return { code: 'quantum_espresso', ...physics };
 }
 
 export function dftLabelKey(structureId: string, dft: DftSettings): string {

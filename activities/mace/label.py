@@ -6,31 +6,9 @@ never recomputes finished structures.
 """
 import os
 import time
-from collections import OrderedDict
-
-from ase.io import read
 
 from activities.runtime.protocol import HelperError, progress
-
-_FRAMES = OrderedDict()
-
-
-def frames_of(path, keep=2):
-    """Parsed structure file, cached by (path, size, mtime): batches of one file parse it once per process."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise HelperError("InvalidInput", f"structure file not found: {path}") from None
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _FRAMES:
-        try:
-            _FRAMES[key] = read(path, index=":")
-        except Exception as err:
-            raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}") from err
-        while len(_FRAMES) > keep:
-            _FRAMES.popitem(last=False)
-    _FRAMES.move_to_end(key)
-    return _FRAMES[key]
+from activities.structures.reading import frames_of
 
 
 def oracle(p):

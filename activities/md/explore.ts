@@ -58,27 +58,28 @@ export interface ExploreInput {
   seed: number;
 }
 
-export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
+/** The md-explore payload (pure): what the MD helper is asked to do. */
+export function explorePayload(input: ExploreInput) {
   const e = input.exploration;
-  return callPython(
-    MdExplore,
-    {
-      potential: input.potential,
-      active_set: input.activeSet,
-      structures: input.startStructures,
-      temperatures: e.temperatures,
-      pressures: e.pressures,
-      steps: e.steps,
-      timestep_fs: e.timestep_fs,
-      gamma_select: e.gamma_select,
-      gamma_halt: e.gamma_halt,
-      max_atoms_dft: e.max_atoms_dft,
-      supercell: e.supercell,
-      min_distance: input.minDistance,
-      seed: input.seed,
-      sample_interval: 10,
-      output: path.join(input.outDir, 'candidates.extxyz'),
-    },
-    { workDir: input.outDir },
-  );
+  return {
+    potential: input.potential,
+    active_set: input.activeSet,
+    structures: input.startStructures,
+    temperatures: e.temperatures,
+    pressures: e.pressures,
+    steps: e.steps,
+    timestep_fs: e.timestep_fs,
+    gamma_select: e.gamma_select,
+    gamma_halt: e.gamma_halt,
+    max_atoms_dft: e.max_atoms_dft,
+    supercell: e.supercell,
+    min_distance: input.minDistance,
+    seed: input.seed,
+    sample_interval: 10,
+    output: path.join(input.outDir, 'candidates.extxyz'),
+  };
+}
+
+export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
+  return callPython(MdExplore, explorePayload(input), { workDir: input.outDir });
 }

@@ -8,7 +8,7 @@ import re
 from activities.runtime.protocol import HelperError
 from activities.store.store import ORACLE_PATTERN, SPLITS, Store
 from activities.structures.commands import structure_id, write_frames
-from activities.structures.reading import iter_frames
+from activities.structures.reading import frames_of, iter_frames
 from activities.structures.validation import check_label, check_structure
 
 DEFAULT_MIN_DISTANCE = 0.5  # Å: closer than this no oracle result means anything
@@ -46,10 +46,9 @@ def read_structures(path, prov, elements=None, min_distance=DEFAULT_MIN_DISTANCE
     within the file; the whole selection is checked before anything is written. What the caller gave
     wins; per-frame info in the file (source, generation, parent_id, split, config_type) fills in the rest."""
     items, seen, dupes = [], set(), 0
-    wanted = None if indices is None else set(int(i) for i in indices)
-    for i, atoms in iter_frames(path):
-        if wanted is not None and i not in wanted:
-            continue
+    # A few frames of a large file (an oracle's batch): the parsed file is cached per process.
+    frames = iter_frames(path) if indices is None else ((int(i), frames_of(path)[int(i)]) for i in sorted(set(indices)))
+    for i, atoms in frames:
         where = f"{path} frame {i}"
         check_structure(atoms, where, elements=elements, min_distance=min_distance)
         sid = structure_id(atoms)
