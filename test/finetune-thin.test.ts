@@ -70,7 +70,7 @@ describe('a generation with 1 or 2 new DFT labels', () => {
   it.each([1, 2])('%i new label(s): the teacher fine-tunes on them plus the replayed seed labels, and a decision is recorded', (n) => {
     const t = results[n]!.teacher;
     expect(t.trainedOn).toEqual({ new: n, replayed: fx.labelled });
-    expect(t.decision).toMatch(/^(adopted|kept the old committee:) fine-tuned on \d+ DFT labels; on all \d+ DFT labels/);
+    expect(t.decision).toMatch(/^(adopted|kept the old committee): fine-tuned on \d+ DFT labels; on all \d+ DFT labels/);
     expect(t.decision).not.toMatch(/failed/);
     expect(t.before).toBeDefined();
     expect(t.after).toBeDefined();

@@ -15,6 +15,7 @@
 //                 one D-optimal ranking of both, most informative first -> pw.x
 //   finetune      teacher fine-tune (optional: failure keeps the old committee) -> incremental ACE refit
 import {
+  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   condition,
@@ -194,8 +195,16 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
       decide(`exploration failed (${failureText(err)}): no MD candidates this generation`);
       return undefined;
     }
-    // Each harvested frame keeps its own source (md_halt or md_select) in the store.
-    if (ex.candidates > 0) await control.insertStructures({ runDir: state.runDir, file: ex.output, generation: g, elements: c().system.elements, onDuplicate: 'skip', returnIds: false });
+    // Each harvested frame keeps its own source (md_halt or md_select) in the store; the oracles that label
+    // them record them too, so a refused insert is a note, not the end of the campaign.
+    if (ex.candidates > 0) {
+      await control
+        .insertStructures({ runDir: state.runDir, file: ex.output, generation: g, elements: c().system.elements, onDuplicate: 'skip', returnIds: false })
+        .catch((err: unknown) => {
+          if (!(err instanceof ActivityFailure)) throw err;
+          decide(`the MD candidates were not recorded in the store before labelling (${failureText(err)})`);
+        });
+    }
     state.candidates.mdHarvested += ex.candidates;
     add(state.bySource, 'md_halt', ex.halted);
     const m = metrics();
@@ -244,7 +253,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     if (n <= 0) return { stop: `DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})` };
     const waiting = state.pending?.count ?? 0;
     await enter('labelling', `choosing up to ${n} MD candidates and teacher-doubted structures (${waiting} from generation 0) for DFT`);
-    const pick = await pickForDft({ runDir: state.runDir, campaign: c(), generation: g, potential: pot.yaml, n, mdQueue: md?.mdQueue, mdFile: md?.mdFile, pending: state.pending?.file });
+    const pick = await pickForDft({ runDir: state.runDir, campaign: c(), generation: g, potential: pot.yaml, n, mdQueue: md?.mdQueue, mdFile: md?.mdFile, pending: state.pending?.count ? state.pending.file : undefined });
     if (!pick) return undefined;
     state.pending = pick.pending;
     Object.assign(state.candidates, {

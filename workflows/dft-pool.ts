@@ -2,6 +2,7 @@
 // (MaxVol) ranking with the current potential, the budget's worth most informative first. What is not
 // picked is counted: teacher-doubted structures keep waiting, MD candidates are left (the next
 // generation's MD samples with a better potential).
+import { ActivityFailure } from '@temporalio/workflow';
 import type { Campaign } from '../common/campaign-schema';
 import { runLayout } from '../common/run-layout';
 import { control, ml } from './activity-options';
@@ -29,9 +30,16 @@ export async function pickForDft(input: PickForDftInput) {
     indices = Array.from({ length: pool.count }, (_, i) => i);
     method = `all ${pool.count} fit the budget`;
   } else {
-    const sel = await ml.selectDOptimal({ candidates: pool.file, n: input.n, potential: input.potential, workDir: runLayout(runDir).selection(g), seed: input.campaign.seed + g });
-    indices = sel.indices;
-    method = `D-optimal: ${sel.maxvol} by MaxVol, ${sel.filled} by extrapolation grade`;
+    try {
+      const sel = await ml.selectDOptimal({ candidates: pool.file, n: input.n, potential: input.potential, workDir: runLayout(runDir).selection(g), seed: input.campaign.seed + g });
+      indices = sel.indices;
+      method = `D-optimal: ${sel.maxvol} by MaxVol, ${sel.filled} by extrapolation grade`;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // The pool's order: MD candidates (harvest order) first, then the teacher's queue. Said so.
+      indices = Array.from({ length: input.n }, (_, i) => i);
+      method = `the D-optimal selection failed (${err.cause instanceof Error ? err.cause.message.split('\n')[0]!.slice(0, 200) : err.message}), so the first ${input.n} in pool order`;
+    }
   }
   const split = await control.splitDftPool({ runDir, generation: g, pool, indices });
   return { ...split, pool, method };

@@ -251,7 +251,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
       if (ds.holdout) out.holdoutAfter = await score(out.tuned, ds.holdout);
       out.adopted = adopt(out.allBefore, out.allAfter);
       const e = (s: MaceScore) => `${s.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${s.rmse_forces_mev_a.toFixed(0)} meV/Å`;
-      out.decision = `${out.adopted ? 'adopted' : 'kept the old committee:'} fine-tuned on ${ds.trainCount} DFT labels; on all ${ds.allDftCount} DFT labels ${e(out.allBefore)} -> ${e(out.allAfter)}`;
+      out.decision = `${out.adopted ? 'adopted:' : 'kept the old committee:'} fine-tuned on ${ds.trainCount} DFT labels; on all ${ds.allDftCount} DFT labels ${e(out.allBefore)} -> ${e(out.allAfter)}`;
       if (out.adopted) out.models = out.tuned;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
