@@ -24,7 +24,7 @@ const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-thin-'));
 const campaign = CampaignSchema.parse({
   ...fixtureCampaign,
   teacher: { ...fixtureCampaign.teacher, accept_threshold: 0.3, dft_threshold: 1.0, finetune: { max_epochs: 3 }, surrogates: { per_structure: 1 } },
-  training: { number_of_functions_per_element: 8, maxiter: 10, incremental_maxiter: 5, replay_buffer_size: 20 },
+  training: { number_of_functions_per_element: 8, maxiter: 10, incremental_maxiter: 5, replay_buffer_size: 20, test_size: 0 }, // 6 seeds: no held-out split
 });
 const results: Record<number, FinetuneResult> = {};
 const newLabels: { structureId: string; labelKey: string; index: number }[] = [];
