@@ -29,7 +29,7 @@ interface EvalSet {
 async function evalSet(fx: CommitteeFixture, out: string): Promise<EvalSet> {
   return pyJson<EvalSet>(`
 import json, numpy as np
-from ase.io import read, write
+from ase.io import read
 from activities.structures.commands import structure_id
 from activities.structures.reading import min_distance
 seed = read(${JSON.stringify(fx.structuresFile)}, ':')
@@ -46,7 +46,8 @@ for k, b in enumerate(rattled):
     frames.append(b); ids.append(structure_id(b))
 o = base.copy(); o.positions[1] = o.positions[0] + [0.15, 0.0, 0.0]
 frames.append(o); ids.append(structure_id(o))
-write(${JSON.stringify(out)}, frames, format='extxyz')
+from activities.structures.commands import write_frames
+write_frames(${JSON.stringify(out)}, [(a, {'structure_id': i}) for a, i in zip(frames, ids)])  # exact: ids are content hashes
 n = len(seed)
 print(json.dumps({'file': ${JSON.stringify(out)}, 'ids': ids, 'groups': {'training': list(range(n)), 'rattled': list(range(n, n + 6)), 'overlapping': [n + 6]}}))`);
 }
