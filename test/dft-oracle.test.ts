@@ -124,8 +124,8 @@ describe('labelling workflow on the real server', () => {
     // electron_maxstep 3 cannot converge Si at conv_thr 1e-8: attempt 1 fails for real; rung 2 allows 100.
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 3 });
     const client = await testClient();
-    const id = `heal-${Date.now()}`;
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
+    const wfId = `heal-${Date.now()}`;
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: wfId, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
     const r = await h.result();
     expect(r).toMatchObject({ labelled: 1, healed: 1, failed: 0 });
     const events = (await h.fetchHistory()).events ?? [];
