@@ -46,7 +46,13 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
       const cause = err.cause instanceof ApplicationFailure ? `${err.cause.type}: ${err.cause.message}` : String(err.cause ?? err.message);
       result.failed++;
       result.failures.push({ structureId, reason: cause.slice(0, 500) });
-      await control.recordDftFailure({ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1, ...input.store });
+      // Recorded in the store as a flagged label; if even that fails, the failure is still counted and returned.
+      await control
+        .recordDftFailure({ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1, ...input.store })
+        .catch((e: unknown) => {
+          if (!(e instanceof ActivityFailure)) throw e;
+          result.failures[result.failures.length - 1]!.reason += ` (not recorded in the store: ${e.cause instanceof Error ? e.cause.message.slice(0, 200) : e.message})`;
+        });
     }
     done++;
     setCurrentDetails(`DFT ${done}/${input.ids.length}: ${result.labelled} labelled (${result.healed} healed), ${result.failed} failed`);
