@@ -34,6 +34,7 @@ COMMANDS = {
     "dataset-export": ("activities.store.datasets", "export"),
     "dataset-import": ("activities.store.datasets", "import_"),
     "dataset-info": ("activities.store.datasets", "info"),
+    "safety-describe": ("activities.safety.structures", "describe"),
 }
 
 

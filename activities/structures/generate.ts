@@ -82,7 +82,17 @@ export const StructuresGenerate = contract(
   }),
   GeneratedSchema,
 );
-export const StructuresIndex = contract('structures-index', z.strictObject({ input: filePath(), output: filePath() }), z.object({ output: z.string(), ids: z.array(z.string()), count: z.number() }));
+export const StructuresIndex = contract(
+  'structures-index',
+  z.strictObject({ input: filePath(), output: filePath(), min_distance: z.number().nonnegative().optional() }),
+  z.object({
+    output: z.string(),
+    ids: z.array(z.string()),
+    count: z.number(),
+    /** Size, cell, species and what the DFT pre-flight would refuse, per frame (the CLI's cost guard). */
+    frames: z.array(z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()), problem: z.string().nullable() })),
+  }),
+);
 
 export interface GenerateStructuresInput {
   runDir: string;

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { stamp } from '../args';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
-import { CampaignError, UsageError } from '../errors';
+import { idProblem } from '../../common/ids';
+import { CampaignError, InputError, UsageError } from '../errors';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total > 0 ? Math.min(1, done / total) : 0;
@@ -23,8 +24,17 @@ export function parseTunePairs(pairs: string[]): Record<string, number> {
 }
 
 async function start(file: string, opts: { id?: string; wait?: boolean }): Promise<number> {
+  if (opts.id !== undefined) {
+    const bad = idProblem(opts.id);
+    if (bad) throw new UsageError(`--id: ${bad}`);
+  }
+  const { checkCampaignFile } = await import('../campaign-check');
   const { loadCampaignFile } = await import('../campaign-file');
-  const loaded = loadCampaignFile(file);
+  const pre = loadCampaignFile(file);
+  if (!pre.ok) throw new CampaignError(pre.errors);
+  // The id decides the run directory, so it is fixed before the checks run.
+  const id = opts.id ?? pre.campaign.id ?? `${pre.campaign.system.name}-${stamp()}`;
+  const loaded = await checkCampaignFile(file, { id });
   if (!loaded.ok) throw new CampaignError(loaded.errors);
   const { temporalSettings, uiUrl } = await import('../../host/temporal-config');
   const { startServer } = await import('../../host/server');
@@ -32,7 +42,6 @@ async function start(file: string, opts: { id?: string; wait?: boolean }): Promi
   const settings = temporalSettings();
   if (!settings.external) await startServer();
   const c = await client();
-  const id = opts.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${stamp()}`;
   const h = await startCampaignWorkflow(c, id, { ...loaded.raw, id }, loaded.campaign, `Campaign ${id}: ${loaded.campaign.system.name}`).catch((err: Error) => {
     if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
     throw err;
@@ -47,12 +56,21 @@ async function start(file: string, opts: { id?: string; wait?: boolean }): Promi
 }
 
 async function status(id: string, opts: { json?: boolean }): Promise<number> {
-  const { client, campaignHandle, formatStatus } = await import('../campaign-client');
+  const { client, campaignHandle, closedOutcome, formatStatus } = await import('../campaign-client');
   const { statusQuery } = await import('../../workflows/campaign-api');
   const h = await campaignHandle(await client(), id);
-  const s = await h.query(statusQuery);
-  console.log(opts.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-  return 0;
+  const state = h.description.status.name;
+  if (state === 'RUNNING') {
+    const s = await h.query(statusQuery);
+    console.log(opts.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+    return 0;
+  }
+  // A closed campaign: its outcome from the server (a query would need a worker to replay it).
+  const outcome = await closedOutcome(h);
+  const closed = h.description.closeTime?.toISOString();
+  if (opts.json) console.log(JSON.stringify({ campaignId: id, status: state, closeTime: closed, outcome }, null, 2));
+  else console.log(`campaign ${id}: ${state.toLowerCase()}${closed ? ` at ${closed}` : ''}\n  ${outcome.replaceAll('\n', '\n  ')}`);
+  return state === 'COMPLETED' ? 0 : 1;
 }
 
 async function watch(id: string, opts: { interval: string }): Promise<number> {
@@ -81,10 +99,18 @@ async function watch(id: string, opts: { interval: string }): Promise<number> {
   }
 }
 
-async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+/** Signals and updates reach running campaigns only; a closed one says so and how it ended. */
+async function runningCampaign(id: string, what: string) {
   const { client, campaignHandle } = await import('../campaign-client');
-  const api = await import('../../workflows/campaign-api');
   const h = await campaignHandle(await client(), id);
+  const state = h.description.status.name;
+  if (state !== 'RUNNING') throw new InputError(`campaign "${id}" is ${state.toLowerCase()}, nothing to ${what} (\`autopipe status ${id}\` says how it ended)`);
+  return h;
+}
+
+async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+  const api = await import('../../workflows/campaign-api');
+  const h = await runningCampaign(id, name);
   await h.signal(name === 'pause' ? api.pauseSignal : name === 'resume' ? api.resumeSignal : api.stopAfterGenerationSignal);
   console.log(`${name} sent to ${id}`);
   return 0;
@@ -92,9 +118,8 @@ async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<nu
 
 async function tune(id: string, pairs: string[]): Promise<number> {
   const t = parseTunePairs(pairs);
-  const { client, campaignHandle } = await import('../campaign-client');
   const { tuneUpdate } = await import('../../workflows/campaign-api');
-  const h = await campaignHandle(await client(), id);
+  const h = await runningCampaign(id, 'tune');
   try {
     const r = await h.executeUpdate(tuneUpdate, { args: [t] });
     console.log(JSON.stringify(r));
