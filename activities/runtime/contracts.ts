@@ -16,6 +16,7 @@ import { MdExplore } from '../md/explore';
 import { DatasetExport, DatasetImport, DatasetInfo } from '../store/datasets';
 import { StoreAddLabels, StoreInfo, StoreInsert, StoreLabel, StoreLabels, StoreMembers, StoreQuery, StoreRecord, StoreStructures } from '../store/store';
 import { StructuresGenerate, StructuresIndex } from '../structures/generate';
+import { SafetyDescribe } from '../safety/campaign-inputs';
 import { contract, type Contract } from './contract';
 
 /** `autopipe doctor`: versions of the Python stack (no input). */
@@ -25,7 +26,7 @@ const all: Contract[] = [
   Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates,
   AceGamma, AceFitCheck, AceCandidates, AceSelected, AceReplay, MdExplore, StructuresGenerate, StructuresIndex, StructuresSubset,
   StoreInsert, StoreAddLabels, StoreQuery, StoreStructures, StoreLabels, StoreInfo, StoreRecord, StoreLabel, StoreMembers,
-  DatasetExport, DatasetImport, DatasetInfo,
+  DatasetExport, DatasetImport, DatasetInfo, SafetyDescribe,
 ];
 
 export const contracts: Record<string, Contract> = Object.fromEntries(all.map((c) => [c.command, c]));

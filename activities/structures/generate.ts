@@ -54,6 +54,9 @@ const Recipe = {
   surface: z.strictObject({ miller: z.array(z.array(z.number().int()).length(3)), layers: z.number().int().positive(), vacuum: z.number().positive() }),
 };
 
+/** The generator's recipe as the helpers read it (structures-generate, safety-describe). */
+export const RecipeSchema = z.strictObject(Recipe);
+
 export const GeneratedSchema = z
   .object({
     output: z.string(),

@@ -165,6 +165,8 @@ export const standInDft = {
       retries: d.max_retries,
       timeout: d.timeout_minutes,
       concurrency: d.concurrency,
+      // the cost guard's limits (activities/dft/cost.ts checks the written input against them before pw.x)
+      limits: d.limits,
       minDistance: input.minDistance,
     });
     return { structureId: input.structureId, labelKey: `k-${input.structureId}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: false, reused: false };

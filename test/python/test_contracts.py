@@ -70,6 +70,7 @@ SAMPLES = {
                        "define": {"set": "training", "generation": 1, "members": [{"id": "a" * 20, "oracle": "dft", "settings_hash": "k", "weight": 1}]}},
     "dataset-import": {"store": STORE, "file": F, "oracle": "emt", "min_distance": 0.5, "on_duplicate": "error", "require_stress": False},
     "dataset-info": {"file": "/t.pckl.gzip"},
+    "safety-describe": RECIPE,
 }
 
 
