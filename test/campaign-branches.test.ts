@@ -22,7 +22,7 @@ const campaign = (id: string, over: Record<string, unknown> = {}) => ({
   seed: 5,
   system: { name: 'Cu', elements: ['Cu'], prototype: { kind: 'fcc', a: 3.6, cubic: true } },
   generation: { count: 10 },
-  teacher: { models: ['/stand-in/m0.model', '/stand-in/m1.model'], accept_threshold: 0.1, dft_threshold: 0.4, batch_size: 5, between: 'queue' },
+  teacher: { models: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m1.model'], accept_threshold: 0.1, dft_threshold: 0.4, batch_size: 5, between: 'queue' },
   dft: { pseudopotentials: { Cu: 'Cu.pz-d-rrkjus.UPF' } },
   budgets: { dft_total: 20, dft_per_generation: 3, max_generations: 2 },
   ...over,
@@ -52,13 +52,13 @@ afterAll(async () => stop?.());
 
 describe('every branch ends in a recorded decision', () => {
   it('no candidates: MD converged and nothing waits for DFT', async () => {
-    const r = await run('converged', { md: { candidates: 0, halted: 0 } }, { teacher: { models: ['/stand-in/m0.model', '/stand-in/m1.model'], accept_threshold: 0.7, dft_threshold: 0.8 } });
+    const r = await run('converged', { md: { candidates: 0, halted: 0 } }, { teacher: { models: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m1.model'], accept_threshold: 0.7, dft_threshold: 0.8 } });
     expect(r.outcome.stopReason).toMatch(/^converged: no halt and no frame above gamma/);
     expect(r.status.candidates).toMatchObject({ generated: 10, keptByTeacher: 10, waitingForDft: 0 });
   });
 
   it('an empty harvest although MD halted: no TypeError, the campaign says why it stops', async () => {
-    const r = await run('empty-harvest', { md: { candidates: 0, halted: 2 } }, { teacher: { models: ['/stand-in/m0.model', '/stand-in/m1.model'], accept_threshold: 0.7, dft_threshold: 0.8 } });
+    const r = await run('empty-harvest', { md: { candidates: 0, halted: 2 } }, { teacher: { models: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m1.model'], accept_threshold: 0.7, dft_threshold: 0.8 } });
     expect(r.outcome.stopReason).toBe('nothing to label in generation 0: 2 MD trajectories halted but none left a usable frame (the halting frames were unphysical or filtered out)');
   });
 

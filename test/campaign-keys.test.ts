@@ -6,7 +6,7 @@
 // value must hand the tools something else than the run without. The generator is the real one, so the
 // campaign's generated set is also counted by mode (vacancies, shears, substitutions).
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ const base = (): Raw => ({
   seed: 5,
   system: { name: 'CuAu', elements: ['Cu', 'Au'], prototype: { kind: 'fcc', a: 3.9, cubic: true } },
   generation: { count: 12, vacancy_fraction: 0.2, shear_fraction: 0.3, interstitial_fraction: 0.1, antisite_fraction: 0.1, substitution: { Cu: 3, Au: 1 } },
-  teacher: { models: ['/stand-in/m0.model', '/stand-in/m1.model'], accept_threshold: 0.1, dft_threshold: 0.4, batch_size: 5, between: 'queue' },
+  teacher: { models: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m1.model'], accept_threshold: 0.1, dft_threshold: 0.4, batch_size: 5, between: 'queue' },
   dft: { pseudopotentials: { Cu: 'Cu.pz-d-rrkjus.UPF', Au: 'Au.pz-rrkjus_aewfc.UPF' } },
   training: {},
   exploration: { temperatures: [300, 900], pressures: [0] },
@@ -50,7 +50,7 @@ interface Change {
   ctx?: (c: Raw) => Raw;
   to: unknown;
 }
-const single = (c: Raw) => set(c, ['teacher', 'models'], ['/stand-in/m0.model']);
+const single = (c: Raw) => set(c, ['teacher', 'models'], ['/tmp/autopipe-stand-in/m0.model']);
 const bootstrap = (c: Raw) => set(c, ['teacher', 'models'], []);
 const hcp = (c: Raw) => set(set(c, ['system', 'prototype'], { kind: 'hcp', a: 2.9, c: 4.7 }), ['generation', 'substitution'], { Cu: 1, Au: 1 });
 const CHANGES: Record<string, Change> = {
@@ -81,7 +81,7 @@ const CHANGES: Record<string, Change> = {
   'generation.surface.vacuum': { ctx: (c) => set(c, ['generation', 'surface_fraction'], 0.2), to: 9 },
   'generation.min_distance': { to: 1.4 },
   'teacher.kind': { to: 'chgnet' },
-  'teacher.models': { to: ['/stand-in/m0.model', '/stand-in/m2.model'] },
+  'teacher.models': { to: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m2.model'] },
   'teacher.bootstrap.members': { ctx: bootstrap, to: 3 },
   'teacher.bootstrap.seed_structures': { ctx: bootstrap, to: 8 },
   'teacher.bootstrap.max_epochs': { ctx: bootstrap, to: 30 },
@@ -98,7 +98,7 @@ const CHANGES: Record<string, Change> = {
   'teacher.finetune.lr': { to: 0.01 },
   'teacher.finetune.energy_weight': { to: 50 },
   'teacher.finetune.e0s': { to: 'estimated' },
-  'teacher.finetune.replay_file': { to: '/stand-in/replay.extxyz' },
+  'teacher.finetune.replay_file': { to: '/tmp/autopipe-stand-in/replay.extxyz' },
   'teacher.surrogates.per_structure': { to: 2 },
   'teacher.surrogates.rattle_sigma': { to: 0.05 },
   'teacher.surrogates.strain_max': { to: 0.03 },
@@ -206,6 +206,8 @@ write(${JSON.stringify(poscar)}, bulk('Cu', 'fcc', a=3.9, cubic=True), format='v
 print('{}')`);
   mkdirSync(path.join(root, 'pseudo'));
   for (const f of ['Cu.pz-d-rrkjus.UPF', 'Au.pz-rrkjus_aewfc.UPF']) symlinkSync(path.join('/usr/share/espresso/pseudo', f), path.join(root, 'pseudo', f));
+  mkdirSync('/tmp/autopipe-stand-in', { recursive: true });
+  for (const f of ['m0.model', 'm1.model', 'm2.model', 'replay.extxyz']) writeFileSync(`/tmp/autopipe-stand-in/${f}`, '');
   const s = temporalSettings();
   connection = await NativeConnection.connect({ address: s.address });
   const mk = (taskQueue: string, activities: object, wf = false) =>

@@ -245,6 +245,10 @@ export const standInMl = {
 
 /** Workers on the three queues of the test's namespace with these stand-ins (the workflows are the real ones). */
 export async function startStandInWorkers(): Promise<() => Promise<void>> {
+  // The campaign's input checks want the teacher's files to exist: empty stand-ins (no activity reads them).
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync('/tmp/autopipe-stand-in', { recursive: true });
+  for (const f of ['m0.model', 'm1.model', 'm2.model', 'replay.extxyz']) writeFileSync(`/tmp/autopipe-stand-in/${f}`, '');
   const { NativeConnection, Worker } = await import('@temporalio/worker');
   const { temporalSettings } = await import('../../host/temporal-config');
   const { TaskQueues } = await import('../../common/queues');
