@@ -1,5 +1,8 @@
 // The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing across Temporal
-// retries (the attempt number picks the ladder rung), every attempt kept in its own directory.
+// retries (the attempt number picks the ladder rung), every attempt kept in its own directory. The label
+// goes into the run's store (structure and label in one transaction) as soon as pw.x produced it; the
+// store is where every consumer reads it. dft/<id>/label-<key>.json stays as pw.x's raw record, written
+// first, so a worker killed between the two never costs a second SCF.
 import { currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync, rmSync } from 'node:fs';
@@ -14,6 +17,8 @@ import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
+import { recordPayload, StoreLabel, StoreRecord, storePath } from '../store/store';
+import { contract, filePath } from '../runtime/contract';
 import { costGuardSettings, pwLauncher, type PwRun } from './launch';
 
 export { commandArgv } from './pw-command';
@@ -26,6 +31,9 @@ export interface DftLabelInput {
   index?: number;
   dft: DftSettings;
   minDistance?: number;
+  /** Provenance of the structure in the store when the store does not hold it yet. */
+  source?: string;
+  generation?: number;
 }
 
 export const DftLabelSchema = z.object({
@@ -56,7 +64,9 @@ export type DftLabel = z.infer<typeof DftLabelSchema>;
 
 export interface DftLabelRef {
   structureId: string;
+  /** The store key of the label: (structureId, oracle "dft", labelKey). */
   labelKey: string;
+  /** pw.x's raw record of this label (the store holds the label itself). */
   labelFile: string;
   energy: number;
   attempt: number;
@@ -64,7 +74,21 @@ export interface DftLabelRef {
   reused: boolean;
 }
 
-const QeWriteResult = z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() });
+export const QeWrite = contract(
+  'qe-write',
+  z.strictObject({
+    structure_file: filePath(),
+    index: z.number().int().nonnegative(),
+    label: z.string().min(1),
+    directory: filePath(),
+    pseudo_dir: filePath(),
+    pseudopotentials: z.record(z.string(), z.string().min(1)),
+    input_data: z.record(z.string(), z.record(z.string(), z.unknown())),
+    kspacing: z.number().positive(),
+    min_distance: z.number().nonnegative(),
+  }),
+  z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() }),
+);
 const QeReadResult = z.object({
   energy: z.number(),
   free_energy: z.number(),
@@ -76,10 +100,13 @@ const QeReadResult = z.object({
   natoms: z.number(),
 });
 
+export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath() }), QeReadResult);
+
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
   const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
-  return physics;
+  // The code is part of the question a label answers (and of every label key made so far).
+  return { code: 'quantum_espresso', ...physics };
 }
 
 export function dftLabelKey(structureId: string, dft: DftSettings): string {
@@ -94,14 +121,41 @@ export function labelFileFor(runDir: string, structureId: string, key: string): 
   return path.join(dftDir(runDir, structureId), `label-${key}.json`);
 }
 
+/** The store's DFT label of this key, if any (a flagged failure record does not count). */
+async function storedDftLabel(input: DftLabelInput, key: string) {
+  const r = await dftHelperServer().request(
+    StoreLabel,
+    { store: storePath(input.runDir), structure_id: input.structureId, oracle: 'dft', settings_hash: key },
+    { workDir: path.join(dftDir(input.runDir, input.structureId), 'logs') },
+  );
+  return r.label && r.label.energy !== null ? { ...r.label, energy: r.label.energy } : undefined;
+}
+
+/** Structure and label into the store, one transaction (replaces a failure record of the same key). */
+async function storeDftLabel(input: DftLabelInput, labelFile: string): Promise<void> {
+  const dir = path.join(dftDir(input.runDir, input.structureId), 'logs');
+  await dftHelperServer().request(
+    StoreRecord,
+    recordPayload({ runDir: input.runDir, file: input.structureFile, indices: [input.index ?? 0], source: input.source ?? 'dft', generation: input.generation ?? 0, minDistance: input.minDistance, labelFiles: [labelFile] }),
+    { workDir: dir, logFile: path.join(dir, 'store.log') },
+  );
+}
+
 export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const { runDir, structureId, dft } = input;
   const key = dftLabelKey(structureId, dft);
   const labelFile = labelFileFor(runDir, structureId, key);
-  const existing = readJsonIfExists<DftLabel>(labelFile);
-  if (existing) {
-    const p = existing.provenance;
-    return { structureId, labelKey: key, labelFile, energy: existing.energy, attempt: p.attempt, healed: p.healed, reused: true };
+  const stored = await storedDftLabel(input, key);
+  if (stored) {
+    const p = stored.provenance as { attempt?: number; healed?: boolean };
+    return { structureId, labelKey: key, labelFile, energy: stored.energy, attempt: p.attempt ?? 1, healed: p.healed ?? false, reused: true };
+  }
+  // pw.x finished but the worker died before the store write: record the raw label, no second SCF.
+  const raw = readJsonIfExists<DftLabel>(labelFile);
+  if (raw) {
+    await storeDftLabel(input, labelFile);
+    const p = raw.provenance;
+    return { structureId, labelKey: key, labelFile, energy: raw.energy, attempt: p.attempt, healed: p.healed, reused: true };
   }
 
   const base = dftDir(runDir, structureId);
@@ -128,7 +182,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
 
   // Through the worker's long-lived DFT helper (ASE stays imported): absolute paths, its cwd is not ours.
   const written = await dftHelperServer().request(
-    'qe-write',
+    QeWrite,
     {
       structure_file: path.resolve(input.structureFile),
       index: input.index ?? 0,
@@ -140,7 +194,6 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
       kspacing: dft.kspacing,
       min_distance: input.minDistance ?? 0.5,
     },
-    QeWriteResult,
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
@@ -154,7 +207,7 @@ async function finishLabel(input: DftLabelInput, key: string, labelFile: string,
   const { structureId, dft } = input;
   const { dir, attempt } = run;
   const info = currentActivity()?.info;
-  const out = await dftHelperServer().request('qe-read', { output_file: path.resolve(run.outputFile) }, QeReadResult, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
+  const out = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
   if (run.exitCode !== 0) {
     throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
   }
@@ -183,5 +236,6 @@ async function finishLabel(input: DftLabelInput, key: string, labelFile: string,
     },
   };
   writeFileAtomic(labelFile, JSON.stringify(DftLabelSchema.parse(label), null, 1));
+  await storeDftLabel(input, labelFile);
   return { structureId, labelKey: key, labelFile, energy: label.energy, attempt, healed: attempt > 1, reused: false };
 }
