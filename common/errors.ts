@@ -8,6 +8,12 @@ export const RetryableErrors = {
   ProcessKilled: 'ProcessKilled',
   ToolFailed: 'ToolFailed',
   Transient: 'Transient',
+  /** A batch job reached its time limit; the next attempt restarts from the charge density it saved. */
+  TimeLimit: 'TimeLimit',
+  /** The batch system lost the job (node failure, preemption, cancelled by someone else): submit again. */
+  NodeFailure: 'NodeFailure',
+  /** The worker stopped while its batch job runs on; the next attempt re-attaches to the job. */
+  WorkerShutdown: 'WorkerShutdown',
 } as const;
 
 export const NonRetryableErrors = {
@@ -22,6 +28,8 @@ export const NonRetryableErrors = {
   DuplicateStructure: 'DuplicateStructure',
   /** The store already holds a different label under the same (structure, oracle, settings) key. */
   LabelConflict: 'LabelConflict',
+  /** The batch job ran out of memory: the same request would again (ask for more memory or nodes). */
+  OutOfMemory: 'OutOfMemory',
   /** A data file that would run code when read (a pickle naming something outside the allow-list). */
   UnsafeInput: 'UnsafeInput',
   /** A calculation whose estimated cost exceeds the configured limits (activities/dft/cost.ts). */
@@ -37,9 +45,14 @@ export type ErrorType = RetryableErrorType | NonRetryableErrorType;
 export const nonRetryableErrorTypes: string[] = Object.values(NonRetryableErrors);
 
 /** Failures of the machine, not of the work: never counted against a retry limit. */
-export const infrastructureErrorTypes: string[] = [RetryableErrors.ProcessKilled, RetryableErrors.Transient];
-/** Genuine tool failures that a retry with other settings may heal (the DFT ladder counts them). */
-export const genuineRetryableErrorTypes: string[] = [RetryableErrors.ScfNotConverged, RetryableErrors.ToolFailed];
+export const infrastructureErrorTypes: string[] = [
+  RetryableErrors.ProcessKilled, RetryableErrors.Transient, RetryableErrors.NodeFailure, RetryableErrors.WorkerShutdown,
+];
+/**
+ * Genuine tool failures that a retry with other settings may heal (the DFT ladder counts them; a batch
+ * job's time limit is diagnosed like dft.timeout_minutes: restart from the saved density).
+ */
+export const genuineRetryableErrorTypes: string[] = [RetryableErrors.ScfNotConverged, RetryableErrors.ToolFailed, RetryableErrors.TimeLimit];
 
 export function isRetryable(type: string): boolean {
   return (Object.values(RetryableErrors) as string[]).includes(type);

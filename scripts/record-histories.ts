@@ -72,22 +72,25 @@ try {
   for await (const w of client.workflow.list()) reached.add(w.type);
   const cells = path.join(work, 'si.extxyz');
   await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
+  // Structure ids are content hashes (the store keys structures by content; dftLabel refuses others).
+  const idsScript = `import json\nfrom ase.io import read\nfrom activities.structures.commands import structure_id\nprint(json.dumps([structure_id(a) for a in read(${JSON.stringify(cells)}, ':')]))`;
+  const ids = JSON.parse((await execa(pythonExe, ['-c', idsScript], { cwd: projectRoot, env: { PYTHONPATH: projectRoot } })).stdout) as string[];
   const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, smearing: 'none', kspacing: 0.12 });
   const q = { taskQueue: TaskQueues.control };
-  const labelled = await client.workflow.execute(workflows.labellingWorkflow, { ...q, workflowId: 'record-labelling', args: [{ runDir: path.join(work, 'labelling'), dft, structureFile: cells, ids: ['r0', 'r1'] }] });
+  const labelled = await client.workflow.execute(workflows.labellingWorkflow, { ...q, workflowId: 'record-labelling', args: [{ runDir: path.join(work, 'labelling'), dft, structureFile: cells, ids: ids.slice(0, 2) }] });
   const bootstrap = path.join(work, 'campaign', 'teacher', 'bootstrap');
   const models = readdirSync(bootstrap).filter((f) => /^member-\d+\.model$/.test(f)).map((f) => path.join(bootstrap, f));
   const teacher = { models, batch_size: 4, finetune: { max_epochs: 2 }, surrogates: { per_structure: 1 } };
   const extra: Record<string, () => Promise<unknown>> = {
-    singleActivityWorkflow: () => client.workflow.execute(workflows.singleActivityWorkflow, { ...q, workflowId: 'record-single', args: [{ queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'single'), structureId: 's0', structureFile: cells, index: 0, dft }] }] }),
+    singleActivityWorkflow: () => client.workflow.execute(workflows.singleActivityWorkflow, { ...q, workflowId: 'record-single', args: [{ queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'single'), structureId: ids[0]!, structureFile: cells, index: 0, dft }] }] }),
     smokeWorkflow: () => client.workflow.execute(workflows.smokeWorkflow, { ...q, workflowId: 'record-smoke', args: [{ runDir: path.join(work, 'smoke'), campaign: loaded.campaign, structures: 10, fitIterations: 5, maceEpochs: 2 }] }),
-    maceLabelWorkflow: () => client.workflow.execute(workflows.maceLabelWorkflow, { ...q, workflowId: 'record-mace-label', args: [{ runDir: path.join(work, 'mace-label'), structureFile: cells, ids: ['m0', 'm1'], teacher }] }),
-    tieredOracleWorkflow: () => client.workflow.execute(workflows.tieredOracleWorkflow, { ...q, workflowId: 'record-tiered', args: [{ runDir: path.join(work, 'tiered'), name: 'record', structureFile: cells, ids: ['t0', 't1'], teacher, dft, dftLimit: 1 }] }),
+    maceLabelWorkflow: () => client.workflow.execute(workflows.maceLabelWorkflow, { ...q, workflowId: 'record-mace-label', args: [{ runDir: path.join(work, 'mace-label'), structureFile: cells, ids: ids.slice(0, 2), teacher }] }),
+    tieredOracleWorkflow: () => client.workflow.execute(workflows.tieredOracleWorkflow, { ...q, workflowId: 'record-tiered', args: [{ runDir: path.join(work, 'tiered'), name: 'record', structureFile: cells, ids: ids.slice(0, 2), teacher, dft, dftLimit: 1 }] }),
     teacherFinetuneWorkflow: () =>
       client.workflow.execute(workflows.teacherFinetuneWorkflow, {
         ...q,
         workflowId: 'record-teacher-finetune',
-        args: [{ runDir: path.join(work, 'teacher-finetune'), generation: 1, teacher, dftLabels: labelled.labels.map((l) => ({ structureId: l.structureId, structureFile: cells, index: l.index, labelFile: l.labelFile })), seed: 1 }],
+        args: [{ runDir: path.join(work, 'teacher-finetune'), generation: 1, teacher, dftLabels: labelled.labels.map((l) => ({ structureId: l.structureId, labelKey: l.labelKey })), structureFile: cells, indices: labelled.labels.map((l) => l.index), seed: 1 }],
       }),
   };
   for (const [type, start] of Object.entries(extra)) {

@@ -20,6 +20,8 @@ const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
 const base = { pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 18, smearing: 'none' as const, command: wrapper };
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-dft-${p}-`));
 let cells: string;
+/** The cells' structure ids: content hashes (the store keys structures by content). */
+let id: string[] = [];
 let countFile: string;
 const pwStarts = () => (existsSync(countFile) ? readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean).length : 0);
 
@@ -27,6 +29,11 @@ beforeAll(async () => {
   const dir = tmp('cells');
   cells = path.join(dir, 'si.extxyz');
   await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
+  id = await pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(cells)}, ':')]))`);
   countFile = path.join(dir, 'pw-starts.txt');
   process.env.PW_COUNT_FILE = countFile;
 });
@@ -36,9 +43,9 @@ describe('pw.x through the DFT activity', () => {
     it(`${natoms}-atom Si: energy, forces and stress equal ASE's reading of the same output`, async () => {
       const runDir = tmp(`si${natoms}`);
       const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-      const ref = await dftLabel({ runDir, structureId: `si${natoms}`, structureFile: cells, index, dft });
+      const ref = await dftLabel({ runDir, structureId: id[index]!, structureFile: cells, index, dft });
       const label = JSON.parse(readFileSync(ref.labelFile, 'utf8')) as DftLabel;
-      const out = path.join(jobDirFor(runDir, `si${natoms}`, ref.labelKey), 'attempt-1', 'espresso.pwo');
+      const out = path.join(jobDirFor(runDir, id[index]!, ref.labelKey), 'attempt-1', 'espresso.pwo');
       const ase = await pyJson<{ e: number; f: number[][]; s: number[] }>(`
 import json
 from ase.io import read
@@ -60,23 +67,23 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
   it('writes inputs and reads outputs through one long-lived helper, not a Python start per call', async () => {
     const server = dftHelperServer();
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-    await dftLabel({ runDir: tmp('warm'), structureId: 'w0', structureFile: cells, index: 0, dft });
+    await dftLabel({ runDir: tmp('warm'), structureId: id[0]!, structureFile: cells, index: 0, dft });
     const [starts, pid] = [server.starts, server.pid];
     expect(pid).toBeGreaterThan(0);
     const dir = tmp('helper');
-    const ref = await dftLabel({ runDir: dir, structureId: 'w1', structureFile: cells, index: 0, dft });
+    const ref = await dftLabel({ runDir: dir, structureId: id[0]!, structureFile: cells, index: 0, dft });
     expect([server.starts, server.pid]).toEqual([starts, pid]);
-    expect(existsSync(path.join(jobDirFor(dir, 'w1', ref.labelKey), 'attempt-1', 'espresso.pwi'))).toBe(true);
+    expect(existsSync(path.join(jobDirFor(dir, id[0]!, ref.labelKey), 'attempt-1', 'espresso.pwi'))).toBe(true);
   });
 
   it('cancelled while its input is written: no pw.x start, and the shared helper keeps serving', async () => {
     const server = dftHelperServer();
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-    await dftLabel({ runDir: tmp('pre-cancel-warm'), structureId: 'c0', structureFile: cells, index: 0, dft });
+    await dftLabel({ runDir: tmp('pre-cancel-warm'), structureId: id[0]!, structureFile: cells, index: 0, dft });
     const [pid, before] = [server.pid, pwStarts()];
     const env = new MockActivityEnvironment();
     env.cancel(); // already cancelled when the activity asks the helper for the input file
-    const err = await env.run(dftLabel, { runDir: tmp('pre-cancel'), structureId: 'c1', structureFile: cells, index: 0, dft }).catch((e: unknown) => e);
+    const err = await env.run(dftLabel, { runDir: tmp('pre-cancel'), structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(pwStarts()).toBe(before);
     expect(server.pid).toBe(pid); // a DFT request is not worth killing the server other slots use
@@ -85,7 +92,7 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
   it('a missing pseudopotential fails non-retryably, says what to fix, and never starts pw.x', async () => {
     const before = pwStarts();
     const dft = DftSchema.parse({ ...base, pseudopotentials: { Si: 'Si.does-not-exist.UPF' } });
-    const err = await dftLabel({ runDir: tmp('nopseudo'), structureId: 'x', structureFile: cells, dft }).catch((e) => e);
+    const err = await dftLabel({ runDir: tmp('nopseudo'), structureId: id[0]!, structureFile: cells, dft }).catch((e) => e);
     expect(err.type).toBe('MissingPseudopotential');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toContain('pseudopotential file for Si not found: /usr/share/espresso/pseudo/Si.does-not-exist.UPF');
@@ -117,7 +124,7 @@ describe('labelling workflow on the real server', () => {
     // electron_maxstep 4 cannot converge Si at conv_thr 1e-8, but the accuracy falls every step: "slow".
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 4 });
     const client = await testClient();
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `heal-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['si2'] }] });
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `heal-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
     const r = await h.result();
     expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 0, failed: 0 });
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
@@ -126,12 +133,12 @@ describe('labelling workflow on the real server', () => {
     expect(p.remedies!.every((x) => x.diagnosis === 'slow')).toBe(true);
     expect(p).toMatchObject({ healed: true, genuine_failures: p.remedies!.length, attempt: p.remedies!.length + 1 });
     expect(p.physics_changed).toBeUndefined();
-    expect(label.labelKey).toBe(dftLabelKey('si2', dft)); // same physics, same key
+    expect(label.labelKey).toBe(dftLabelKey(id[0]!, dft)); // same physics, same key
     // Each genuine failure is a Temporal retry with the diagnosis in its failure message.
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).find((a) => a?.attempt === 2);
     expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('ScfNotConverged');
     expect(started?.lastFailure?.message).toMatch(/diagnosis: slow: .*next attempt: steps-8/);
-    const job = jobDirFor(runDir, 'si2', label.labelKey);
+    const job = jobDirFor(runDir, id[0]!, label.labelKey);
     expect(readFileSync(path.join(job, 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
     expect(JSON.parse(readFileSync(path.join(job, 'attempt-1', 'outcome.json'), 'utf8')).diagnosis.kind).toBe('slow');
     expect(JSON.parse(readFileSync(path.join(job, 'attempt-2', 'attempt.json'), 'utf8'))).toMatchObject({ remedy: 'steps-8', restart_from_density: true });
@@ -143,9 +150,14 @@ describe('labelling workflow on the real server', () => {
     const file = path.join(runDir, 'si8-gamma.extxyz');
     // The reported case: rattled 8-atom Si at Gamma (kspacing 0.25) with smearing none sloshes for ever.
     await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write; a=bulk('Si','diamond',a=5.43,cubic=True); a.rattle(0.1, seed=0); write(${JSON.stringify(file)}, a)`]);
+    const [g8] = await pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(read(${JSON.stringify(file)}))]))`);
     const dft = DftSchema.parse({ ...base, ecutwfc: 16, kspacing: 0.25, electron_maxstep: 20, train_physics_changed: false });
     const client = await testClient();
-    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `gamma-${Date.now()}`, args: [{ runDir, dft, structureFile: file, ids: ['g8'] }] });
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `gamma-${Date.now()}`, args: [{ runDir, dft, structureFile: file, ids: [g8!] }] });
     expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 1, failed: 0, labels: [] });
     expect(r.untrained).toHaveLength(1); // train_physics_changed: false keeps it out of training
     const label = JSON.parse(readFileSync(r.untrained[0]!.labelFile, 'utf8')) as DftLabel;
@@ -158,7 +170,7 @@ describe('labelling workflow on the real server', () => {
     expect(p).toMatchObject({ healed: true, genuine_failures: 3, rung: 'smearing-mv-0.01', physics_changed: { smearing: { from: 'none', to: 'mv' }, degauss: { from: null, to: 0.01 } } });
     expect(p.parameters).toMatchObject({ system: { occupations: 'smearing', smearing: 'mv', degauss: 0.01 } });
     // Its key is the key of the physics it has: a store or dataset never mixes it with fixed-occupation labels.
-    expect(label.labelKey).toBe(dftLabelKey('g8', { ...dft, smearing: 'mv', degauss: 0.01 }));
+    expect(label.labelKey).toBe(dftLabelKey(g8!, { ...dft, smearing: 'mv', degauss: 0.01 }));
     expect(label.labelKey).not.toBe(p.job_key);
     expect(r.untrained[0]!.labelFile).toContain(`label-${p.job_key}.json`);
   });
@@ -167,28 +179,28 @@ describe('labelling workflow on the real server', () => {
     const runDir = tmp('cholesky');
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, command: path.join(projectRoot, 'test', 'fixtures', 'pw-cholesky.sh') });
     const client = await testClient();
-    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `chol-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['c2'] }] });
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `chol-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
     expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 0, failed: 0 });
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
     expect(label.provenance.remedies).toEqual([{ attempt: 1, diagnosis: 'cholesky', detail: expect.stringContaining('cdiaghg'), remedy: 'diag-cg' }]);
     expect(label.provenance).toMatchObject({ rung: 'diag-cg', parameters: { electrons: { diagonalization: 'cg' } } });
-    expect(label.labelKey).toBe(dftLabelKey('c2', dft));
+    expect(label.labelKey).toBe(dftLabelKey(id[0]!, dft));
   });
 
   it('a job that used up its retries fails at once when asked again (a restarted campaign), without pw.x', async () => {
     const runDir = tmp('exhausted');
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 1, max_retries: 0 });
-    const first = await dftLabel({ runDir, structureId: 'x2', structureFile: cells, index: 0, dft }).catch((e) => e);
+    const first = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e) => e);
     expect(first).toMatchObject({ type: 'ScfNotConverged', nonRetryable: true });
     const before = pwStarts();
-    const again = await dftLabel({ runDir, structureId: 'x2', structureFile: cells, index: 0, dft }).catch((e) => e);
+    const again = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e) => e);
     expect(again).toMatchObject({ type: 'ScfNotConverged', nonRetryable: true, message: expect.stringMatching(/^already failed 1 times/) });
     expect(pwStarts()).toBe(before);
     // More retries allowed (max_retries is not physics): the same job continues its ladder, one attempt
     // per call as Temporal's retries would make them.
     let healed: Awaited<ReturnType<typeof dftLabel>> | undefined;
     for (let i = 0; i < 7 && !healed; i++) {
-      healed = await dftLabel({ runDir, structureId: 'x2', structureFile: cells, index: 0, dft: { ...dft, max_retries: 6 } }).catch((e) => {
+      healed = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft: { ...dft, max_retries: 6 } }).catch((e) => {
         if (e.nonRetryable) throw e;
         return undefined;
       });
@@ -201,7 +213,7 @@ describe('labelling workflow on the real server', () => {
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
     const client = await testClient();
     const before = pwStarts();
-    const args = [{ runDir, dft, structureFile: cells, ids: ['a2', 'a8'] }] as [Parameters<typeof labellingWorkflow>[0]];
+    const args = [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] as [Parameters<typeof labellingWorkflow>[0]];
     const r1 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem1-${Date.now()}`, args });
     expect(pwStarts() - before).toBe(2);
     const r2 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem2-${Date.now()}`, args });
@@ -215,10 +227,10 @@ describe('labelling workflow on the real server', () => {
     const runDir = tmp('fail');
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, pseudopotentials: { Si: 'nope.UPF' } });
     const client = await testClient();
-    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `fail-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['p', 'q'] }] });
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `fail-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] });
     expect(r).toMatchObject({ labelled: 0, failed: 2 });
     expect(r.failures[0]!.reason).toMatch(/^MissingPseudopotential: pseudopotential file for Si not found/);
-    const failed = readdirSync(path.join(runDir, 'dft', 'p')).filter((f) => f.startsWith('failed-'));
+    const failed = readdirSync(path.join(runDir, 'dft', id[0]!)).filter((f) => f.startsWith('failed-'));
     expect(failed).toHaveLength(1);
   });
 
@@ -227,7 +239,7 @@ describe('labelling workflow on the real server', () => {
     // A slower SCF (8 atoms, denser k-points) so there is time to kill it.
     const dft = DftSchema.parse({ ...base, ecutwfc: 24, kspacing: 0.05 });
     const client = await testClient();
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `kill-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['k2', 'k8'] }] });
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `kill-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] });
     // Find this test's pw.x (cwd inside runDir/dft/k8) and SIGKILL it.
     let killed = false;
     for (let i = 0; i < 300 && !killed; i++) {
@@ -235,7 +247,7 @@ describe('labelling workflow on the real server', () => {
       const pids = (await execa('pgrep', ['-x', 'pw.x'], { reject: false })).stdout.split('\n').filter(Boolean);
       for (const pid of pids) {
         const cwd = await execa('readlink', [`/proc/${pid}/cwd`], { reject: false });
-        if (cwd.stdout.startsWith(path.join(runDir, 'dft', 'k8'))) {
+        if (cwd.stdout.startsWith(path.join(runDir, 'dft', id[1]!))) {
           process.kill(Number(pid), 'SIGKILL');
           killed = true;
         }
@@ -244,7 +256,7 @@ describe('labelling workflow on the real server', () => {
     expect(killed).toBe(true);
     const r = await h.result();
     expect(r).toMatchObject({ labelled: 2, failed: 0 });
-    const k8 = r.labels.find((l) => l.structureId === 'k8')!;
+    const k8 = r.labels.find((l) => l.structureId === id[1])!;
     const label = JSON.parse(readFileSync(k8.labelFile, 'utf8')) as DftLabel;
     // A kill from outside is infrastructure: the same settings again, no retry used, not "healed".
     expect(label.provenance).toMatchObject({ attempt: 2, temporal_attempt: 2, rung: 'default', healed: false, genuine_failures: 0 });

@@ -10,6 +10,7 @@ import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@tempor
 import type { ControlActivities, DftActivities, MlActivities } from '../activities';
 import type { DftSettings } from '../common/campaign-schema';
 import { nonRetryableErrorTypes, RetryableErrors } from '../common/errors';
+import { dftAttemptMinutes } from '../common/launcher-schema';
 import { TaskQueues } from '../common/queues';
 
 /** Heartbeats come every 5 s (reach the server at least every 10 s, see workers/worker.ts). */
@@ -45,9 +46,10 @@ export const mlBatchOptions: ActivityOptions = { ...mlOptions, startToCloseTimeo
 export function dftActivityOptions(dft: DftSettings): ActivityOptions {
   return {
     taskQueue: TaskQueues.dft,
-    startToCloseTimeout: `${dft.timeout_minutes + 10} minutes`,
+    // A Slurm job's attempt includes its wait in the queue (common/launcher-schema.ts).
+    startToCloseTimeout: `${dftAttemptMinutes(dft)} minutes`,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
-    retry: { ...infrastructureRetry, nonRetryableErrorTypes },
+    retry: { ...infrastructureRetry, maximumInterval: '30s', nonRetryableErrorTypes },
   };
 }
 

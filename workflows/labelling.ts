@@ -15,7 +15,11 @@ export interface LabellingInput {
   structureFile: string;
   ids: string[];
   minDistance?: number;
+  /** Provenance of structures the run's store does not hold yet (source, generation). */
+  store?: { source?: string; generation: number };
 }
+
+type LabelRef = { structureId: string; index: number; labelKey: string; labelFile: string };
 
 export interface LabellingResult {
   labelled: number;
@@ -25,10 +29,13 @@ export interface LabellingResult {
   physicsChanged: number;
   reused: number;
   failed: number;
-  /** The labels training may use. */
-  labels: { structureId: string; index: number; labelFile: string }[];
-  /** Physics-changed labels kept out of training (dft.train_physics_changed: false). */
-  untrained: { structureId: string; index: number; labelFile: string }[];
+  /**
+   * The labels training may use. Each label's store key is (structureId, "dft", labelKey); labelFile is
+   * pw.x's raw record. A label healed by changing the physics has its own labelKey.
+   */
+  labels: LabelRef[];
+  /** Physics-changed labels kept out of training (dft.train_physics_changed: false); in the store all the same. */
+  untrained: LabelRef[];
   failures: { structureId: string; reason: string }[];
 }
 
@@ -41,19 +48,25 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
     try {
       const ref: DftLabelRef = await dft.dftLabel.executeWithOptions(
         { ...dftActivityOptions(input.dft), summary: `DFT ${structureId}` },
-        [{ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, minDistance: input.minDistance }],
+        [{ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, minDistance: input.minDistance, ...input.store }],
       );
       result.labelled++;
       if (ref.healed) result.healed++;
       if (ref.physicsChanged) result.physicsChanged++;
       if (ref.reused) result.reused++;
-      (ref.physicsChanged && !trainChanged ? result.untrained : result.labels).push({ structureId, index, labelFile: ref.labelFile });
+      (ref.physicsChanged && !trainChanged ? result.untrained : result.labels).push({ structureId, index, labelKey: ref.labelKey, labelFile: ref.labelFile });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause instanceof ApplicationFailure ? `${err.cause.type}: ${err.cause.message}` : String(err.cause ?? err.message);
       result.failed++;
       result.failures.push({ structureId, reason: cause.slice(0, 500) });
-      await control.recordDftFailure({ runDir: input.runDir, structureId, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1 });
+      // Recorded in the store as a flagged label; if even that fails, the failure is still counted and returned.
+      await control
+        .recordDftFailure({ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1, ...input.store })
+        .catch((e: unknown) => {
+          if (!(e instanceof ActivityFailure)) throw e;
+          result.failures[result.failures.length - 1]!.reason += ` (not recorded in the store: ${e.cause instanceof Error ? e.cause.message.slice(0, 200) : e.message})`;
+        });
     }
     done++;
     setCurrentDetails(`DFT ${done}/${input.ids.length}: ${result.labelled} labelled (${result.healed} healed), ${result.failed} failed`);

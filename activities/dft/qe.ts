@@ -1,10 +1,14 @@
 // The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing by diagnosis: each
 // genuine failure is diagnosed from pw.x's output and the next attempt gets the remedy for that cause
-// (ladder.ts); an attempt cut short by infrastructure (lost worker, pw.x killed from outside) repeats its
-// settings and costs no retry. The ledger of attempts lives beside the files (attempts.ts).
+// (ladder.ts); an attempt cut short by infrastructure (lost worker, pw.x killed from outside, a batch
+// job lost by its node) repeats its settings and costs no retry. The ledger of attempts lives beside the
+// files (attempts.ts). pw.x runs through a launcher (launch.ts: a child process or a Slurm job). The label
+// goes into the run's store (structure and label in one transaction) as soon as pw.x produced it; the
+// store is where every consumer reads it. dft/<id>/label-<key>.json stays as pw.x's raw record, written
+// first, so a worker killed between the two never costs a second SCF.
 import { activityIds, currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -14,11 +18,15 @@ import { baseSettings, diagnose, physicsChanges, pwInputData, remedy, type Diagn
 import { attemptDir, genuineFailures, readLedger, recordAttempt, recordOutcome, type LedgerEntry } from './attempts';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
-import { reapStale, runTool, type RunToolResult } from '../runtime/process';
 import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
+import { recordPayload, StoreLabel, StoreRecord, storePath } from '../store/store';
+import { contract, filePath } from '../runtime/contract';
+import { costGuardSettings, pwLauncher, type PwRun } from './launch';
+
+export { commandArgv } from './pw-command';
 
 export interface DftLabelInput {
   runDir: string;
@@ -28,6 +36,9 @@ export interface DftLabelInput {
   index?: number;
   dft: DftSettings;
   minDistance?: number;
+  /** Provenance of the structure in the store when the store does not hold it yet. */
+  source?: string;
+  generation?: number;
 }
 
 export const DftLabelSchema = z.object({
@@ -62,13 +73,17 @@ export const DftLabelSchema = z.object({
     workflow_id: z.string().optional(),
     activity_id: z.string().optional(),
     finished_at: z.string(),
+    /** The batch job that ran pw.x (dft.launcher: slurm). */
+    job: z.object({ launcher: z.literal('slurm'), job_id: z.string(), state: z.string(), reattached: z.boolean() }).optional(),
   }),
 });
 export type DftLabel = z.infer<typeof DftLabelSchema>;
 
 export interface DftLabelRef {
   structureId: string;
+  /** The store key of the label: (structureId, oracle "dft", labelKey). */
   labelKey: string;
+  /** pw.x's raw record of this label (the store holds the label itself). */
   labelFile: string;
   energy: number;
   attempt: number;
@@ -78,7 +93,21 @@ export interface DftLabelRef {
   reused: boolean;
 }
 
-const QeWriteResult = z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() });
+export const QeWrite = contract(
+  'qe-write',
+  z.strictObject({
+    structure_file: filePath(),
+    index: z.number().int().nonnegative(),
+    label: z.string().min(1),
+    directory: filePath(),
+    pseudo_dir: filePath(),
+    pseudopotentials: z.record(z.string(), z.string().min(1)),
+    input_data: z.record(z.string(), z.record(z.string(), z.unknown())),
+    kspacing: z.number().positive(),
+    min_distance: z.number().nonnegative(),
+  }),
+  z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() }),
+);
 const QeReadResult = z.object({
   energy: z.number(),
   free_energy: z.number(),
@@ -90,12 +119,13 @@ const QeReadResult = z.object({
   natoms: z.number(),
 });
 
-/** The settings that define a label's physics (a whitelist: new operational keys never change keys). */
-const PHYSICS_KEYS = ['code', 'pseudo_dir', 'pseudopotentials', 'ecutwfc', 'ecutrho', 'kspacing', 'smearing', 'degauss', 'spin', 'starting_magnetization', 'conv_thr', 'electron_maxstep', 'mixing_beta'] as const;
+export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath() }), QeReadResult);
 
-/** Settings that change the physics of a label; command, ranks, retries and the like do not. */
+/** Settings that change the physics of a label; command, ranks, retries and the launcher do not. */
 export function physicsSettings(dft: DftSettings) {
-  return Object.fromEntries(PHYSICS_KEYS.filter((k) => dft[k] !== undefined).map((k) => [k, dft[k]]));
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, train_physics_changed: _tp, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
+  // The code is part of the question a label answers (and of every label key made so far).
+  return { code: 'quantum_espresso', ...physics };
 }
 
 export function dftLabelKey(structureId: string, dft: DftSettings): string {
@@ -115,20 +145,24 @@ export function jobDirFor(runDir: string, structureId: string, key: string): str
   return path.join(dftDir(runDir, structureId), key);
 }
 
-/** Split a command template such as "mpirun -np {ranks} pw.x" into an argv. */
-export function commandArgv(template: string, ranks: number): string[] {
-  return template.trim().split(/\s+/).map((t) => t.replaceAll('{ranks}', String(ranks)));
+/** The store's DFT label of this key, if any (a flagged failure record does not count). */
+async function storedDftLabel(input: DftLabelInput, key: string) {
+  const r = await dftHelperServer().request(
+    StoreLabel,
+    { store: storePath(input.runDir), structure_id: input.structureId, oracle: 'dft', settings_hash: key },
+    { workDir: path.join(dftDir(input.runDir, input.structureId), 'logs') },
+  );
+  return r.label && r.label.energy !== null ? { ...r.label, energy: r.label.energy } : undefined;
 }
 
-function scfProgress() {
-  let iteration = 0;
-  return (line: string) => {
-    const it = line.match(/iteration #\s*(\d+)/);
-    if (it) iteration = Number(it[1]);
-    const acc = line.match(/estimated scf accuracy\s*<\s*([\d.eE+-]+)\s*Ry/);
-    if (acc) return { scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
-    return undefined;
-  };
+/** Structure and label into the store, one transaction (replaces a failure record of the same key). */
+async function storeDftLabel(input: DftLabelInput, labelFile: string): Promise<void> {
+  const dir = path.join(dftDir(input.runDir, input.structureId), 'logs');
+  await dftHelperServer().request(
+    StoreRecord,
+    recordPayload({ runDir: input.runDir, file: input.structureFile, indices: [input.index ?? 0], source: input.source ?? 'dft', generation: input.generation ?? 0, minDistance: input.minDistance, labelFiles: [labelFile] }),
+    { workDir: dir, logFile: path.join(dir, 'store.log') },
+  );
 }
 
 function refOf(structureId: string, labelFile: string, label: DftLabel, reused: boolean): DftLabelRef {
@@ -156,20 +190,41 @@ function genuine(type: string, message: string, diagnosis: Diagnosis, failures: 
   });
 }
 
+/** What pw.x printed in an attempt (its output file; a killed or timed-out local run: its log). */
+function pwOutputText(dir: string): string {
+  for (const f of ['espresso.pwo', 'pw.log']) {
+    const file = path.join(dir, f);
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+  }
+  return '';
+}
+
 export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const { runDir, structureId, dft } = input;
   const key = dftLabelKey(structureId, dft);
   const labelFile = labelFileFor(runDir, structureId, key);
-  const existing = readJsonIfExists<DftLabel>(labelFile);
-  if (existing) return refOf(structureId, labelFile, existing, true);
+  // The raw record first: it holds the key the label was stored under (a healed label whose physics
+  // changed has its own); pw.x finished but the worker died before the store write: store it, no second SCF.
+  const raw = readJsonIfExists<DftLabel>(labelFile);
+  if (raw) {
+    if (!(await storedDftLabel(input, raw.labelKey))) await storeDftLabel(input, labelFile);
+    return refOf(structureId, labelFile, raw, true);
+  }
+  const stored = await storedDftLabel(input, key);
+  if (stored) {
+    const p = stored.provenance as { attempt?: number; healed?: boolean };
+    return { structureId, labelKey: key, labelFile, energy: stored.energy, attempt: p.attempt ?? 1, healed: p.healed ?? false, physicsChanged: false, reused: true };
+  }
+
+  const jobDir = jobDirFor(runDir, structureId, key);
+  // A run an earlier attempt started that outlived its worker (a batch job) is finished from, never
+  // repeated; a local leftover pw.x is stopped (launch-local.ts), so no two pw.x write this job's scratch.
+  const launcher = pwLauncher(dft.launcher);
+  const resumed = await launcher.resume(jobDir, key, dft);
+  if (resumed) return finishLabel(input, key, labelFile, jobDir, resumed);
 
   const info = currentActivity()?.info;
-  const jobDir = jobDirFor(runDir, structureId, key);
-  let ledger = readLedger(jobDir);
-  // A worker that died mid-attempt on this host may have left its pw.x running (if its reaper died too):
-  // stop it, so no two pw.x ever write this job's scratch at once.
-  for (const e of ledger) reapStale(path.join(e.dir, 'pw.pid'), e.dir);
-  ledger = readLedger(jobDir);
+  const ledger = readLedger(jobDir);
   const plan = nextAttempt(dft, ledger);
   const lastFailure = genuineFailures(ledger).at(-1);
   if (plan.failures > dft.max_retries && lastFailure) {
@@ -205,7 +260,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
 
   // Through the worker's long-lived DFT helper (ASE stays imported): absolute paths, its cwd is not ours.
   const written = await dftHelperServer().request(
-    'qe-write',
+    QeWrite,
     {
       structure_file: path.resolve(input.structureFile),
       index: input.index ?? 0,
@@ -217,40 +272,58 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
       kspacing: dft.kspacing,
       min_distance: input.minDistance ?? 0.5,
     },
-    QeWriteResult,
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
-  checkPwInput(written.input_file, dft, `structure ${structureId}`); // the cost guard: refuse before pw.x starts
-  let out: z.infer<typeof QeReadResult>;
+  checkPwInput(written.input_file, costGuardSettings(dft), `structure ${structureId}`); // the cost guard: refuse before pw.x starts
+  const run = await diagnosed(jobDir, dir, dft, () => launcher.run({ structureId, labelKey: key, base: jobDir, dir, attempt: n, rung: plan.name, inputData, kpts: written.kpts }, dft));
+  return finishLabel(input, key, labelFile, jobDir, run);
+}
+
+/**
+ * Run `step` for the attempt in `dir`; a genuine failure (the SCF, pw.x itself, a batch job's time
+ * limit) is diagnosed from pw.x's output, recorded in the ledger and thrown with the next remedy named.
+ * Anything else (a kill from outside, cancellation, a lost node, a missing tool) passes through untouched.
+ */
+async function diagnosed<T>(jobDir: string, dir: string, dft: DftSettings, step: () => Promise<T>): Promise<T> {
   try {
-    const run = await runPw(dir, dft);
-    out = await dftHelperServer().request('qe-read', { output_file: path.resolve(dir, 'espresso.pwo') }, QeReadResult, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
-    if (run.exitCode !== 0) {
-      throw ApplicationFailure.create({ type: RetryableErrors.ToolFailed, message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${dir}/pw.log` });
-    }
+    return await step();
   } catch (err) {
-    // Genuine failures (the SCF, pw.x itself) are diagnosed and counted; anything else (a kill from
-    // outside, cancellation, a missing tool) passes through untouched.
     if (!(err instanceof ApplicationFailure) || !genuineRetryableErrorTypes.includes(err.type ?? '')) throw err;
-    const pwo = path.join(dir, 'espresso.pwo');
-    const text = existsSync(pwo) ? readFileSync(pwo, 'utf8') : '';
-    const timedOut = (err.details?.[0] as { timedOut?: boolean } | undefined)?.timedOut === true;
-    const diagnosis = diagnose(text, { timedOut });
+    const timedOut = err.type === RetryableErrors.TimeLimit || (err.details?.[0] as { timedOut?: boolean } | undefined)?.timedOut === true;
+    const diagnosis = diagnose(pwOutputText(dir), { timedOut });
     recordOutcome(dir, { type: err.type!, diagnosis, message: err.message.split('\n')[0]!, at: new Date().toISOString() });
     const after = readLedger(jobDir);
     const failures = genuineFailures(after).length;
     throw genuine(err.type!, err.message, diagnosis, failures, dft, failures <= dft.max_retries ? nextAttempt(dft, after) : undefined);
   }
+}
 
-  const failures = plan.failures;
+/** Read a finished run's output into the label file and the store (convergence checked explicitly). */
+async function finishLabel(input: DftLabelInput, key: string, labelFile: string, jobDir: string, run: PwRun): Promise<DftLabelRef> {
+  const { structureId, dft } = input;
+  const { dir } = run;
+  const out = await diagnosed(jobDir, dir, dft, async () => {
+    const read = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
+    if (run.exitCode !== 0) {
+      throw ApplicationFailure.create({ type: RetryableErrors.ToolFailed, message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
+    }
+    return read;
+  });
+
+  // The attempt's own record says which settings ran (a re-attached batch job was started by another).
+  const ledger = readLedger(jobDir);
+  const entry = ledger.find((e) => e.dir === dir);
+  const settings: ScfSettings = entry?.attempt?.settings ?? baseSettings(dft);
+  const failed = genuineFailures(ledger).filter((e) => e.n < (entry?.n ?? Infinity));
+  const failures = failed.length;
   const changed = physicsChanges(dft, settings);
   const physicsChanged = Object.keys(changed).length > 0;
-  const history = genuineFailures(ledger).map((e, i, all) => ({
+  const history = failed.map((e, i, all) => ({
     attempt: e.n,
     diagnosis: e.outcome.diagnosis.kind,
     detail: e.outcome.diagnosis.detail,
-    remedy: i + 1 < all.length ? all[i + 1]!.attempt.remedy : plan.name,
+    remedy: i + 1 < all.length ? all[i + 1]!.attempt.remedy : run.rung,
   }));
   const label: DftLabel = {
     structureId,
@@ -263,45 +336,25 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     stress: out.stress,
     provenance: {
       oracle: 'dft',
-      attempt: n,
-      temporal_attempt: info?.attempt ?? 1,
-      rung: plan.name,
+      attempt: run.attempt,
+      temporal_attempt: currentActivity()?.info.attempt ?? 1,
+      rung: run.rung,
       healed: failures > 0,
       genuine_failures: failures,
       remedies: history,
       ...(physicsChanged ? { physics_changed: changed } : {}),
       job_key: key,
-      parameters: { ...inputData, kpts: written.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
-      kpts: written.kpts,
+      parameters: { ...run.inputData, kpts: run.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
+      kpts: run.kpts,
       qe_version: out.qe_version,
       wall_seconds: out.wall_seconds,
       scf_iterations: out.scf_iterations,
       ...activityIds(),
       finished_at: new Date().toISOString(),
+      ...(run.job ? { job: run.job } : {}),
     },
   };
   writeFileAtomic(labelFile, JSON.stringify(DftLabelSchema.parse(label), null, 1));
+  await storeDftLabel(input, labelFile);
   return refOf(structureId, labelFile, label, false);
-}
-
-/** One pw.x run in `dir` through the command template; its output lands in espresso.pwo. */
-async function runPw(dir: string, dft: DftSettings): Promise<RunToolResult> {
-  const [exe, ...pre] = commandArgv(dft.command, dft.ranks);
-  const run = await runTool({
-    command: exe!,
-    args: [...pre, '-in', 'espresso.pwi'],
-    cwd: dir,
-    logFile: path.join(dir, 'pw.log'),
-    pidFile: path.join(dir, 'pw.pid'),
-    progress: scfProgress(),
-    timeoutMs: dft.timeout_minutes * 60_000,
-    okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF or an error: the output decides
-  }).catch((err: unknown) => {
-    // Keep what a timed-out or crashed pw.x printed, for the diagnosis.
-    const tail = (err as { details?: { logFile?: string }[] }).details?.[0]?.logFile;
-    if (tail && existsSync(tail)) writeFileSync(path.join(dir, 'espresso.pwo'), readFileSync(tail, 'utf8'));
-    throw err;
-  });
-  writeFileSync(path.join(dir, 'espresso.pwo'), run.stdout);
-  return run;
 }
