@@ -167,9 +167,15 @@ export const standInDft = {
       concurrency: d.concurrency,
       // the cost guard's limits (activities/dft/cost.ts checks the written input against them before pw.x)
       limits: d.limits,
+      // where pw.x runs (activities/dft/launch.ts) and the batch job's settings
+      launcher: d.launcher,
+      slurm: d.slurm,
       minDistance: input.minDistance,
     });
-    return { structureId: input.structureId, labelKey: `k-${input.structureId}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: false, reused: false };
+    // About half the labels were healed by switching smearing on (ids ending in an even digit): their own
+    // key, and dft.train_physics_changed decides whether they train.
+    const physicsChanged = /[02468]$/.test(input.structureId);
+    return { structureId: input.structureId, labelKey: `k-${input.structureId}${physicsChanged ? '-mv' : ''}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: physicsChanged, physicsChanged, reused: false };
   },
 };
 
