@@ -29,6 +29,8 @@ const out = path.join(projectRoot, 'test', 'fixtures', 'histories', release);
 const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-record-'));
 const env = { AUTOPIPE_TEMPORAL_PORT: process.env.AUTOPIPE_TEMPORAL_PORT ?? '7320', AUTOPIPE_TEMPORAL_UI_PORT: process.env.AUTOPIPE_TEMPORAL_UI_PORT ?? '8320', TEMPORAL_NAMESPACE: 'record' };
 Object.assign(process.env, env);
+// The campaigns' run directories live in the scratch directory (the run-root guard, activities/safety/).
+process.env.AUTOPIPE_RUN_ROOTS = [work, process.env.AUTOPIPE_RUN_ROOTS].filter(Boolean).join(':');
 delete process.env.TEMPORAL_ADDRESS;
 const settings = temporalSettings(process.env);
 const stateDir = path.join(work, 'state');
