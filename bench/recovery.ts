@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { DftSchema, ExplorationSchema, TrainingSchema } from '../common/campaign-schema';
+import { DftSchema, ExplorationSchema, GenerationSchema, SystemSchema, TrainingSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { connectClient } from '../host/connections';
 import { projectRoot, pythonExe } from '../host/paths';
@@ -57,7 +57,7 @@ function startWorker(): Worker {
 }
 
 async function py(code: string) {
-  await execa(pythonExe, ['-c', code]);
+  return (await execa(pythonExe, ['-c', code], { env: { PYTHONPATH: projectRoot } })).stdout;
 }
 
 /** The data every kind needs, made once. */
@@ -85,7 +85,12 @@ pool = []
 for i in range(4000):
     b = a.repeat((2, 2, 2)); b.rattle(0.03, seed=i); pool.append(b)
 write(${JSON.stringify(pool)}, pool)`);
-  return { cells, pckl, train, starts, pool };
+  // Structure ids are content hashes (the store keys structures by content; the activities refuse others).
+  const ids = async (file: string) => JSON.parse(await py(`import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`)) as string[];
+  return { cells, pckl, train, starts, pool, cellIds: await ids(cells), poolIds: await ids(pool) };
 }
 
 interface Row {
@@ -161,7 +166,7 @@ try {
   };
   for (const kind of kinds) {
     if (kind === 'pw') {
-      await run(kind, { queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'dft'), structureId: 'k8', structureFile: data.cells, index: 1, dft }] }, (t) => /pw\.x/.test(t));
+      await run(kind, { queue: 'dft', activity: 'dftLabel', args: [{ runDir: path.join(work, 'dft'), structureId: data.cellIds[1]!, structureFile: data.cells, index: 1, dft }] }, (t) => /pw\.x/.test(t));
     } else if (kind === 'mace-train') {
       const r = (await run(kind, { queue: 'ml', activity: 'trainMace', args: [{ outDir: path.join(work, 'mace'), name: 'm0', trainFile: data.train, seed: 3, maxEpochs: 30, validFraction: 0.2, batchSize: 4 }] }, (t) => /mace_run_train/.test(t))) as MaceTrainResult;
       model = r.model;
@@ -173,11 +178,12 @@ try {
       await run(kind, { queue: 'ml', activity: 'exploreMd', args: [{ outDir: path.join(work, 'md'), potential: fit.potentialYaml, activeSet: fit.asi, startStructures: data.starts, exploration, minDistance: 1.5, seed: 1 }] }, (t) => /md-explore/.test(t));
     } else if (kind === 'mace-label') {
       if (!model) throw new Error('mace-label needs the mace-train kind first (a model)');
-      const ids = Array.from({ length: 4000 }, (_, i) => `p${i}`);
+      const ids = data.poolIds;
       await run(kind, { queue: 'ml', activity: 'maceLabelBatch', args: [{ runDir: path.join(work, 'label'), structureFile: data.pool, ids, oracle: { kind: 'mace', models: [model] } }] }, (t) => /helper_server.*--torch/.test(t) && existsSync(path.join(work, 'label', 'mace', 'logs', 'mace-label.log')));
     } else if (kind === 'control') {
-      const system = { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: true }, supercell: [2, 2, 2] };
-      await run(kind, { queue: 'control', activity: 'makeStructures', args: [{ runDir: path.join(work, 'control'), name: 'many', system, count: 3000, rattleSigma: 0.05, volumeRange: [0.96, 1.04], minDistance: 1.5, seed: 1 }] }, (t) => /structures-make/.test(t));
+      const system = SystemSchema.parse({ name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: true }, supercell: [2, 2, 2] });
+      const generation = GenerationSchema.parse({ rattle_sigma: 0.05, min_distance: 1.5 });
+      await run(kind, { queue: 'control', activity: 'generateStructures', args: [{ runDir: path.join(work, 'control'), name: 'many', system, generation, count: 3000, seed: 1, returnIds: false }] }, (t) => /structures-generate/.test(t));
     }
   }
 } finally {

@@ -20,6 +20,7 @@ import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { singleActivityWorkflow, type SingleActivityInput } from '../workflows/single-activity';
 import { cuTraining, emtDataset } from './fixtures/training/data';
 import { descendants, gone, until } from './helpers/processes';
+import { structureIds } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
@@ -84,7 +85,7 @@ write(${JSON.stringify(train)}, fs)`]);
       const iters = existsSync(metrics) ? readFileSync(metrics, 'utf8').trim().split('\n').length - 1 : 0;
       return epochs !== undefined && iters >= 3;
     });
-    const hDft = await run('dft', { queue: 'dft', activity: 'dftLabel', args: [{ runDir, structureId: 'k8', structureFile: cells, index: 1, dft }] });
+    const hDft = await run('dft', { queue: 'dft', activity: 'dftLabel', args: [{ runDir, structureId: (await structureIds(cells))[1]!, structureFile: cells, index: 1, dft }] });
     await until('a running pw.x', () => descendants(w1.pid!).some((p) => /pw\.x/.test(p.cmd)), 120);
     const seconds = await killAndCheck(w1, [/pw\.x/, /mace_run_train/, /pacemaker/, /helper_server/, /reaper\.sh/]);
     expect(seconds).toBeLessThan(10);
@@ -124,7 +125,7 @@ write(${JSON.stringify(pool)}, fs)`]);
     const w2 = startWorker();
     const exploration = ExplorationSchema.parse({ temperatures: [300], pressures: [0], steps: 10000, supercell: [1, 1, 1], gamma_select: 50, gamma_halt: 100 });
     const hMd = await run('md', { queue: 'ml', activity: 'exploreMd', args: [{ outDir: path.join(dir, 'md'), potential: fit.potentialYaml, activeSet: fit.asi, startStructures: starts, exploration, minDistance: 1.5, seed: 1 }] });
-    const ids = Array.from({ length: 2000 }, (_, i) => `p${i}`);
+    const ids = await structureIds(pool);
     const hLabel = await run('label', { queue: 'ml', activity: 'maceLabelBatch', args: [{ runDir: path.join(dir, 'label'), structureFile: pool, ids, oracle: { kind: 'mace', models: [mace.model] } }] });
     await until('the MD helper and a busy MACE helper server', () => {
       const cmds = descendants(w2.pid!).map((p) => p.cmd).join('\n');

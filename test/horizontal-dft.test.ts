@@ -13,6 +13,7 @@ import { projectRoot, pythonExe } from '../host/paths';
 import type { DftLabel } from '../activities/dft/qe';
 import { labellingWorkflow } from '../workflows/labelling';
 import { descendants, gone, until } from './helpers/processes';
+import { structureIds } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
@@ -49,7 +50,7 @@ write(${JSON.stringify(cells)}, fs)`]);
       return w;
     }) as [ResultPromise, ResultPromise];
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.07, command: wrapper, concurrency: 2 });
-    const ids = ['h0', 'h1', 'h2', 'h3'];
+    const ids = await structureIds(cells);
     const client = await testClient();
     const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `horizontal-${Date.now()}`, args: [{ runDir: path.join(dir, 'run'), dft, structureFile: cells, ids }] });
 

@@ -17,6 +17,7 @@ import { startServer, stopServer } from '../host/server';
 import { temporalSettings } from '../host/temporal-config';
 import type { DftLabel } from '../activities/dft/qe';
 import type { LabellingResult } from '../workflows/labelling';
+import { structureIds } from './helpers/python';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 const netns = path.join(projectRoot, 'scripts', 'hpc', 'netns-host.sh');
@@ -95,7 +96,7 @@ write(${JSON.stringify(cells)}, fr)`]);
       const h = await client.workflow.start('labellingWorkflow', {
         taskQueue: TaskQueues.control,
         workflowId: `remote-${Date.now()}`,
-        args: [JSON.parse(JSON.stringify({ runDir, dft, structureFile: cells, ids: ['r0', 'r1', 'r2', 'r3'] }))],
+        args: [JSON.parse(JSON.stringify({ runDir, dft, structureFile: cells, ids: await structureIds(cells) }))],
       });
       const r = (await h.result()) as LabellingResult;
       expect(r).toMatchObject({ labelled: 4, failed: 0 });

@@ -10,3 +10,11 @@ export async function py(code: string, env: Record<string, string> = {}): Promis
 export async function pyJson<T = unknown>(code: string): Promise<T> {
   return JSON.parse(await py(code)) as T;
 }
+
+/** The structure ids (content hashes; the store keys structures by content) of every frame of a file. */
+export async function structureIds(file: string): Promise<string[]> {
+  return pyJson<string[]>(`import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`);
+}
