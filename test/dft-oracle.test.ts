@@ -14,6 +14,7 @@ import { dftHelperServer } from '../activities/runtime/helper-server';
 import { dftLabel, dftLabelKey, jobDirFor, type DftLabel } from '../activities/dft/qe';
 import { labellingWorkflow } from '../workflows/labelling';
 import { pyJson } from './helpers/python';
+import { storedLabels } from './helpers/store';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
@@ -173,6 +174,10 @@ print(json.dumps([structure_id(read(${JSON.stringify(file)}))]))`);
     expect(label.labelKey).toBe(dftLabelKey(g8!, { ...dft, smearing: 'mv', degauss: 0.01 }));
     expect(label.labelKey).not.toBe(p.job_key);
     expect(r.untrained[0]!.labelFile).toContain(`label-${p.job_key}.json`);
+    // The store holds it under that key (flagged by its provenance), none under the requested one.
+    const stored = (await storedLabels(runDir, [g8!], 'dft'))[g8!]!;
+    expect(stored.map((l) => l.settings_hash)).toEqual([label.labelKey]);
+    expect(stored[0]!.provenance).toMatchObject({ physics_changed: { smearing: { from: 'none', to: 'mv' } } });
   });
 
   it('a forced Cholesky failure is healed by the diagonalisation change (Davidson -> cg), physics untouched', async () => {
