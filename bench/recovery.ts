@@ -181,9 +181,9 @@ try {
       const ids = data.poolIds;
       await run(kind, { queue: 'ml', activity: 'maceLabelBatch', args: [{ runDir: path.join(work, 'label'), structureFile: data.pool, ids, oracle: { kind: 'mace', models: [model] } }] }, (t) => /helper_server.*--torch/.test(t) && existsSync(path.join(work, 'label', 'mace', 'logs', 'mace-label.log')));
     } else if (kind === 'control') {
-      const system = SystemSchema.parse({ name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: true }, supercell: [2, 2, 2] });
+      const system = SystemSchema.parse({ name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: true } });
       const generation = GenerationSchema.parse({ rattle_sigma: 0.05, min_distance: 1.5 });
-      await run(kind, { queue: 'control', activity: 'generateStructures', args: [{ runDir: path.join(work, 'control'), name: 'many', system, generation, count: 3000, seed: 1, returnIds: false }] }, (t) => /structures-generate/.test(t));
+      await run(kind, { queue: 'control', activity: 'generateStructures', args: [{ runDir: path.join(work, 'control'), name: 'many', system, generation, count: 30000, seed: 1, returnIds: false }] }, (t) => /structures-generate/.test(t));
     }
   }
 } finally {
@@ -203,7 +203,10 @@ const table = [
 console.log(`\n${os.cpus().length} cores, load ${load.join(' ')}, ${new Date().toISOString()}\n${table.join('\n')}`);
 const out = path.join(projectRoot, 'bench', 'recovery-results.json');
 const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+// Kinds can be measured apart (--kinds): each row says which run measured it; the top level, the last run.
+const command = `npx tsx bench/recovery.ts${args.length ? ` ${args.join(' ')}` : ''}`;
+const date = new Date().toISOString();
 writeFileSync(
   out,
-  JSON.stringify({ ...previous, command: `npx tsx bench/recovery.ts${args.length ? ` ${args.join(' ')}` : ''}`, date: new Date().toISOString(), cores: os.cpus().length, load, heartbeatTimeoutS: 30, rows: [...(previous.rows ?? []).filter((r: Row) => !kinds.includes(r.kind)), ...rows] }, null, 1) + '\n',
+  JSON.stringify({ ...previous, command, date, cores: os.cpus().length, load, heartbeatTimeoutS: 30, rows: [...(previous.rows ?? []).filter((r: Row) => !kinds.includes(r.kind)), ...rows.map((r) => ({ ...r, measured: { command, date, load } }))] }, null, 1) + '\n',
 );
