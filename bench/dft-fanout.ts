@@ -16,7 +16,8 @@ import path from 'node:path';
 import { DftSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { connectClient } from '../host/connections';
-import { projectRoot, pythonExe, pythonPath } from '../host/paths';
+import { projectRoot, pythonExe } from '../host/paths';
+import { structureIds } from './structure-ids';
 import { startServer, stopServer } from '../host/server';
 import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
@@ -58,13 +59,7 @@ for i in range(${n}):
 write(${JSON.stringify(cells)}, fr)`]);
 // Structure ids are content hashes (the store keys structures by content); each configuration labels in
 // its own run directory, so nothing is reused across configurations.
-const ids = JSON.parse(
-  (await execa(pythonExe, ['-c', `
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-print(json.dumps([structure_id(a) for a in read(${JSON.stringify(cells)}, ':')]))`], { env: { ...process.env, PYTHONPATH: pythonPath } })).stdout.trim().split('\n').pop()!,
-) as string[];
+const ids = await structureIds(cells);
 const base = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.06 });
 const dftFor = (k: number) => ({ ...base, concurrency: k, ...(slurm ? { launcher: 'slurm' as const, slurm: { poll_seconds: 2, time_limit: '30' } } : {}) });
 
