@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { structureIds } from './helpers/python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DftSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
@@ -17,7 +18,6 @@ import { startServer, stopServer } from '../host/server';
 import { temporalSettings } from '../host/temporal-config';
 import type { DftLabel } from '../activities/dft/qe';
 import type { LabellingResult } from '../workflows/labelling';
-import { structureIds } from './helpers/python';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 const netns = path.join(projectRoot, 'scripts', 'hpc', 'netns-host.sh');
