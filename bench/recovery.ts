@@ -24,6 +24,7 @@ import type { FitResult } from '../activities/ace/fit';
 import type { MaceTrainResult } from '../activities/mace/train';
 import { singleActivityWorkflow, type SingleActivityInput } from '../workflows/single-activity';
 import { descendants, gone, until } from '../test/helpers/processes';
+import { structureIds } from './structure-ids';
 
 const args = process.argv.slice(2);
 const allKinds = ['pw', 'mace-train', 'fit', 'md', 'mace-label', 'control'] as const;
@@ -57,7 +58,7 @@ function startWorker(): Worker {
 }
 
 async function py(code: string) {
-  return (await execa(pythonExe, ['-c', code], { env: { PYTHONPATH: projectRoot } })).stdout;
+  await execa(pythonExe, ['-c', code]);
 }
 
 /** The data every kind needs, made once. */
@@ -85,12 +86,7 @@ pool = []
 for i in range(4000):
     b = a.repeat((2, 2, 2)); b.rattle(0.03, seed=i); pool.append(b)
 write(${JSON.stringify(pool)}, pool)`);
-  // Structure ids are content hashes (the store keys structures by content; the activities refuse others).
-  const ids = async (file: string) => JSON.parse(await py(`import json
-from ase.io import read
-from activities.structures.commands import structure_id
-print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`)) as string[];
-  return { cells, pckl, train, starts, pool, cellIds: await ids(cells), poolIds: await ids(pool) };
+  return { cells, pckl, train, starts, pool, cellIds: await structureIds(cells), poolIds: await structureIds(pool) };
 }
 
 interface Row {
