@@ -14,6 +14,7 @@ import { selectDOptimal } from './ace/selection';
 import { dftLabel } from './dft/qe';
 import { appendDftHistory, prepareCampaign, readDftHistory, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
+import { writeHtmlReport } from './report/report';
 import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store/store';
 import { generateStructures, makeStructures } from './structures/generate';
 
@@ -23,7 +24,7 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, storeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
-const campaignControlActivities = { prepareCampaign, appendDftHistory, readDftHistory, writeCampaignReport };
+const campaignControlActivities = { prepareCampaign, appendDftHistory, readDftHistory, writeCampaignReport, writeHtmlReport };
 export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };

@@ -9,7 +9,8 @@ import { temporalSettings, uiUrl } from '../host/temporal-config';
 import { campaignWorkflow } from '../workflows/campaign';
 import { statusQuery } from '../workflows/campaign-api';
 import { loadCampaignFile } from './campaign-file';
-import { formatStatus } from './commands/campaign';
+import { formatStatus } from './campaigns/format';
+import { watchCampaign } from './campaigns/watch';
 import { withLocalRun } from './local-run';
 
 export async function runDemo(args: string[]): Promise<number> {
@@ -34,19 +35,13 @@ export async function runDemo(args: string[]): Promise<number> {
       staticSummary: `Demo campaign ${id}`,
     });
     console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
-    let last = '';
-    const timer = setInterval(async () => {
-      try {
-        const s = await handle.query(statusQuery);
-        const line = `  [${((Date.now() - started) / 1000).toFixed(0)} s] gen ${s.generation} ${s.phase}: ${s.current ?? ''} (DFT ${s.dft.used}/${s.dft.budget})`;
-        if (line.replace(/\[\d+ s\]/, '') !== last) console.log(line);
-        last = line.replace(/\[\d+ s\]/, '');
-      } catch {
-        /* between runs of continueAsNew */
-      }
-    }, 5000);
+    // Live progress while it runs: bars on a terminal, a line per change (at least every 10 s) otherwise.
+    const stop = new AbortController();
+    const watching = watchCampaign(client, id, { startedAt: started, signal: stop.signal });
     try {
       const r = await handle.result();
+      stop.abort();
+      const w = await watching;
       const s = await client.workflow.getHandle(id).query(statusQuery).catch(() => undefined);
       console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.stopReason}`);
       if (s) console.log(formatStatus(s));
@@ -54,10 +49,14 @@ export async function runDemo(args: string[]): Promise<number> {
       console.log(`  active set:       ${r.potential?.asi ?? 'none'}`);
       console.log(`  datasets:         ${path.join(r.runDir, 'datasets')}`);
       console.log(`  store:            ${path.join(r.runDir, 'store.sqlite')}`);
-      console.log(`  report:           ${r.report}`);
+      console.log(`  report:           ${path.join(r.runDir, 'report', 'index.html')} (summary ${r.report})`);
+      console.log(
+        `  progress:         longest time without a new figure ${(w.stats.longestStaleMs / 1000).toFixed(1)} s${w.stats.longestStaleAt ? ` (${w.stats.longestStaleAt})` : ''}` +
+          (w.stats.longestSilenceMs ? `; longest silence between lines ${(w.stats.longestSilenceMs / 1000).toFixed(1)} s` : ''),
+      );
       return 0;
     } finally {
-      clearInterval(timer);
+      stop.abort();
     }
   });
 }

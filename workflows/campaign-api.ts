@@ -2,6 +2,7 @@
 // workflow and every client (CLI, tests). Plain definitions only: safe on both sides.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { StepProgress } from '../common/progress';
 
 export const Phases = ['preparing', 'teacher', 'distillation', 'exploration', 'labelling', 'finetune', 'paused', 'finished', 'failed'] as const;
 export type Phase = (typeof Phases)[number];
@@ -38,11 +39,14 @@ export interface CampaignStatus {
   stopReason?: string;
   current?: string;
   structures: { bySource: Record<string, number>; byOracle: Record<string, number> };
-  dft: { used: number; budget: number; labelled: number; healed: number; failed: number };
+  /** Counted live: finished calculations of running children included; `running` = structure ids in pw.x now. */
+  dft: { used: number; budget: number; labelled: number; healed: number; failed: number; running?: string[] };
   thresholds: { accept: number; dft: number; gammaSelect: number; gammaHalt: number };
   teacher: { models: number; uncertainty: 'committee' | 'ace-gamma' };
   potential?: { generation: number; yaml: string; yace: string; asi?: string };
   metrics: GenerationMetrics[];
+  /** What the running child workflows report (outermost first): step, n of m, DFT counters. */
+  progress?: StepProgress[];
 }
 
 export const pauseSignal = defineSignal('pause');

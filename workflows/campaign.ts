@@ -5,7 +5,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  executeChild,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -34,6 +34,7 @@ import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
 import { teacherBootstrapWorkflow } from './teacher';
 import { runLayout } from '../common/run-layout';
+import { trackProgress } from './progress';
 
 /** Carried across continueAsNew: small, references only. */
 export interface CampaignState {
@@ -65,6 +66,11 @@ export interface CampaignOutcome {
 }
 
 const add = (m: Record<string, number>, k: string, n: number) => (m[k] = (m[k] ?? 0) + n);
+
+/** The settled DFT counters plus the calculations that running children have finished so far. */
+function liveDftCounts(settled: CampaignState['dft'], l: { done: number; labelled: number; healed: number; failed: number; running: string[] }) {
+  return { used: settled.used + l.done, labelled: settled.labelled + l.labelled, healed: settled.healed + l.healed, failed: settled.failed + l.failed, running: l.running };
+}
 
 function applyTune(x: Campaign, t: Tuning): void {
   if (t.accept_threshold !== undefined) x.teacher.accept_threshold = t.accept_threshold;
@@ -105,6 +111,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     stopAfterGeneration: false,
   };
   const c = () => state.campaign;
+  const live = trackProgress();
 
   const status = (): CampaignStatus => ({
     campaignId: state.campaignId,
@@ -117,11 +124,12 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     stopReason,
     current,
     structures: { bySource: { ...state.bySource }, byOracle: { ...state.byOracle } },
-    dft: { ...state.dft, budget: c().budgets.dft_total },
+    dft: { ...state.dft, ...liveDftCounts(state.dft, live.dft()), budget: c().budgets.dft_total },
     thresholds: { accept: c().teacher.accept_threshold, dft: c().teacher.dft_threshold, gammaSelect: c().exploration.gamma_select, gammaHalt: c().exploration.gamma_halt },
     teacher: { models: state.teacherModels.length, uncertainty: state.teacherModels.length > 1 ? 'committee' : 'ace-gamma' },
     potential: state.potential,
     metrics: state.metrics,
+    progress: live.records(),
   });
   setHandler(statusQuery, status);
   setHandler(pauseSignal, () => void (state.paused = true));
@@ -180,7 +188,12 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
         last ? `Final test RMSE: ${last.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${last.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å.` : '',
       ],
     });
+    await htmlReport();
     return { campaignId: state.campaignId, runDir: state.runDir, stopReason: reason, generations: state.generation, dft: state.dft, potential: state.potential, metrics: state.metrics, report };
+  };
+  // runs/<id>/report/index.html after every generation (the patch keeps older histories replayable).
+  const htmlReport = async () => {
+    if (patched('html-report')) await control.writeHtmlReport({ runDir: state.runDir, status: status() });
   };
   const childId = (name: string) => `${state.campaignId}/gen-${state.generation}/${name}`;
   // The run store keeps every structure with its provenance and every label it got (idempotent).
@@ -208,7 +221,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   // the DFT budget).
   if (g === 0 && !state.potential && state.teacherModels.length === 0) {
     await enter('teacher', 'bootstrapping the MACE committee from DFT labels');
-    const t = await executeChild(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
+    const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
     state.dft.labelled += t.labelled;
     state.dft.failed += t.failed;
@@ -221,7 +234,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
 
   if (g === 0 && !state.potential) {
     await enter('distillation', `labelling ${c().generation.count} candidates with the teacher`);
-    const d = await executeChild(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels }] });
+    const d = await live.child(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels }] });
     add(state.bySource, 'initial_random', d.generated);
     add(state.byOracle, 'mace', d.kept);
     state.potential = { generation: 0, yaml: d.fit.potentialYaml, yace: d.fit.yace, asi: d.fit.asi };
@@ -233,7 +246,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   if (!pot.asi) return finish('the potential has no active set, so exploration cannot measure extrapolation');
 
   await enter('exploration', `MD with generation-${pot.generation} ACE`);
-  const ex = await executeChild(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi } }] });
+  const ex = await live.child(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi } }] });
   if (ex.candidates > 0) await record(ex.output, 'md_select', []); // each frame's own source (md_halt/md_select) wins
   const gm = state.metrics[state.metrics.length - 1]!;
   gm.explored = { candidates: ex.candidates, halted: ex.halted, above_select: ex.above_select, gamma_max: ex.gamma_max };
@@ -258,7 +271,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     pick = { file: sub.output, ids: p.ids.slice(0, take.length) };
   }
   state.pendingDft = undefined;
-  const labels = await executeChild(labellingWorkflow, { workflowId: childId('labelling'), args: [{ runDir: state.runDir, dft: c().dft, structureFile: pick.file, ids: pick.ids }] });
+  const labels = await live.child(labellingWorkflow, { workflowId: childId('labelling'), args: [{ runDir: state.runDir, dft: c().dft, structureFile: pick.file, ids: pick.ids }] });
   state.dft.used += pick.ids.length;
   state.dft.labelled += labels.labelled;
   state.dft.healed += labels.healed;
@@ -270,7 +283,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   if (labels.labelled > 0) {
     await enter('finetune', `fine-tuning on ${labels.labelled} new DFT labels and refitting ACE`);
     const newDft: DatasetEntry[] = labels.labels.map((l) => ({ structure_file: pick.file, index: l.index, label_file: l.labelFile, name: l.structureId }));
-    const ft = await executeChild(finetuneWorkflow, {
+    const ft = await live.child(finetuneWorkflow, {
       workflowId: childId('finetune'),
       args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft, previousPotential: pot.yaml }],
     });
@@ -286,6 +299,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   if (state.stopAfterGeneration) return finish(`stopped by request after generation ${g}`);
   if (state.generation >= c().budgets.max_generations) return finish(`generation limit reached (${c().budgets.max_generations})`);
   if (state.dft.used >= c().budgets.dft_total) return finish(`DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})`);
+  await htmlReport();
   await condition(() => !state.paused);
   return continueAsNew<typeof campaignWorkflow>(raw, state);
 }

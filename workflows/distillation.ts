@@ -1,7 +1,7 @@
 // Phase 1, zero-shot distillation: generate candidates, label them with the MACE teacher in batches,
 // keep the confident ones (committee force std <= accept threshold), fit the generation-0 ACE potential.
 // Structures the teacher is unsure of (above the DFT threshold) are handed to the DFT phase.
-import { setCurrentDetails } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';
 import { control, ml } from './activity-options';
@@ -45,7 +45,7 @@ export async function distillationWorkflow(input: DistillationInput): Promise<Di
   const items: { id: string; index: number; fStd?: number; flag?: string; labelFile: string }[] = [];
   for (let start = 0; start < made.ids.length; start += c.teacher.batch_size) {
     const ids = made.ids.slice(start, start + c.teacher.batch_size);
-    setCurrentDetails(`teacher labelling ${start + ids.length}/${made.ids.length}`);
+    setCurrentDetails(`teacher labelling ${start + ids.length}/${made.ids.length}`, { done: start, total: made.ids.length, unit: 'structures' });
     const batch = await ml.maceLabelBatch({ runDir, structureFile: made.output, start, ids, oracle: { kind: c.teacher.kind, models: input.teacherModels, device: c.teacher.device } });
     batch.items.forEach((it, j) => items.push({ id: it.id, index: start + j, fStd: it.fStd, flag: it.flag, labelFile: `${batch.labelDir}/${it.id}.json` }));
   }

@@ -1,6 +1,6 @@
 // Phase 2, exploration: MD with the current ACE potential over the temperature and pressure ladder;
 // trajectories halt when gamma exceeds the halt threshold; uncertain frames become DFT candidates.
-import { setCurrentDetails } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { ExploreOutput } from '../activities/md/explore';
 import type { Campaign } from '../common/campaign-schema';
 import { control, ml } from './activity-options';

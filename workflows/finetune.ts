@@ -2,7 +2,7 @@
 // committee only if it describes *all* DFT labels so far better than the old one (a fine-tune on a few
 // structures can forget), perturb the new DFT structures into surrogates labelled by a validated
 // committee, and refit ACE from the previous potential on DFT labels + surrogates + replayed history.
-import { setCurrentDetails } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { DatasetEntry } from '../activities/store/datasets';
 import type { FitResult } from '../activities/ace/fit';
 import type { Campaign } from '../common/campaign-schema';

@@ -1,9 +1,10 @@
 // DFT labelling of a structure set: one activity per structure (its summary names the structure), a
 // sliding window of dft.concurrency, failures recorded and counted instead of failing the campaign.
-import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type { DftLabelRef } from '../activities/dft/qe';
 import type { DftSettings } from '../common/campaign-schema';
 import { control, dftActivityOptions, dftProxy } from './activity-options';
+import { reportDft } from './progress';
 import { slidingWindow } from './window';
 
 export interface LabellingInput {
@@ -28,7 +29,11 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
   const dft = dftProxy(input.dft);
   const result: LabellingResult = { labelled: 0, healed: 0, reused: 0, failed: 0, labels: [], failures: [] };
   let done = 0;
+  const running = new Set<string>();
+  const progress = () => reportDft({ done, total: input.ids.length, labelled: result.labelled, healed: result.healed, failed: result.failed, running: [...running] });
   await slidingWindow(input.ids, input.dft.concurrency, async (structureId, index) => {
+    running.add(structureId);
+    progress();
     try {
       const ref: DftLabelRef = await dft.dftLabel.executeWithOptions(
         { ...dftActivityOptions(input.dft), summary: `DFT ${structureId}` },
@@ -46,7 +51,8 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
       await control.recordDftFailure({ runDir: input.runDir, structureId, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1 });
     }
     done++;
-    setCurrentDetails(`DFT ${done}/${input.ids.length}: ${result.labelled} labelled (${result.healed} healed), ${result.failed} failed`);
+    running.delete(structureId);
+    progress();
   });
   result.labels.sort((a, b) => a.index - b.index);
   return result;

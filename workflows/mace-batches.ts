@@ -1,6 +1,7 @@
 // Shared by the MACE-tier workflows: the label-batch activity options, teacher-section parsing, and the
 // batched labelling loop (a sliding window of maceLabelBatch activities over a structure file).
-import { ApplicationFailure, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { MlActivities } from '../activities';
 import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
@@ -59,7 +60,7 @@ export async function labelInBatches(input: LabelBatchesInput, onBatch: (res: Ma
     );
     await onBatch(res, start, b);
     done += res.items.length;
-    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${input.ids.length} structures`);
+    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${input.ids.length} structures`, { done, total: input.ids.length, unit: 'structures' });
   });
 }
 

@@ -3,7 +3,8 @@
 //   teacherFinetuneWorkflow   new DFT labels -> fine-tuned committee (one new model per member and
 //                             generation) -> surrogates labelled by it -> weighted training set
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
-import { ApplicationFailure, executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
 import type { TrainingSetResult } from '../activities/mace/surrogates';
 import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
@@ -68,7 +69,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   }
   const dftEntries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
   const ds = await control.writeDataset({ workDir: dir, entries: dftEntries, extxyz: `${dir}/seed.extxyz` });
-  setCurrentDetails(`training ${b.members} committee members`);
+  setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   const trained = await Promise.all(
     seeds.map((seed, k) =>

@@ -1,7 +1,8 @@
 // The tiered oracle: the fast oracle labels a structure file in batches, each structure is routed by the
 // pure rules of common/routing.ts (MACE label kept, DFT, discarded, queued or rejected), the
 // DFT-bound ones (capped) go through labellingWorkflow, and a manifest records which engine labelled each.
-import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { LabelItem } from '../activities/mace/label';
 import type { RoutingDecision, TieredOracleSummary } from '../activities/campaign/routing';
 import { DftSchema, formatIssues } from '../common/campaign-schema';

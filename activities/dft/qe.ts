@@ -94,13 +94,19 @@ export function commandArgv(template: string, ranks: number): string[] {
   return template.trim().split(/\s+/).map((t) => t.replaceAll('{ranks}', String(ranks)));
 }
 
-function scfProgress() {
+/** Heartbeat details from pw.x's output; `who` (structure, attempt, rung) rides along for watchers. */
+function scfProgress(who: Record<string, unknown>) {
   let iteration = 0;
+  let first = true;
   return (line: string) => {
     const it = line.match(/iteration #\s*(\d+)/);
     if (it) iteration = Number(it[1]);
     const acc = line.match(/estimated scf accuracy\s*<\s*([\d.eE+-]+)\s*Ry/);
-    if (acc) return { scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
+    if (acc) return { ...who, scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
+    if (first) {
+      first = false;
+      return who;
+    }
     return undefined;
   };
 }
@@ -162,7 +168,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     cwd: dir,
     logFile: path.join(dir, 'pw.log'),
     pidFile: path.join(dir, 'pw.pid'),
-    progress: scfProgress(),
+    progress: scfProgress({ structure: structureId, attempt, rung: rung.name }),
     timeoutMs: dft.timeout_minutes * 60_000,
     okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below
   });

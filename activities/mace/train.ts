@@ -116,7 +116,12 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
   mkdirSync(work, { recursive: true });
   const started = Date.now();
   try {
-    await runTool({ command: 'mace_run_train', args: maceTrainArgs(input), cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress: epochProgress });
+    // Which member and how many epochs ride along in each heartbeat, for watchers.
+    const progress = (line: string) => {
+      const e = epochProgress(line);
+      return e && { member: input.name, max_epochs: input.maxEpochs, ...e };
+    };
+    await runTool({ command: 'mace_run_train', args: maceTrainArgs(input), cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'ToolFailed') {
       throw ApplicationFailure.create({ type: NonRetryableErrors.TrainingFailed, nonRetryable: true, message: `mace_run_train failed: ${err.message}` });

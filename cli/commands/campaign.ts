@@ -1,4 +1,5 @@
-// Campaign commands: start, status, watch, pause, resume, stop, tune, list.
+// Campaign commands: start, status, watch, pause, resume, stop, tune, list, report, history. The read
+// commands' logic lives in cli/campaigns/ (library functions); these are thin wrappers.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { connectClient } from '../../host/connections';
@@ -6,13 +7,27 @@ import { TaskQueues } from '../../common/queues';
 import { CampaignIdKey, SystemKey } from '../../common/search-attributes';
 import { temporalSettings, uiUrl } from '../../host/temporal-config';
 import { campaignWorkflow } from '../../workflows/campaign';
-import { pauseSignal, resumeSignal, statusQuery, stopAfterGenerationSignal, tuneUpdate, type CampaignStatus } from '../../workflows/campaign-api';
+import { pauseSignal, resumeSignal, stopAfterGenerationSignal, tuneUpdate } from '../../workflows/campaign-api';
 import { loadCampaignFile } from '../campaign-file';
-import { startServer } from '../../host/server';
+import { serverStatus, startServer } from '../../host/server';
+import { uiNamespaceBase } from '../../activities/report/temporal-links';
+import { formatView } from '../campaigns/format';
+import { formatHistory, structureHistory } from '../campaigns/history';
+import { formatCampaignRows, listCampaigns } from '../campaigns/list';
+import { readCampaignView, runDirFor } from '../campaigns/live';
+import { campaignReport } from '../campaigns/report';
+import { defaultMode, watchCampaign } from '../campaigns/watch';
 import { UsageError, type Command } from './index';
 
 async function client(): Promise<Client> {
   return connectClient(temporalSettings());
+}
+
+/** A client when a server answers (2 s check), else undefined: report and history work from files too. */
+async function optionalClient(): Promise<Client | undefined> {
+  const s = temporalSettings();
+  if (!(await serverStatus(s)).up) return undefined;
+  return connectClient(s).catch(() => undefined);
 }
 
 async function handleFor(c: Client, id: string | undefined): Promise<WorkflowHandle<typeof campaignWorkflow>> {
@@ -24,30 +39,6 @@ async function handleFor(c: Client, id: string | undefined): Promise<WorkflowHan
     throw new Error(`no campaign with id "${id}" on ${temporalSettings().address} (see \`autopipe list\`)`);
   }
   return h;
-}
-
-export function formatStatus(s: CampaignStatus): string {
-  const lines = [
-    `campaign ${s.campaignId} (${s.system})  phase ${s.phase}  generation ${s.generation}${s.paused ? '  PAUSED' : ''}${s.stopAfterGeneration ? '  stopping after this generation' : ''}`,
-    s.current ? `  now: ${s.current}` : '',
-    `  DFT: ${s.dft.used}/${s.dft.budget} used (${s.dft.labelled} labelled, ${s.dft.healed} healed, ${s.dft.failed} failed)`,
-    `  structures by source: ${JSON.stringify(s.structures.bySource)}  by oracle: ${JSON.stringify(s.structures.byOracle)}`,
-    `  teacher: ${s.teacher.models} model(s), uncertainty from ${s.teacher.uncertainty === 'committee' ? 'the committee' : 'the ACE extrapolation grade (single model: no committee)'}`,
-    ...s.metrics.map(
-      (m) =>
-        `  gen ${m.generation}: test RMSE ${m.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${m.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å` +
-        (m.explored ? `; MD: ${m.explored.candidates} candidates, ${m.explored.halted} halted, max gamma ${m.explored.gamma_max.toFixed(2)}` : '') +
-        (m.dft ? `; DFT ${m.dft.labelled}/${m.dft.requested}` : ''),
-    ),
-    s.potential ? `  potential (gen ${s.potential.generation}): ${s.potential.yace}` : '',
-    s.stopReason ? `  stopped: ${s.stopReason}` : '',
-    `  run directory: ${s.runDir}`,
-  ];
-  return lines.filter(Boolean).join('\n');
-}
-
-async function queryStatus(h: WorkflowHandle<typeof campaignWorkflow>): Promise<CampaignStatus> {
-  return h.query(statusQuery);
 }
 
 const start: Command = {
@@ -91,46 +82,29 @@ const start: Command = {
 };
 
 const status: Command = {
-  usage: 'status ID [--json]                          phase, generation, counts, DFT budget, metrics',
+  usage: 'status ID [--json]                          phase, generation, counts, DFT budget, metrics, what runs now',
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    const h = await handleFor(await client(), positionals[0]);
-    const s = await queryStatus(h);
-    console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-    return 0;
+    if (!positionals[0]) throw new UsageError('give the campaign id (see `autopipe list`)');
+    const view = await readCampaignView(await client(), positionals[0]);
+    if (view.workflowStatus === 'NOT_FOUND') throw new Error(`no campaign with id "${positionals[0]}" on ${temporalSettings().address} (see \`autopipe list\`)`);
+    console.log(values.json ? JSON.stringify(view, null, 2) : formatView(view));
+    return view.status ? 0 : 1;
   },
 };
 
-function bar(done: number, total: number, width = 24): string {
-  const f = total > 0 ? Math.min(1, done / total) : 0;
-  return `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${done}/${total}`;
-}
-
 const watch: Command = {
-  usage: 'watch ID [--interval S]                    live progress until the campaign ends',
+  usage: 'watch ID [--interval S] [--plain|--json]   live progress bars until the campaign ends (plain lines off a terminal)',
   async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { interval: { type: 'string' } } });
-    const h = await handleFor(await client(), positionals[0]);
-    const every = Number(values.interval ?? 3) * 1000;
-    let last = '';
-    for (;;) {
-      const d = await h.describe();
-      let line: string;
-      try {
-        const s = await queryStatus(h);
-        const gens = s.metrics.length;
-        line = `gen ${s.generation} ${s.phase.padEnd(12)} DFT ${bar(s.dft.used, s.dft.budget)}  potentials ${gens}  ${s.current ?? ''}`;
-      } catch {
-        line = `workflow ${d.status.name}`;
-      }
-      if (line !== last) console.log(line);
-      last = line;
-      if (d.status.name !== 'RUNNING') {
-        console.log(`campaign ${d.status.name.toLowerCase()}`);
-        return d.status.name === 'COMPLETED' ? 0 : 1;
-      }
-      await new Promise((r) => setTimeout(r, every));
-    }
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { interval: { type: 'string' }, plain: { type: 'boolean' }, json: { type: 'boolean' } } });
+    const c = await client();
+    const h = await handleFor(c, positionals[0]);
+    const interval = Number(values.interval ?? 2);
+    if (!Number.isFinite(interval) || interval <= 0) throw new UsageError('--interval must be a positive number of seconds');
+    const mode = values.json ? 'json' : values.plain ? 'lines' : defaultMode();
+    const r = await watchCampaign(c, h.workflowId, { intervalMs: interval * 1000, mode });
+    if (mode !== 'json') console.log(`campaign ${r.workflowStatus.toLowerCase()}${r.view?.status?.stopReason ? `: ${r.view.status.stopReason}` : ''}`);
+    return r.workflowStatus === 'COMPLETED' ? 0 : 1;
   },
 };
 
@@ -175,13 +149,49 @@ const tune: Command = {
 };
 
 const list: Command = {
-  usage: 'list                                        campaigns on the server',
-  async run() {
-    const c = await client();
-    for await (const w of c.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
-      console.log(`${w.workflowId.padEnd(44)} ${w.status.name.padEnd(11)} started ${w.startTime.toISOString()}`);
-    }
+  usage: 'list [--json] [--limit N]                   campaigns on the server: status, phase, generation, DFT used',
+  async run(args) {
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, limit: { type: 'string' } } });
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+    const rows = await listCampaigns(await client(), { limit });
+    console.log(values.json ? JSON.stringify(rows, null, 2) : formatCampaignRows(rows));
     return 0;
+  },
+};
+
+const report: Command = {
+  usage: 'report ID [--json]                          write runs/<id>/report/index.html now (plots, ledger, costs)',
+  async run(args) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    if (positionals.length !== 1) throw new UsageError('report needs the campaign id (or its run directory)');
+    const c = await optionalClient();
+    try {
+      const r = await campaignReport(positionals[0]!, { client: c, ui: c ? uiNamespaceBase(temporalSettings()) : undefined });
+      r.warnings.forEach((w) => console.error(`warning: ${w}`));
+      console.log(values.json ? JSON.stringify(r, null, 2) : r.file);
+      return 0;
+    } finally {
+      await c?.connection.close();
+    }
+  },
+};
+
+const history: Command = {
+  usage: 'history STRUCTURE_ID [--campaign ID|--run DIR] [--json]  one structure\'s story: made, labels, DFT attempts, fits',
+  async run(args) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, campaign: { type: 'string' }, run: { type: 'string' } } });
+    if (positionals.length !== 1) throw new UsageError('history needs one structure id (or a unique prefix of at least 6 hex digits)');
+    const runDir = values.run ?? (values.campaign ? runDirFor(values.campaign) : undefined);
+    if ((values.run || values.campaign) && !runDir) throw new UsageError(`no run directory for ${values.run ? `--run ${values.run}` : `--campaign ${values.campaign}`}`);
+    const c = await optionalClient();
+    try {
+      const h = await structureHistory(positionals[0]!, { runDir, client: c, ui: uiNamespaceBase(temporalSettings()) });
+      console.log(values.json ? JSON.stringify(h, null, 2) : formatHistory(h));
+      return 0;
+    } finally {
+      await c?.connection.close();
+    }
   },
 };
 
@@ -194,4 +204,6 @@ export const commands: Record<string, Command> = {
   stop: signalCommand('stop'),
   tune,
   list,
+  report,
+  history,
 };

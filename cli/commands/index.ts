@@ -18,6 +18,8 @@ export const commands: Record<string, () => Promise<Command>> = {
   stop: async () => (await import('./campaign')).commands.stop!,
   tune: async () => (await import('./campaign')).commands.tune!,
   list: async () => (await import('./campaign')).commands.list!,
+  report: async () => (await import('./campaign')).commands.report!,
+  history: async () => (await import('./campaign')).commands.history!,
   teacher: async () => (await import('./teacher')).command,
   generate: async () => (await import('./generate')).command,
   dataset: async () => (await import('./dataset')).command,

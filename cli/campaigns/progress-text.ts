@@ -1,0 +1,96 @@
+// Words and bar values for what a campaign is doing: its running child's step (from the status query) and
+// each in-flight activity's heartbeat details. Pure, shared by `status`, `watch` and the demo.
+import type { StepProgress } from '../../common/progress';
+import type { CampaignStatus } from '../../workflows/campaign-api';
+import type { LiveActivity } from './live';
+
+export interface ProgressLine {
+  /** Stable key for a bar (one per step or activity). */
+  key: string;
+  label: string;
+  done?: number;
+  total?: number;
+  text: string;
+}
+
+const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const g3 = (v: unknown) => (n(v) === undefined ? '?' : Number(v).toPrecision(3));
+const f1 = (v: unknown) => (n(v) === undefined ? '?' : Number(v).toFixed(1));
+
+function seconds(since: string | undefined, now: number): string {
+  if (!since) return '';
+  const s = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** One in-flight activity: what its heartbeat says, with a count when it has one. */
+export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
+  const d = a.details ?? {};
+  const key = `${a.workflowId}#${a.activityId}`;
+  const attempt = a.attempt > 1 ? ` attempt ${a.attempt}` : '';
+  const running = a.state === 'scheduled' ? 'waiting for a worker' : `running ${seconds(a.startedAt, now)}`;
+  switch (a.type) {
+    case 'dftLabel': {
+      const who = typeof d.structure === 'string' ? d.structure : '';
+      const rung = typeof d.rung === 'string' && d.rung !== 'default' ? ` rung ${d.rung}` : '';
+      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${g3(d.estimated_accuracy_ry)} Ry` : 'setting up pw.x';
+      return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${attempt}${rung}, ${running}` };
+    }
+    case 'trainMace':
+    case 'fineTuneMace': {
+      const who = typeof d.member === 'string' ? d.member : 'member';
+      const text = n(d.epoch) !== undefined ? `epoch ${d.epoch}${n(d.max_epochs) ? `/${d.max_epochs}` : ''}, loss ${g3(d.loss)}` : 'starting mace_run_train';
+      return { key, label: `MACE ${a.type === 'trainMace' ? 'train' : 'fine-tune'} ${who}`, done: n(d.epoch), total: n(d.max_epochs), text: `${text}${attempt}, ${running}` };
+    }
+    case 'fitAce': {
+      if (n(d.iteration) === undefined) return { key, label: 'ACE fit', text: `preparing pacemaker${attempt}, ${running}` };
+      const test = n(d.test_rmse_forces_mev_a) !== undefined ? `; split ${f1(d.test_rmse_energy_mev_atom)} meV/atom, ${f1(d.test_rmse_forces_mev_a)} meV/Å` : '';
+      return {
+        key,
+        label: 'ACE fit',
+        done: n(d.iteration),
+        total: n(d.maxiter),
+        text: `iteration ${d.iteration}${n(d.maxiter) ? `/${d.maxiter}` : ''}, loss ${g3(d.loss)}, RMSE ${f1(d.rmse_energy_mev_atom)} meV/atom, ${f1(d.rmse_forces_mev_a)} meV/Å${test}`,
+      };
+    }
+    case 'exploreMd': {
+      if (n(d.step) === undefined) return { key, label: 'MD', text: `loading the potential${attempt}, ${running}` };
+      const k = n(d.index) !== undefined && n(d.trajectories) ? ` (${Number(d.index) + 1}/${d.trajectories})` : '';
+      const steps = n(d.steps_total);
+      const done = n(d.done_steps);
+      const total = n(d.total_steps);
+      return {
+        key,
+        label: 'MD',
+        done: done ?? n(d.step),
+        total: total ?? steps,
+        text: `trajectory ${String(d.trajectory ?? '?')}${k} step ${d.step}${steps ? `/${steps}` : ''}, max gamma ${g3(d.gamma_max)}${n(d.halted) ? `, ${d.halted} halted` : ''}`,
+      };
+    }
+    default: {
+      if (n(d.evaluated) !== undefined) return { key, label: a.type, done: n(d.evaluated), total: n(d.total), text: `${d.evaluated}/${d.total ?? '?'} structures` };
+      return { key, label: a.type, text: `${running}${attempt}` };
+    }
+  }
+}
+
+/** The running children's steps, innermost last (e.g. the teacher, then its DFT labelling). */
+export function stepLines(progress: StepProgress[] | undefined): ProgressLine[] {
+  return (progress ?? []).map((p) => ({
+    key: p.workflowId,
+    label: p.workflowId.split('/').slice(1).join('/') || p.workflowType,
+    done: p.done,
+    total: p.total,
+    text: p.step,
+  }));
+}
+
+export function dftBudgetLine(s: CampaignStatus): ProgressLine {
+  const running = s.dft.running?.length ? `, ${s.dft.running.length} running` : '';
+  return { key: 'dft-budget', label: 'DFT budget', done: s.dft.used, total: s.dft.budget, text: `${s.dft.used}/${s.dft.budget} used (${s.dft.labelled} labelled, ${s.dft.healed} healed, ${s.dft.failed} failed${running})` };
+}
+
+/** Everything worth a line or a bar right now. */
+export function progressLines(s: CampaignStatus | undefined, activities: LiveActivity[], now = Date.now()): ProgressLine[] {
+  return [...(s ? [dftBudgetLine(s), ...stepLines(s.progress)] : []), ...activities.map((a) => activityLine(a, now))];
+}
