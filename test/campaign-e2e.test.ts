@@ -13,12 +13,18 @@ import { statusQuery, type CampaignStatus } from '../workflows/campaign-api';
 import { loadCampaignFile } from '../cli/campaign-file';
 import { pyJson } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
+import { recordViews } from './helpers/progress';
+import type { CampaignView } from '../cli/campaigns/live';
+import { structureHistory } from '../cli/campaigns/history';
+import { artifact } from './browser/chromium';
+import { openReport } from './browser/report-check';
 
 describe('campaign end to end', () => {
   let stop: () => Promise<void>;
   let outcome: CampaignOutcome;
   let status: CampaignStatus;
   let id: string;
+  let views: CampaignView[];
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-e2e-'));
 
   beforeAll(async () => {
@@ -28,7 +34,9 @@ describe('campaign end to end', () => {
     const client = await testClient();
     id = `e2e-${Date.now()}`;
     const h = await client.workflow.start(campaignWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ ...loaded.raw, id, run_directory: runDir }] });
+    const watching = recordViews(client, id); // what `autopipe status` shows, every second
     outcome = await h.result();
+    views = await watching.stop();
     status = await client.workflow.getHandle(id).query(statusQuery);
   }, 30 * 60_000); // a whole campaign on real tools; ~5 min on a quiet 2-core machine
   afterAll(async () => stop?.());
@@ -89,5 +97,44 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
       writeFileSync(process.env.AUTOPIPE_RECORD_HISTORY, proto.temporal.api.history.v1.History.encode(gen0.history).finish());
     }
     for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) expect(r.error).toBeUndefined();
+  });
+
+  it('status showed every phase and the work inside it while it ran, DFT counted live', () => {
+    const phases = new Set(views.map((v) => v.status!.phase));
+    for (const p of ['teacher', 'distillation', 'exploration', 'labelling', 'finetune']) expect(phases, p).toContain(p);
+    // the teacher's seed DFT counted while its child still ran (issue: "DFT: 0/24 used" during the teacher)
+    const teacher = views.filter((v) => v.status!.phase === 'teacher');
+    expect(Math.max(...teacher.map((v) => v.status!.dft.used))).toBeGreaterThan(0);
+    expect(teacher.some((v) => v.status!.progress?.some((p) => p.dft && p.dft.running.length > 0))).toBe(true);
+    const beats = views.flatMap((v) => v.activities);
+    expect(beats.some((a) => a.type === 'dftLabel' && typeof a.details?.scf_iteration === 'number' && typeof a.details?.structure === 'string')).toBe(true);
+    expect(beats.some((a) => a.type === 'trainMace' && typeof a.details?.epoch === 'number' && String(a.details?.member).startsWith('member-'))).toBe(true);
+    expect(beats.some((a) => a.type === 'fitAce' && typeof a.details?.iteration === 'number' && typeof a.details?.loss === 'number')).toBe(true);
+  });
+
+  it('writes an HTML report that renders in headless Chromium: every image loads, every section has content', async () => {
+    const file = path.join(outcome.runDir, 'report', 'index.html');
+    const r = await openReport(file, artifact('campaign-report.png'));
+    expect(r.images.length).toBeGreaterThanOrEqual(3); // two learning curves, a gamma histogram per exploration
+    for (const img of r.images) expect(img.naturalWidth, img.alt).toBeGreaterThan(0);
+    for (const [id, text] of Object.entries(r.sections)) expect(text.length, id).toBeGreaterThan(20);
+    expect(Object.keys(r.sections)).toEqual(['summary', 'learning-curve', 'parity', 'generations', 'exploration', 'ledger', 'cost']);
+    // one ledger row per DFT calculation, each linked to the exact activity event in the Temporal UI
+    const activityLinks = r.links.filter((l) => /\/history\/events\/\d+$/.test(l));
+    expect(activityLinks.length).toBe(outcome.dft.used);
+    expect(r.sections.cost).toMatch(/DFT core-hours spent\s+0\.\d+/);
+  });
+
+  it('tells one structure\'s story: made, labelled by DFT, trained on', async () => {
+    // a structure generation 0's exploration found and DFT labelled: generation 1's ACE fit trained on it
+    const history = JSON.parse(readFileSync(path.join(outcome.runDir, 'datasets', 'dft-history.json'), 'utf8')) as { name: string; structure_file: string }[];
+    const gen0 = history.find((e) => e.structure_file.includes('/selection/gen-0/'))!;
+    const h = await structureHistory(gen0.name.slice(0, 10), { runDir: outcome.runDir });
+    expect(h.structure.structure_id).toBe(gen0.name);
+    expect(h.structure.labels.map((l) => l.oracle)).toContain('dft');
+    expect(h.dft?.status).toBe('labelled');
+    expect(h.dft?.attempts[0]?.wallSeconds).toBeGreaterThan(0);
+    expect(h.trainedBy).toContainEqual({ what: 'ace-fit', generation: 1, how: 'new data' });
+    expect(h.trainedBy.some((t) => t.what === 'teacher' && t.generation === 0)).toBe(true);
   });
 });

@@ -69,6 +69,10 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
           activities: q === 'dft' ? dftActivities : mlActivities,
           maxConcurrentActivityTaskExecutions: slots[q],
           shutdownGraceTime: grace,
+          // Heartbeat details are the live progress `watch` shows (SCF iteration, epoch, fit loss, MD step): send
+          // them every few seconds, not at the SDK's default 0.8 x heartbeat timeout (up to a minute). Heartbeats
+          // update the activity's state only; they add no history events.
+          maxHeartbeatThrottleInterval: '3s',
         }),
       );
     }

@@ -169,6 +169,8 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     logFile: path.join(dir, 'pw.log'),
     pidFile: path.join(dir, 'pw.pid'),
     progress: scfProgress({ structure: structureId, attempt, rung: rung.name }),
+    // gfortran buffers stdout into a pipe: unbuffered, each SCF iteration reaches the heartbeat as it happens.
+    env: { GFORTRAN_UNBUFFERED_PRECONNECTED: 'y' },
     timeoutMs: dft.timeout_minutes * 60_000,
     okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below
   });

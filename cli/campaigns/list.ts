@@ -19,26 +19,30 @@ export interface CampaignRow {
 }
 
 export async function listCampaigns(client: Client, opts: { limit?: number } = {}): Promise<CampaignRow[]> {
-  const rows: CampaignRow[] = [];
-  const seen = new Set<string>();
-  // Newest first; one row per campaign (earlier runs of a campaign ended in continue-as-new).
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'campaignWorkflow' ORDER BY StartTime DESC` })) {
-    if (seen.has(w.workflowId) || w.status.name === 'CONTINUED_AS_NEW') continue;
-    seen.add(w.workflowId);
+  const rows = new Map<string, CampaignRow>();
+  const firstStart = new Map<string, string>();
+  // One row per campaign: its current run (earlier runs ended in continue-as-new), started when its first run did.
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
+    const start = w.startTime.toISOString();
+    if (!firstStart.has(w.workflowId) || start < firstStart.get(w.workflowId)!) firstStart.set(w.workflowId, start);
+    if (w.status.name === 'CONTINUED_AS_NEW') continue;
     const sa = w.typedSearchAttributes;
-    rows.push({
+    rows.set(w.workflowId, {
       id: w.workflowId,
       workflowStatus: w.status.name,
-      startedAt: w.startTime.toISOString(),
+      startedAt: start,
       closedAt: w.closeTime?.toISOString(),
       system: sa.get(SystemKey),
       phase: sa.get(PhaseKey),
       generation: sa.get(GenerationKey),
     });
-    if (opts.limit && rows.length >= opts.limit) break;
   }
+  const list = [...rows.values()].map((r) => ({ ...r, startedAt: firstStart.get(r.id) ?? r.startedAt }));
+  // the dev server's SQLite visibility has no ORDER BY: newest first is sorted here
+  list.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  if (opts.limit) list.splice(opts.limit);
   await Promise.all(
-    rows.map(async (r) => {
+    list.map(async (r) => {
       const s =
         (r.workflowStatus === 'RUNNING' ? await queryStatus(client, client.workflow.getHandle(r.id), 3000).catch(() => undefined) : undefined) ??
         (() => {
@@ -49,10 +53,12 @@ export async function listCampaigns(client: Client, opts: { limit?: number } = {
       r.dftUsed = s.dft.used;
       r.dftBudget = s.dft.budget;
       r.runDir = s.runDir;
-      if (r.workflowStatus !== 'RUNNING') r.phase = r.phase ?? s.phase;
+      // the search attributes are set when a phase starts; the status knows the generation a campaign ended in
+      r.phase = s.phase;
+      r.generation = s.generation;
     }),
   );
-  return rows;
+  return list;
 }
 
 export function formatCampaignRows(rows: CampaignRow[]): string {

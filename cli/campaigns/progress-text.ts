@@ -32,9 +32,10 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
   switch (a.type) {
     case 'dftLabel': {
       const who = typeof d.structure === 'string' ? d.structure : '';
-      const rung = typeof d.rung === 'string' && d.rung !== 'default' ? ` rung ${d.rung}` : '';
-      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${g3(d.estimated_accuracy_ry)} Ry` : 'setting up pw.x';
-      return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${attempt}${rung}, ${running}` };
+      const retry = a.attempt > 1 ? ` (attempt ${a.attempt}${typeof d.rung === 'string' ? `, rung ${d.rung}` : ''})` : '';
+      const acc = n(d.estimated_accuracy_ry);
+      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : 'setting up pw.x';
+      return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${retry}, ${running}` };
     }
     case 'trainMace':
     case 'fineTuneMace': {
@@ -86,8 +87,8 @@ export function stepLines(progress: StepProgress[] | undefined): ProgressLine[] 
 }
 
 export function dftBudgetLine(s: CampaignStatus): ProgressLine {
-  const running = s.dft.running?.length ? `, ${s.dft.running.length} running` : '';
-  return { key: 'dft-budget', label: 'DFT budget', done: s.dft.used, total: s.dft.budget, text: `${s.dft.used}/${s.dft.budget} used (${s.dft.labelled} labelled, ${s.dft.healed} healed, ${s.dft.failed} failed${running})` };
+  const extra = [s.dft.running?.length ? `${s.dft.running.length} running` : '', s.dft.healed ? `${s.dft.healed} healed` : '', s.dft.failed ? `${s.dft.failed} failed` : ''].filter(Boolean);
+  return { key: 'dft-budget', label: 'DFT budget', done: s.dft.used, total: s.dft.budget, text: `${s.dft.used}/${s.dft.budget} used${extra.length ? ` (${extra.join(', ')})` : ''}` };
 }
 
 /** Everything worth a line or a bar right now. */

@@ -119,8 +119,13 @@ export async function watchCampaign(client: Client, id: string, opts: WatchOptio
   const bars = mode === 'bars' ? new BarView(out) : undefined;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        opts.signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      opts.signal?.addEventListener('abort', done, { once: true });
     });
   try {
     while (!opts.signal?.aborted) {
