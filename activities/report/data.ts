@@ -20,7 +20,10 @@ export const CollectResult = z.object({
 
 /** Validation errors of one generation's potential against DFT labels never trained on (issue 15). */
 export interface ValidationPoint {
+  /** meV/atom as predicted (absolute energy scale), else after the per-element offset. */
   energyRmse?: number;
+  /** meV/atom after one constant per element (least squares): the figure that compares across scales. */
+  energyRmseOffset?: number;
   forcesRmse?: number;
   n?: number;
 }
@@ -87,6 +90,18 @@ function pick(o: unknown, re: RegExp): number | undefined {
 export function validationOf(m: GenerationMetrics | undefined): ValidationPoint | undefined {
   const v = (m as { validation?: unknown } | undefined)?.validation;
   if (!v || typeof v !== 'object') return undefined;
+  // An evaluation summary (common/evaluation.ts: energyScale, overall, by_group) as `autopipe evaluate` makes it.
+  const o = (v as { overall?: Record<string, unknown> }).overall;
+  if (o && typeof o.forces_rmse_mev_a === 'number') {
+    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+    const relative = (v as { energyScale?: string }).energyScale === 'relative';
+    return {
+      energyRmse: num(relative ? o.energy_rmse_mev_atom_offset : o.energy_rmse_mev_atom),
+      energyRmseOffset: num(o.energy_rmse_mev_atom_offset),
+      forcesRmse: num(o.forces_rmse_mev_a),
+      n: num(o.n_structures),
+    };
+  }
   const energy = (v as Record<string, unknown>).energy;
   const forces = (v as Record<string, unknown>).forces;
   const point: ValidationPoint = {

@@ -43,11 +43,11 @@ function learning(d: ReportData, figures: Record<string, string>): string {
   const note = hasValidation
     ? '<p>Error of each generation\'s potential on the campaign\'s DFT validation set (structures never trained on), against the DFT calculations spent before its fit.</p>'
     : '<p class="warn">This campaign recorded no validation metrics: there is no error against DFT labels held out of training. The curves below are the fit\'s own held-out split (mostly teacher labels) and the teacher against the DFT labels it trained on; neither measures the potential against unseen DFT.</p>';
-  const table = `<table><tr><th>generation</th><th>DFT calls before the fit</th><th>validation energy RMSE (meV/atom)</th><th>validation force RMSE (meV/Å)</th><th>split energy RMSE (meV/atom)</th><th>split force RMSE (meV/Å)</th></tr>${d.generations
+  const table = `<table><tr><th>generation</th><th>DFT calls before the fit</th><th>validation structures</th><th>validation energy RMSE (meV/atom)</th><th>after per-element offset (meV/atom)</th><th>validation force RMSE (meV/Å)</th><th>split energy RMSE (meV/atom)</th><th>split force RMSE (meV/Å)</th></tr>${d.generations
     .filter((g) => g.metrics)
     .map(
       (g) =>
-        `<tr><td>${g.generation}</td><td>${g.dftCallsBeforeFit}</td><td>${fmt(g.validation?.energyRmse, 2)}</td><td>${fmt(g.validation?.forcesRmse)}</td><td>${fmt(g.metrics?.test_rmse_energy_mev_atom, 2)}</td><td>${fmt(g.metrics?.test_rmse_forces_mev_a)}</td></tr>`,
+        `<tr><td>${g.generation}</td><td>${g.dftCallsBeforeFit}</td><td>${g.validation?.n ?? '–'}</td><td>${fmt(g.validation?.energyRmse, 2)}</td><td>${fmt(g.validation?.energyRmseOffset, 2)}</td><td>${fmt(g.validation?.forcesRmse)}</td><td>${fmt(g.metrics?.test_rmse_energy_mev_atom, 2)}</td><td>${fmt(g.metrics?.test_rmse_forces_mev_a)}</td></tr>`,
     )
     .join('')}</table>`;
   const figs = ['learning-forces', 'learning-energy'].map((n) => img(figures, n, n.replace('-', ' '))).join('');

@@ -155,7 +155,8 @@ export async function watchCampaign(client: Client, id: string, opts: WatchOptio
       } else if (bars) {
         if (head !== lastHead) bars.log(`[${clock(now - t0)}] ${head}`);
         bars.update(`campaign ${id}  [${clock(now - t0)}]  ${head}`, lines);
-      } else if (changed || now - lastPrint >= quiet) {
+      } else if (changed || now - lastPrint + every >= quiet) {
+        // (a poll early rather than one late: the next poll would come after `quiet`)
         stats.longestSilenceMs = Math.max(stats.longestSilenceMs, now - lastPrint);
         out.write(`[${clock(now - t0)}] ${changed ? '' : '(no change) '}${head}${lines.length ? ' | ' : ''}${lines.map(formatLine).join(' | ')}\n`);
         lastPrint = now;

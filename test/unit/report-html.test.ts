@@ -77,7 +77,7 @@ describe('the campaign report', () => {
     d.generations[1]!.validation = { energyRmse: 6.25, forcesRmse: 90 };
     const s = sections(renderReport(d, {}));
     expect(s['learning-curve']).not.toContain('recorded no validation metrics');
-    expect(s['learning-curve']).toMatch(/<td>0<\/td><td>10<\/td><td>12\.50<\/td><td>140\.0<\/td>/);
+    expect(s['learning-curve']).toMatch(/<td>0<\/td><td>10<\/td><td>–<\/td><td>12\.50<\/td><td>–<\/td><td>140\.0<\/td>/);
     const f = figureSpecs(d).find((x) => x.name === 'learning-forces')!;
     const series = f.series as { label: string; x: number[]; y: (number | null)[] }[];
     expect(series[0]).toMatchObject({ x: [10, 13], y: [140, 90] });
@@ -98,5 +98,12 @@ describe('validation metrics as a campaign may record them', () => {
     expect(validationOf(m({ energy: { rmse_mev_atom: 5 }, forces: { rmse_mev_a: 60 }, n: 12 }))).toEqual({ energyRmse: 5, forcesRmse: 60, n: 12 });
     expect(validationOf(m({ all: { energy_rmse_mev_atom: 5, forces_rmse_mev_a: 60 } }))).toMatchObject({ energyRmse: 5, forcesRmse: 60 });
     expect(validationOf(metrics(0))).toBeUndefined();
+  });
+
+  it('reads an evaluation summary (autopipe evaluate\'s shape), offset-corrected energy on a relative scale', () => {
+    const overall = { n_structures: 20, energy_rmse_mev_atom: 900, energy_rmse_mev_atom_offset: 4.5, forces_rmse_mev_a: 61 };
+    const m = (energyScale: string) => ({ ...metrics(0), validation: { energyScale, offsets_ev_atom: {}, overall, by_group: {} } }) as GenerationMetrics;
+    expect(validationOf(m('relative'))).toEqual({ energyRmse: 4.5, energyRmseOffset: 4.5, forcesRmse: 61, n: 20 });
+    expect(validationOf(m('absolute'))).toEqual({ energyRmse: 900, energyRmseOffset: 4.5, forcesRmse: 61, n: 20 });
   });
 });
