@@ -3,37 +3,24 @@
 // never touches the first one's history or run directory.
 import path from 'node:path';
 import { projectRoot } from '../host/paths';
-import { TaskQueues } from '../common/queues';
-import { CampaignIdKey, SystemKey } from '../common/search-attributes';
 import { temporalSettings, uiUrl } from '../host/temporal-config';
-import { campaignWorkflow } from '../workflows/campaign';
 import { statusQuery } from '../workflows/campaign-api';
-import { loadCampaignFile } from './campaign-file';
-import { formatStatus } from './campaigns/format';
+import { stamp } from './args';
+import { formatStatus, startCampaignWorkflow } from './campaign-client';
 import { watchCampaign } from './campaigns/watch';
+import { loadCampaignFile } from './campaign-file';
+import { CampaignError } from './errors';
 import { withLocalRun } from './local-run';
 
-export async function runDemo(args: string[]): Promise<number> {
-  const file = args[0] ?? path.join(projectRoot, 'examples', 'si-demo.yaml');
+export async function runDemo(campaignFile?: string): Promise<number> {
+  const file = campaignFile ?? path.join(projectRoot, 'examples', 'si-demo.yaml');
   const loaded = loadCampaignFile(file);
-  if (!loaded.ok) {
-    loaded.errors.forEach((e) => console.error(e));
-    return 1;
-  }
+  if (!loaded.ok) throw new CampaignError(loaded.errors);
   const settings = temporalSettings();
   const started = Date.now();
   return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client) => {
-    const id = `${loaded.campaign.system.name}-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const handle = await client.workflow.start(campaignWorkflow, {
-      taskQueue: TaskQueues.control,
-      workflowId: id,
-      args: [{ ...loaded.raw, id }],
-      typedSearchAttributes: [
-        { key: CampaignIdKey, value: id },
-        { key: SystemKey, value: loaded.campaign.system.name },
-      ],
-      staticSummary: `Demo campaign ${id}`,
-    });
+    const id = `${loaded.campaign.system.name}-demo-${stamp()}`;
+    const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`);
     console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
     // Live progress while it runs: bars on a terminal, a line per change (at least every 10 s) otherwise.
     const stop = new AbortController();

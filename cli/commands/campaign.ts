@@ -1,209 +1,194 @@
 // Campaign commands: start, status, watch, pause, resume, stop, tune, list, report, history. The read
-// commands' logic lives in cli/campaigns/ (library functions); these are thin wrappers.
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { parseArgs } from 'node:util';
-import { connectClient } from '../../host/connections';
-import { TaskQueues } from '../../common/queues';
-import { CampaignIdKey, SystemKey } from '../../common/search-attributes';
-import { temporalSettings, uiUrl } from '../../host/temporal-config';
-import { campaignWorkflow } from '../../workflows/campaign';
-import { pauseSignal, resumeSignal, stopAfterGenerationSignal, tuneUpdate } from '../../workflows/campaign-api';
-import { loadCampaignFile } from '../campaign-file';
-import { serverStatus, startServer } from '../../host/server';
-import { uiNamespaceBase } from '../../activities/report/temporal-links';
-import { formatView } from '../campaigns/format';
-import { formatHistory, structureHistory } from '../campaigns/history';
-import { formatCampaignRows, listCampaigns } from '../campaigns/list';
-import { readCampaignView, runDirFor } from '../campaigns/live';
-import { campaignReport } from '../campaigns/report';
-import { defaultMode, watchCampaign } from '../campaigns/watch';
-import { UsageError, type Command } from './index';
+// commands' logic lives in cli/campaigns/ (library functions); these wrappers parse and print.
+import type { Command } from 'commander';
+import { stamp } from '../args';
+import type { Register } from '../command-kit';
+import { examples } from '../command-kit';
+import { CampaignError, InputError, UsageError } from '../errors';
 
-async function client(): Promise<Client> {
-  return connectClient(temporalSettings());
-}
-
-/** A client when a server answers (2 s check), else undefined: report and history work from files too. */
-async function optionalClient(): Promise<Client | undefined> {
-  const s = temporalSettings();
-  if (!(await serverStatus(s)).up) return undefined;
-  return connectClient(s).catch(() => undefined);
-}
-
-async function handleFor(c: Client, id: string | undefined): Promise<WorkflowHandle<typeof campaignWorkflow>> {
-  if (!id) throw new UsageError('give the campaign id (see `autopipe list`)');
-  const h = c.workflow.getHandle<typeof campaignWorkflow>(id);
-  try {
-    await h.describe();
-  } catch {
-    throw new Error(`no campaign with id "${id}" on ${temporalSettings().address} (see \`autopipe list\`)`);
+/** "gamma_select=2 dft_total=40" -> {gamma_select: 2, dft_total: 40} */
+export function parseTunePairs(pairs: string[]): Record<string, number> {
+  if (!pairs.length) throw new UsageError('tune needs KEY=VALUE pairs, e.g. gamma_select=2 dft_total=40');
+  const t: Record<string, number> = {};
+  for (const p of pairs) {
+    const [k, v, ...rest] = p.split('=');
+    if (!k || v === undefined || rest.length || v.trim() === '' || !Number.isFinite(Number(v))) throw new UsageError(`"${p}" is not KEY=NUMBER`);
+    t[k] = Number(v);
   }
-  return h;
+  return t;
 }
 
-const start: Command = {
-  usage: 'start CAMPAIGN.yaml [--id ID] [--wait]      start a campaign (prints its id and UI link)',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { id: { type: 'string' }, wait: { type: 'boolean' } } });
-    if (positionals.length !== 1) throw new UsageError('start needs exactly one campaign file');
-    const loaded = loadCampaignFile(positionals[0]!);
-    if (!loaded.ok) {
-      loaded.errors.forEach((e) => console.error(e));
-      return 1;
-    }
-    const settings = temporalSettings();
-    if (!settings.external) await startServer();
-    const c = await client();
-    const id = values.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const raw = { ...loaded.raw, id };
-    const h = await c.workflow
-      .start(campaignWorkflow, {
-        taskQueue: TaskQueues.control,
-        workflowId: id,
-        args: [raw],
-        typedSearchAttributes: [
-          { key: CampaignIdKey, value: id },
-          { key: SystemKey, value: loaded.campaign.system.name },
-        ],
-        staticSummary: `Campaign ${id}: ${loaded.campaign.system.name}`,
-      })
-      .catch((err: Error) => {
-        if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
-        throw err;
-      });
-    console.log(id);
-    console.error(`started campaign ${id}: ${uiUrl(settings, id)}`);
-    console.error('it runs on the workers serving autopipe-control, -dft and -ml (`autopipe worker`)');
-    if (!values.wait) return 0;
-    const r = await h.result();
-    console.error(`finished: ${r.stopReason}; report ${r.report}`);
-    return 0;
-  },
-};
-
-const status: Command = {
-  usage: 'status ID [--json]                          phase, generation, counts, DFT budget, metrics, what runs now',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    if (!positionals[0]) throw new UsageError('give the campaign id (see `autopipe list`)');
-    const view = await readCampaignView(await client(), positionals[0]);
-    if (view.workflowStatus === 'NOT_FOUND') throw new Error(`no campaign with id "${positionals[0]}" on ${temporalSettings().address} (see \`autopipe list\`)`);
-    console.log(values.json ? JSON.stringify(view, null, 2) : formatView(view));
-    return view.status ? 0 : 1;
-  },
-};
-
-const watch: Command = {
-  usage: 'watch ID [--interval S] [--plain|--json]   live progress bars until the campaign ends (plain lines off a terminal)',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { interval: { type: 'string' }, plain: { type: 'boolean' }, json: { type: 'boolean' } } });
-    const c = await client();
-    const h = await handleFor(c, positionals[0]);
-    const interval = Number(values.interval ?? 2);
-    if (!Number.isFinite(interval) || interval <= 0) throw new UsageError('--interval must be a positive number of seconds');
-    const mode = values.json ? 'json' : values.plain ? 'lines' : defaultMode();
-    const r = await watchCampaign(c, h.workflowId, { intervalMs: interval * 1000, mode });
-    if (mode !== 'json') console.log(`campaign ${r.workflowStatus.toLowerCase()}${r.view?.status?.stopReason ? `: ${r.view.status.stopReason}` : ''}`);
-    return r.workflowStatus === 'COMPLETED' ? 0 : 1;
-  },
-};
-
-function signalCommand(name: 'pause' | 'resume' | 'stop'): Command {
-  const usage = {
-    pause: 'pause ID                                    pause between phases',
-    resume: 'resume ID                                   resume a paused campaign',
-    stop: 'stop ID                                     stop after the current generation',
-  }[name];
-  return {
-    usage,
-    async run(args) {
-      const h = await handleFor(await client(), args[0]);
-      await h.signal(name === 'pause' ? pauseSignal : name === 'resume' ? resumeSignal : stopAfterGenerationSignal);
-      console.log(`${name} sent to ${args[0]}`);
-      return 0;
-    },
-  };
+async function start(file: string, opts: { id?: string; wait?: boolean }): Promise<number> {
+  const { loadCampaignFile } = await import('../campaign-file');
+  const loaded = loadCampaignFile(file);
+  if (!loaded.ok) throw new CampaignError(loaded.errors);
+  const { temporalSettings, uiUrl } = await import('../../host/temporal-config');
+  const { startServer } = await import('../../host/server');
+  const { client, startCampaignWorkflow } = await import('../campaign-client');
+  const settings = temporalSettings();
+  if (!settings.external) await startServer();
+  const c = await client();
+  const id = opts.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${stamp()}`;
+  const h = await startCampaignWorkflow(c, id, { ...loaded.raw, id }, loaded.campaign, `Campaign ${id}: ${loaded.campaign.system.name}`).catch((err: Error) => {
+    if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
+    throw err;
+  });
+  console.log(id);
+  console.error(`started campaign ${id}: ${uiUrl(settings, id)}`);
+  console.error('it runs on the workers serving autopipe-control, -dft and -ml (`autopipe worker`)');
+  if (!opts.wait) return 0;
+  const r = await h.result();
+  console.error(`finished: ${r.stopReason}; report ${r.report}`);
+  return 0;
 }
 
-const tune: Command = {
-  usage: 'tune ID KEY=VALUE...                         change thresholds or budgets of a running campaign',
-  async run(args) {
-    const [id, ...pairs] = args;
-    if (!pairs.length) throw new UsageError('tune needs KEY=VALUE pairs, e.g. gamma_select=2 dft_total=40');
-    const t: Record<string, number> = {};
-    for (const p of pairs) {
-      const [k, v] = p.split('=');
-      if (!k || v === undefined || !Number.isFinite(Number(v))) throw new UsageError(`"${p}" is not KEY=NUMBER`);
-      t[k] = Number(v);
-    }
-    const h = await handleFor(await client(), id);
-    try {
-      const r = await h.executeUpdate(tuneUpdate, { args: [t] });
-      console.log(JSON.stringify(r));
-      return 0;
-    } catch (err) {
-      console.error(`rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
-      return 1;
-    }
-  },
-};
+async function status(id: string, opts: { json?: boolean }): Promise<number> {
+  const { client } = await import('../campaign-client');
+  const { readCampaignView } = await import('../campaigns/live');
+  const { formatView } = await import('../campaigns/format');
+  const { temporalSettings } = await import('../../host/temporal-config');
+  const view = await readCampaignView(await client(), id);
+  if (view.workflowStatus === 'NOT_FOUND') throw new InputError(`no campaign with id "${id}" on ${temporalSettings().address} (see \`autopipe list\`)`);
+  console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+  return view.status ? 0 : 1;
+}
 
-const list: Command = {
-  usage: 'list [--json] [--limit N]                   campaigns on the server: status, phase, generation, DFT used',
-  async run(args) {
-    const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, limit: { type: 'string' } } });
-    const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
-    const rows = await listCampaigns(await client(), { limit });
-    console.log(values.json ? JSON.stringify(rows, null, 2) : formatCampaignRows(rows));
+async function watch(id: string, opts: { interval: string; plain?: boolean; json?: boolean }): Promise<number> {
+  const every = Number(opts.interval);
+  if (opts.interval.trim() === '' || !Number.isFinite(every) || every <= 0) throw new UsageError(`--interval must be a number of seconds > 0 (got "${opts.interval}")`);
+  const { client, campaignHandle } = await import('../campaign-client');
+  const { defaultMode, watchCampaign } = await import('../campaigns/watch');
+  const c = await client();
+  await campaignHandle(c, id);
+  const mode = opts.json ? 'json' : opts.plain ? 'lines' : defaultMode();
+  const r = await watchCampaign(c, id, { intervalMs: every * 1000, mode });
+  if (mode !== 'json') console.log(`campaign ${r.workflowStatus.toLowerCase()}${r.view?.status?.stopReason ? `: ${r.view.status.stopReason}` : ''}`);
+  return r.workflowStatus === 'COMPLETED' ? 0 : 1;
+}
+
+async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+  const { client, campaignHandle } = await import('../campaign-client');
+  const api = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  await h.signal(name === 'pause' ? api.pauseSignal : name === 'resume' ? api.resumeSignal : api.stopAfterGenerationSignal);
+  console.log(`${name} sent to ${id}`);
+  return 0;
+}
+
+async function tune(id: string, pairs: string[]): Promise<number> {
+  const t = parseTunePairs(pairs);
+  const { client, campaignHandle } = await import('../campaign-client');
+  const { tuneUpdate } = await import('../../workflows/campaign-api');
+  const h = await campaignHandle(await client(), id);
+  try {
+    const r = await h.executeUpdate(tuneUpdate, { args: [t] });
+    console.log(JSON.stringify(r));
     return 0;
-  },
-};
+  } catch (err) {
+    console.error(`rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    return 1;
+  }
+}
 
-const report: Command = {
-  usage: 'report ID [--json]                          write runs/<id>/report/index.html now (plots, ledger, costs)',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    if (positionals.length !== 1) throw new UsageError('report needs the campaign id (or its run directory)');
-    const c = await optionalClient();
-    try {
-      const r = await campaignReport(positionals[0]!, { client: c, ui: c ? uiNamespaceBase(temporalSettings()) : undefined });
-      r.warnings.forEach((w) => console.error(`warning: ${w}`));
-      console.log(values.json ? JSON.stringify(r, null, 2) : r.file);
-      return 0;
-    } finally {
-      await c?.connection.close();
-    }
-  },
-};
+async function list(opts: { json?: boolean; limit?: string }): Promise<number> {
+  const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer (got "${opts.limit}")`);
+  const { client } = await import('../campaign-client');
+  const { formatCampaignRows, listCampaigns } = await import('../campaigns/list');
+  const rows = await listCampaigns(await client(), { limit });
+  console.log(opts.json ? JSON.stringify(rows, null, 2) : formatCampaignRows(rows));
+  return 0;
+}
 
-const history: Command = {
-  usage: 'history STRUCTURE_ID [--campaign ID|--run DIR] [--json]  one structure\'s story: made, labels, DFT attempts, fits',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, campaign: { type: 'string' }, run: { type: 'string' } } });
-    if (positionals.length !== 1) throw new UsageError('history needs one structure id (or a unique prefix of at least 6 hex digits)');
-    const runDir = values.run ?? (values.campaign ? runDirFor(values.campaign) : undefined);
-    if ((values.run || values.campaign) && !runDir) throw new UsageError(`no run directory for ${values.run ? `--run ${values.run}` : `--campaign ${values.campaign}`}`);
-    const c = await optionalClient();
-    try {
-      const h = await structureHistory(positionals[0]!, { runDir, client: c, ui: uiNamespaceBase(temporalSettings()) });
-      console.log(values.json ? JSON.stringify(h, null, 2) : formatHistory(h));
-      return 0;
-    } finally {
-      await c?.connection.close();
-    }
-  },
-};
+async function report(id: string, opts: { json?: boolean }): Promise<number> {
+  const { optionalClient } = await import('../campaign-client');
+  const { campaignReport } = await import('../campaigns/report');
+  const { uiNamespaceBase } = await import('../../activities/report/temporal-links');
+  const { temporalSettings } = await import('../../host/temporal-config');
+  const c = await optionalClient();
+  try {
+    const r = await campaignReport(id, { client: c, ui: c ? uiNamespaceBase(temporalSettings()) : undefined });
+    r.warnings.forEach((w) => console.error(`warning: ${w}`));
+    console.log(opts.json ? JSON.stringify(r, null, 2) : r.file);
+    return 0;
+  } finally {
+    await c?.connection.close();
+  }
+}
 
-export const commands: Record<string, Command> = {
-  start,
-  status,
-  watch,
-  pause: signalCommand('pause'),
-  resume: signalCommand('resume'),
-  stop: signalCommand('stop'),
-  tune,
-  list,
-  report,
-  history,
+async function history(structureId: string, opts: { json?: boolean; campaign?: string; run?: string }): Promise<number> {
+  const { optionalClient } = await import('../campaign-client');
+  const { formatHistory, structureHistory } = await import('../campaigns/history');
+  const { runDirFor } = await import('../campaigns/live');
+  const { uiNamespaceBase } = await import('../../activities/report/temporal-links');
+  const { temporalSettings } = await import('../../host/temporal-config');
+  if (opts.run && opts.campaign) throw new UsageError('give --campaign or --run, not both');
+  const runDir = opts.run ?? (opts.campaign ? runDirFor(opts.campaign) : undefined);
+  if ((opts.run || opts.campaign) && !runDir) throw new InputError(`no run directory for ${opts.run ? `--run ${opts.run}` : `--campaign ${opts.campaign}`} (a campaign's run directory holds campaign.resolved.json)`);
+  const c = await optionalClient();
+  try {
+    const h = await structureHistory(structureId, { runDir, client: c, ui: uiNamespaceBase(temporalSettings()) });
+    console.log(opts.json ? JSON.stringify(h, null, 2) : formatHistory(h));
+    return 0;
+  } finally {
+    await c?.connection.close();
+  }
+}
+
+function idCommand(program: Command, name: string, description: string) {
+  return program.command(name).description(description).argument('<id>', 'campaign id (see `autopipe list`)');
+}
+
+export const register: Register = (program, act) => {
+  program
+    .command('start')
+    .description('start a campaign on the server (prints its id and UI link); workers run it (`autopipe worker`)')
+    .argument('<campaign>', 'campaign file (YAML or JSON)')
+    .option('--id <id>', 'workflow id (default: the file\'s id, else <system>-<timestamp>)')
+    .option('--wait', 'wait until the campaign ends and print its outcome')
+    .addHelpText('after', examples('autopipe start examples/si-demo.yaml', 'autopipe start my.yaml --id si-run-1 --wait'))
+    .action(act(start));
+  idCommand(program, 'status', 'phase, generation, structure counts, DFT used (live), metrics, and what runs now')
+    .option('--json', 'the status and the running activities\' heartbeats as JSON')
+    .addHelpText('after', examples('autopipe status si-run-1', 'autopipe status si-run-1 --json'))
+    .action(act(status));
+  idCommand(program, 'watch', 'live progress bars until the campaign ends (plain lines when stdout is not a terminal; exit 0 when it completed)')
+    .option('--interval <seconds>', 'seconds between updates', '2')
+    .option('--plain', 'one line per change (at least every 10 s), also on a terminal')
+    .option('--json', 'one JSON object per change (NDJSON)')
+    .addHelpText('after', examples('autopipe watch si-run-1', 'autopipe watch si-run-1 --plain --interval 5 > watch.log'))
+    .action(act(watch));
+  idCommand(program, 'pause', 'pause between phases')
+    .addHelpText('after', examples('autopipe pause si-run-1'))
+    .action(act((id: string) => signal('pause', id)));
+  idCommand(program, 'resume', 'resume a paused campaign')
+    .addHelpText('after', examples('autopipe resume si-run-1'))
+    .action(act((id: string) => signal('resume', id)));
+  idCommand(program, 'stop', 'stop after the current generation')
+    .addHelpText('after', examples('autopipe stop si-run-1'))
+    .action(act((id: string) => signal('stop', id)));
+  idCommand(program, 'tune', 'change thresholds or budgets of a running campaign (validated by the campaign)')
+    .argument('[pairs...]', 'KEY=NUMBER pairs, e.g. gamma_select=2 dft_total=40')
+    .addHelpText('after', examples('autopipe tune si-run-1 gamma_select=2', 'autopipe tune si-run-1 dft_total=60 dft_per_generation=12'))
+    .action(act(tune));
+  program
+    .command('list')
+    .description('campaigns on the server: status, phase, generation, DFT used, first start')
+    .option('--json', 'the rows as JSON')
+    .option('--limit <n>', 'the newest n campaigns only')
+    .addHelpText('after', examples('autopipe list', 'autopipe list --json --limit 5'))
+    .action(act(list));
+  idCommand(program, 'report', 'write the campaign\'s HTML report (runs/<id>/report/index.html) now and print its path')
+    .option('--json', 'what was written (file, sections, figures, costs) as JSON')
+    .addHelpText('after', examples('autopipe report si-run-1', 'autopipe report runs/si-run-1 --json'))
+    .action(act(report));
+  program
+    .command('history')
+    .description('one structure\'s story: how it was made, every label and oracle, DFT attempts and rungs, the fits that trained on it, links into the Temporal UI')
+    .argument('<structure-id>', 'structure id, or a unique prefix of at least 6 hex digits')
+    .option('--campaign <id>', 'look in this campaign\'s store (default: every store under runs/)')
+    .option('--run <dir>', 'look in the store of this run directory')
+    .option('--json', 'the story as JSON')
+    .addHelpText('after', examples('autopipe history d4b7bd74', 'autopipe history d4b7bd749b5afc562fea --campaign si-run-1 --json'))
+    .action(act(history));
 };

@@ -2,159 +2,179 @@
 // extxyz, either format back into a store, and what a dataset file or a run's store holds.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { datasetInfo, exportDataset, importDataset } from '../../activities/store/datasets';
-import { storePath } from '../../activities/store/store';
-import { onDuplicate, parseList, parseNumber, parseNumberMap, reportFailures, runContext } from './dataset-args';
-import { UsageError, type Command } from './index';
+import { onDuplicate, parseList, parseNumber, parseNumberMap, runContext } from '../args';
+import type { Register } from '../command-kit';
+import { examples } from '../command-kit';
+import { UsageError } from '../errors';
 
-const USAGE = `dataset export|import|info ...         Pacemaker/MACE datasets from and into a run's store:
-      dataset export (--run-dir D | --config C) [--name N] [--out-dir DIR] [--format pckl,extxyz] [--oracle dft,mace]
-          [--settings-hash H] [--generation G | --generation-max G] [--source S] [--test-fraction F]
-          [--reference-energies Si=-4.2,...] [--weights dft=1,mace=0.3] [--require-stress] [--json]
-      dataset import FILE (--run-dir D | --config C) [--oracle O] [--settings-hash H] [--source S] [--generation G]
-          [--on-duplicate error|skip] [--min-distance A] [--energy-key K] [--forces-key K] [--stress-key K] [--require-stress] [--json]
-      dataset info FILE|RUN_DIR [--json]`;
+interface RunOptions {
+  config?: string;
+  runDir?: string;
+  json?: boolean;
+}
 
-const common = { config: { type: 'string' }, 'run-dir': { type: 'string' }, json: { type: 'boolean' } } as const;
+interface ExportOptions extends RunOptions {
+  name?: string;
+  outDir?: string;
+  format?: string;
+  oracle?: string;
+  settingsHash?: string;
+  generation?: string;
+  generationMax?: string;
+  source?: string;
+  testFraction?: string;
+  referenceEnergies?: string;
+  weights?: string;
+  requireStress?: boolean;
+}
 
-async function exportCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...common,
-      name: { type: 'string' },
-      'out-dir': { type: 'string' },
-      format: { type: 'string' },
-      oracle: { type: 'string' },
-      'settings-hash': { type: 'string' },
-      generation: { type: 'string' },
-      'generation-max': { type: 'string' },
-      source: { type: 'string' },
-      'test-fraction': { type: 'string' },
-      'reference-energies': { type: 'string' },
-      weights: { type: 'string' },
-      'require-stress': { type: 'boolean' },
-    },
-  });
-  if (positionals.length) throw new UsageError(`dataset export takes no positional arguments (got ${positionals.join(' ')})`);
-  const formats = parseList(values.format) ?? ['pckl', 'extxyz'];
+interface ImportOptions extends RunOptions {
+  oracle?: string;
+  settingsHash?: string;
+  source?: string;
+  generation?: string;
+  onDuplicate?: string;
+  minDistance?: string;
+  energyKey?: string;
+  forcesKey?: string;
+  stressKey?: string;
+  requireStress?: boolean;
+}
+
+async function exportCmd(opts: ExportOptions): Promise<number> {
+  const formats = parseList(opts.format) ?? ['pckl', 'extxyz'];
   const bad = formats.filter((f) => f !== 'pckl' && f !== 'extxyz');
-  if (bad.length || !formats.length) throw new UsageError(`--format: choose from pckl, extxyz (got ${values.format})`);
-  if (values.generation && values['generation-max']) throw new UsageError('give --generation or --generation-max, not both');
-  const generation = parseNumber('--generation', values.generation, { int: true, min: 0 });
-  const generationMax = parseNumber('--generation-max', values['generation-max'], { int: true, min: 0 });
-  const testFraction = parseNumber('--test-fraction', values['test-fraction'], { min: 0, max: 0.99 });
-  const refs = parseNumberMap('--reference-energies', values['reference-energies']);
-  const weights = parseNumberMap('--weights', values.weights);
-  return reportFailures('dataset export', async () => {
-    const ctx = runContext(values)!;
-    const name = values.name ?? (generationMax !== undefined ? `upto-gen-${generationMax}` : generation !== undefined ? `gen-${generation}` : 'all');
-    const r = await exportDataset({
-      runDir: ctx.runDir,
-      name,
-      outDir: values['out-dir'] && path.resolve(values['out-dir']),
-      formats: formats as ('pckl' | 'extxyz')[],
-      filter: { generation, generationMax, source: values.source },
-      oracles: parseList(values.oracle),
-      settingsHash: values['settings-hash'],
-      testFraction,
-      referenceEnergies: refs ?? ctx.campaign?.training.reference_energies,
-      weights,
-      requireStress: values['require-stress'],
-      cutoff: ctx.campaign?.training.cutoff,
-    });
-    if (values.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return 0;
-    }
-    const oracles = Object.entries(r.byOracle).map(([o, n]) => `${o} ${n}`).join(', ');
-    console.log(`${r.count} labelled structures (${oracles}; ${r.train} train, ${r.test} test); ${r.unlabelled} selected structures had no such label`);
-    for (const f of r.files) console.log(`  ${f.split.padEnd(5)} ${f.format.padEnd(6)} ${String(f.count).padStart(6)}  ${f.path}  sha256 ${f.sha256.slice(0, 16)}`);
-    return 0;
+  if (bad.length || !formats.length) throw new UsageError(`--format: choose from pckl, extxyz (got ${opts.format})`);
+  if (opts.generation && opts.generationMax) throw new UsageError('give --generation or --generation-max, not both');
+  const generation = parseNumber('--generation', opts.generation, { int: true, min: 0 });
+  const generationMax = parseNumber('--generation-max', opts.generationMax, { int: true, min: 0 });
+  const testFraction = parseNumber('--test-fraction', opts.testFraction, { min: 0, max: 0.99 });
+  const refs = parseNumberMap('--reference-energies', opts.referenceEnergies);
+  const weights = parseNumberMap('--weights', opts.weights);
+  const ctx = runContext(opts);
+  const name = opts.name ?? (generationMax !== undefined ? `upto-gen-${generationMax}` : generation !== undefined ? `gen-${generation}` : 'all');
+  const { exportDataset } = await import('../../activities/store/datasets');
+  const r = await exportDataset({
+    runDir: ctx.runDir,
+    name,
+    outDir: opts.outDir && path.resolve(opts.outDir),
+    formats: formats as ('pckl' | 'extxyz')[],
+    filter: { generation, generationMax, source: opts.source },
+    oracles: parseList(opts.oracle),
+    settingsHash: opts.settingsHash,
+    testFraction,
+    referenceEnergies: refs ?? ctx.campaign?.training.reference_energies,
+    weights,
+    requireStress: opts.requireStress,
+    cutoff: ctx.campaign?.training.cutoff,
   });
+  if (opts.json) {
+    console.log(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  const oracles = Object.entries(r.byOracle).map(([o, n]) => `${o} ${n}`).join(', ');
+  console.log(`${r.count} labelled structures (${oracles}; ${r.train} train, ${r.test} test); ${r.unlabelled} selected structures had no such label`);
+  for (const f of r.files) console.log(`  ${f.split.padEnd(5)} ${f.format.padEnd(6)} ${String(f.count).padStart(6)}  ${f.path}  sha256 ${f.sha256.slice(0, 16)}`);
+  return 0;
 }
 
-async function importCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...common,
-      oracle: { type: 'string' },
-      'settings-hash': { type: 'string' },
-      source: { type: 'string' },
-      generation: { type: 'string' },
-      'on-duplicate': { type: 'string' },
-      'min-distance': { type: 'string' },
-      'energy-key': { type: 'string' },
-      'forces-key': { type: 'string' },
-      'stress-key': { type: 'string' },
-      'require-stress': { type: 'boolean' },
-    },
+async function importCmd(file: string, opts: ImportOptions): Promise<number> {
+  const generation = parseNumber('--generation', opts.generation, { int: true, min: 0 });
+  const minDistance = parseNumber('--min-distance', opts.minDistance, { min: 0 });
+  const dup = onDuplicate(opts.onDuplicate);
+  const ctx = runContext(opts);
+  const { importDataset } = await import('../../activities/store/datasets');
+  const { storePath } = await import('../../activities/store/store');
+  const r = await importDataset({
+    runDir: ctx.runDir,
+    file: path.resolve(file),
+    oracle: opts.oracle,
+    settingsHash: opts.settingsHash,
+    source: opts.source,
+    generation,
+    elements: ctx.campaign?.system.elements,
+    minDistance,
+    onDuplicate: dup,
+    requireStress: opts.requireStress,
+    keys: { energy: opts.energyKey, forces: opts.forcesKey, stress: opts.stressKey },
   });
-  if (positionals.length !== 1) throw new UsageError('dataset import needs exactly one FILE (.pckl.gzip or extxyz)');
-  const generation = parseNumber('--generation', values.generation, { int: true, min: 0 });
-  const minDistance = parseNumber('--min-distance', values['min-distance'], { min: 0 });
-  const dup = onDuplicate(values['on-duplicate']);
-  return reportFailures('dataset import', async () => {
-    const ctx = runContext(values)!;
-    const r = await importDataset({
-      runDir: ctx.runDir,
-      file: path.resolve(positionals[0]!),
-      oracle: values.oracle,
-      settingsHash: values['settings-hash'],
-      source: values.source,
-      generation,
-      elements: ctx.campaign?.system.elements,
-      minDistance,
-      onDuplicate: dup,
-      requireStress: values['require-stress'],
-      keys: { energy: values['energy-key'], forces: values['forces-key'], stress: values['stress-key'] },
-    });
-    if (values.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return 0;
-    }
-    console.log(`${r.rows} rows read (${r.duplicatesInFile} duplicates in the file) into ${storePath(ctx.runDir)}`);
-    console.log(`structures: ${r.structures.inserted} inserted, ${r.structures.existing} already stored, ${r.structures.skipped} kept as stored`);
-    console.log(`labels:     ${r.labels.inserted} inserted, ${r.labels.existing} already stored, ${r.labels.skipped} kept as stored`);
+  if (opts.json) {
+    console.log(JSON.stringify(r, null, 2));
     return 0;
-  });
+  }
+  console.log(`${r.rows} rows read (${r.duplicatesInFile} duplicates in the file) into ${storePath(ctx.runDir)}`);
+  console.log(`structures: ${r.structures.inserted} inserted, ${r.structures.existing} already stored, ${r.structures.skipped} kept as stored`);
+  console.log(`labels:     ${r.labels.inserted} inserted, ${r.labels.existing} already stored, ${r.labels.skipped} kept as stored`);
+  return 0;
 }
 
-async function infoCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new UsageError('dataset info needs exactly one FILE or RUN_DIR');
-  let file = path.resolve(positionals[0]!);
+async function infoCmd(target: string, opts: { json?: boolean }): Promise<number> {
+  const { datasetInfo } = await import('../../activities/store/datasets');
+  const { storePath } = await import('../../activities/store/store');
+  let file = path.resolve(target);
   if (existsSync(file) && statSync(file).isDirectory()) file = storePath(file);
-  return reportFailures('dataset info', async () => {
-    const r = await datasetInfo({ file });
-    if (values.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return 0;
-    }
-    if (r.kind === 'store') {
-      console.log(JSON.stringify(r, null, 2));
-      return 0;
-    }
-    console.log(`${r.file}: ${r.kind}, ${r.count} structures (${r.unique_structures} distinct), ${(r.bytes / 1e6).toFixed(2)} MB`);
-    console.log(`  elements ${r.elements.join(' ')}; atoms per structure ${r.natoms.min}-${r.natoms.max} (mean ${r.natoms.mean.toFixed(1)})`);
-    console.log(`  energy per atom ${r.energy_per_atom.min?.toFixed(4)} .. ${r.energy_per_atom.max?.toFixed(4)} eV; max |F| ${r.max_abs_force.toFixed(3)} eV/Å; stress on ${r.with_stress}`);
-    console.log(`  labels by oracle: ${Object.entries(r.by_oracle).map(([o, n]) => `${o} ${n}`).join(', ')}`);
-    if (r.columns) console.log(`  columns: ${r.columns.join(', ')}${r.weights ? ' (per-structure weights present: Pacemaker ignores its weighting policy)' : ''}`);
+  const r = await datasetInfo({ file });
+  if (opts.json || r.kind === 'store') {
+    console.log(JSON.stringify(r, null, 2));
     return 0;
-  });
+  }
+  console.log(`${r.file}: ${r.kind}, ${r.count} structures (${r.unique_structures} distinct), ${(r.bytes / 1e6).toFixed(2)} MB`);
+  console.log(`  elements ${r.elements.join(' ')}; atoms per structure ${r.natoms.min}-${r.natoms.max} (mean ${r.natoms.mean.toFixed(1)})`);
+  console.log(`  energy per atom ${r.energy_per_atom.min?.toFixed(4)} .. ${r.energy_per_atom.max?.toFixed(4)} eV; max |F| ${r.max_abs_force.toFixed(3)} eV/Å; stress on ${r.with_stress}`);
+  console.log(`  labels by oracle: ${Object.entries(r.by_oracle).map(([o, n]) => `${o} ${n}`).join(', ')}`);
+  if (r.columns) console.log(`  columns: ${r.columns.join(', ')}${r.weights ? ' (per-structure weights present: Pacemaker ignores its weighting policy)' : ''}`);
+  return 0;
 }
 
-export const command: Command = {
-  usage: USAGE,
-  async run(args) {
-    const [sub, ...rest] = args;
-    if (sub === 'export') return exportCmd(rest);
-    if (sub === 'import') return importCmd(rest);
-    if (sub === 'info') return infoCmd(rest);
-    throw new UsageError(`dataset needs a subcommand: export, import or info`);
-  },
+export const register: Register = (program, act) => {
+  const dataset = program
+    .command('dataset')
+    .description("Pacemaker/MACE datasets from and into a run's store")
+    .addHelpText('after', examples('autopipe dataset export --config examples/si-demo.yaml', 'autopipe dataset info runs/si/datasets/all.pckl.gzip'));
+  dataset
+    .command('export')
+    .description("the store's labelled structures as Pacemaker .pckl.gzip and MACE extxyz (train and test split)")
+    .option('--run-dir <dir>', 'run directory whose store.sqlite is read')
+    .option('--config <campaign>', "campaign file: its run directory, reference energies and cutoff")
+    .option('--name <name>', 'file name stem (default all, gen-G or upto-gen-G)')
+    .option('--out-dir <dir>', 'where the files go (default <run dir>/datasets)')
+    .option('--format <list>', 'pckl, extxyz or both (default both)')
+    .option('--oracle <list>', 'labels of these oracles, e.g. dft,mace')
+    .option('--settings-hash <hash>', 'labels made with these settings only')
+    .option('--generation <g>', 'structures of this generation only')
+    .option('--generation-max <g>', 'structures up to this generation')
+    .option('--source <s>', 'structures of this source only (e.g. md_halt)')
+    .option('--test-fraction <f>', 'share held out as the test split (0 .. 0.99)')
+    .option('--reference-energies <map>', 'eV per atom, e.g. Si=-4.2,Ge=-3.9 (default the campaign\'s)')
+    .option('--weights <map>', 'training weight per oracle, e.g. dft=1,mace=0.3')
+    .option('--require-stress', 'fail when a selected label has no stress')
+    .option('--json', 'the result as JSON')
+    .addHelpText('after', examples('autopipe dataset export --config examples/si-demo.yaml --oracle dft --test-fraction 0.1', 'autopipe dataset export --run-dir runs/si --generation-max 2 --format pckl --out-dir /tmp/ds'))
+    .action(act(exportCmd));
+  dataset
+    .command('import')
+    .description("a .pckl.gzip or extxyz dataset into a run's store (structures and labels, deduplicated)")
+    .argument('<file>', 'the dataset (.pckl.gzip or extxyz)')
+    .option('--run-dir <dir>', 'run directory whose store.sqlite receives the data')
+    .option('--config <campaign>', 'campaign file: its run directory and elements')
+    .option('--oracle <o>', 'oracle name recorded with the labels')
+    .option('--settings-hash <hash>', 'settings hash recorded with the labels')
+    .option('--source <s>', 'source recorded with the structures')
+    .option('--generation <g>', 'generation recorded with the structures')
+    .option('--on-duplicate <mode>', 'error or skip, for a structure already stored with other provenance')
+    .option('--min-distance <A>', 'refuse structures with atoms closer than this (Å)')
+    .option('--energy-key <k>', 'extxyz info key of the energy')
+    .option('--forces-key <k>', 'extxyz array key of the forces')
+    .option('--stress-key <k>', 'extxyz info key of the stress')
+    .option('--require-stress', 'fail when a row has no stress')
+    .option('--json', 'the result as JSON')
+    .addHelpText('after', examples('autopipe dataset import labels.extxyz --run-dir runs/si --oracle dft', 'autopipe dataset import old.pckl.gzip --config c.yaml --on-duplicate skip'))
+    .action(act(importCmd));
+  dataset
+    .command('info')
+    .description('what a dataset file (.pckl.gzip, extxyz) or a run directory\'s store holds')
+    .argument('<target>', 'dataset file or run directory')
+    .option('--json', 'as JSON')
+    .addHelpText('after', examples('autopipe dataset info runs/si/datasets/all.pckl.gzip', 'autopipe dataset info runs/si --json'))
+    .action(act(infoCmd));
 };

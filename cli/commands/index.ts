@@ -1,30 +1,19 @@
-// Commands contributed by feature modules: `autopipe <name> ...` calls run(args) and exits with its code.
-// Add a module per command group and one line here; throw UsageError for bad arguments (exit 2).
-export class UsageError extends Error {}
+// Every command module, in the order `autopipe --help` lists them. A module registers its command(s)
+// with their flags, help and examples; its heavy imports happen inside the action, so `--help` and the
+// quick commands stay fast. Modules import from ../command-kit, ../args and ../errors, never from here.
+import type { Register } from '../command-kit';
+import { register as campaign } from './campaign';
+import { register as dataset } from './dataset';
+import { register as demo } from './demo';
+import { register as doctor } from './doctor';
+import { register as gamma } from './gamma';
+import { register as generate } from './generate';
+import { register as label } from './label';
+import { register as select } from './select';
+import { register as server } from './server';
+import { register as teacher } from './teacher';
+import { register as train } from './train';
+import { register as validate } from './validate';
+import { register as worker } from './worker';
 
-export interface Command {
-  /** One line for the usage text: "name ARGS   what it does". */
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
-
-export const commands: Record<string, () => Promise<Command>> = {
-  label: async () => (await import('./label')).command,
-  start: async () => (await import('./campaign')).commands.start!,
-  status: async () => (await import('./campaign')).commands.status!,
-  watch: async () => (await import('./campaign')).commands.watch!,
-  pause: async () => (await import('./campaign')).commands.pause!,
-  resume: async () => (await import('./campaign')).commands.resume!,
-  stop: async () => (await import('./campaign')).commands.stop!,
-  tune: async () => (await import('./campaign')).commands.tune!,
-  list: async () => (await import('./campaign')).commands.list!,
-  report: async () => (await import('./campaign')).commands.report!,
-  history: async () => (await import('./campaign')).commands.history!,
-  teacher: async () => (await import('./teacher')).command,
-  generate: async () => (await import('./generate')).command,
-  dataset: async () => (await import('./dataset')).command,
-  train: async () => (await import('./train')).command,
-  select: async () => (await import('./select')).command,
-  gamma: async () => (await import('./gamma')).command,
-  // e.g. generate: async () => (await import('./generate')).command,
-};
+export const commandGroups: Register[] = [doctor, server, worker, validate, demo, campaign, label, teacher, generate, dataset, train, select, gamma];

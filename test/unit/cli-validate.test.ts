@@ -77,6 +77,6 @@ describe('autopipe validate', () => {
   it('rejects an unknown command with usage and exit 2', async () => {
     const r = await run(['frobnicate']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).toContain("autopipe: unknown command 'frobnicate'");
   });
 });

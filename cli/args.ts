@@ -1,38 +1,30 @@
-// Arguments shared by `autopipe generate` and `autopipe dataset`: which run directory (and campaign),
-// "El=value" maps, numbers, and how a typed failure is shown.
-import { ApplicationFailure } from '@temporalio/common';
+// Argument values shared by the commands: numbers, lists, "El=value" maps, and which run directory (and
+// campaign) a command works on. Every bad value is a UsageError naming the flag and what it must be.
 import path from 'node:path';
-import type { Campaign } from '../../common/campaign-schema';
-import { defaultRunsDir } from '../../host/paths';
-import { loadCampaignFile } from '../campaign-file';
-import { UsageError } from './index';
+import type { Campaign } from '../common/campaign-schema';
+import { defaultRunsDir } from '../host/paths';
+import { loadCampaignFile } from './campaign-file';
+import { CampaignError, UsageError } from './errors';
 
 export interface RunContext {
   runDir: string;
   campaign?: Campaign;
 }
 
-/** --run-dir wins; else the campaign's run_directory, else runs/<campaign id or file stem>. */
-export function runContext(values: { config?: string; 'run-dir'?: string }, required = true): RunContext | undefined {
-  let campaign: Campaign | undefined;
-  if (values.config) {
-    const loaded = loadCampaignFile(values.config);
-    if (!loaded.ok) throw new CampaignError(loaded.errors);
-    campaign = loaded.campaign;
-  }
-  const stem = values.config ? path.basename(values.config).replace(/\.(ya?ml|json)$/, '') : undefined;
-  const runDir = values['run-dir'] ?? campaign?.run_directory ?? (campaign ? path.join(defaultRunsDir, campaign.id ?? stem!) : undefined);
-  if (!runDir) {
-    if (required) throw new UsageError('give --run-dir DIR or --config CAMPAIGN.yaml (the store is <run dir>/store.sqlite)');
-    return undefined;
-  }
-  return { runDir: path.resolve(runDir), campaign };
+/** The campaign from a file, or a CampaignError with every problem. */
+export function campaignFrom(file: string): Campaign {
+  const loaded = loadCampaignFile(file);
+  if (!loaded.ok) throw new CampaignError(loaded.errors);
+  return loaded.campaign;
 }
 
-export class CampaignError extends Error {
-  constructor(readonly errors: string[]) {
-    super(errors.join('\n'));
-  }
+/** --run-dir wins; else the campaign's run_directory, else runs/<campaign id or file stem>. */
+export function runContext(values: { config?: string; runDir?: string }): RunContext {
+  const campaign = values.config ? campaignFrom(values.config) : undefined;
+  const stem = values.config ? path.basename(values.config).replace(/\.(ya?ml|json)$/, '') : undefined;
+  const runDir = values.runDir ?? campaign?.run_directory ?? (campaign ? path.join(defaultRunsDir, campaign.id ?? stem!) : undefined);
+  if (!runDir) throw new UsageError('give --run-dir DIR or --config CAMPAIGN.yaml (the store is <run dir>/store.sqlite)');
+  return { runDir: path.resolve(runDir), campaign };
 }
 
 /** "Si=-1.5,Ge=-2" -> {Si: -1.5, Ge: -2} */
@@ -56,6 +48,21 @@ export function parseNumber(flag: string, v: string | undefined, opts: { int?: b
   return x;
 }
 
+export function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer (got "${v}")`);
+  return n;
+}
+
+/** "1.5,5" -> [1.5, 5]; every value positive. */
+export function numberList(flag: string, v: string | undefined): number[] {
+  if (v === undefined) return [];
+  const xs = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new UsageError(`${flag} must be positive numbers separated by commas (got "${v}")`);
+  return xs;
+}
+
 export function parseList(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -65,19 +72,7 @@ export function onDuplicate(v: string | undefined): 'error' | 'skip' | undefined
   throw new UsageError(`--on-duplicate must be error or skip (got "${v}")`);
 }
 
-/** Run a command body; a typed failure prints "TYPE: message" and exits 1, a campaign error its lines. */
-export async function reportFailures(name: string, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (err) {
-    if (err instanceof ApplicationFailure) {
-      console.error(`autopipe ${name}: ${err.type}: ${err.message}`);
-      return 1;
-    }
-    if (err instanceof CampaignError) {
-      err.errors.forEach((e) => console.error(e));
-      return 1;
-    }
-    throw err;
-  }
+/** A timestamp safe in file names and workflow ids. */
+export function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
 }

@@ -1,0 +1,36 @@
+// `autopipe teacher bootstrap`: seed structures from the campaign, labelled by the project's own DFT
+// oracle, a small MACE committee trained on them, all through Temporal (embedded server started or
+// reused; workers in this process unless --no-worker).
+import path from 'node:path';
+import { defaultRunsDir } from '../host/paths';
+import { TaskQueues } from '../common/queues';
+import { temporalSettings, uiUrl } from '../host/temporal-config';
+import type { teacherBootstrapWorkflow } from '../workflows/teacher';
+import { campaignFrom, stamp } from './args';
+import type { BootstrapOptions } from './commands/teacher';
+import { withLocalRun } from './local-run';
+
+export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> {
+  const c = campaignFrom(opts.config!);
+  const runDir = path.resolve(opts.runDir ?? c.run_directory ?? path.join(defaultRunsDir, `teacher-${c.system.name}-${stamp()}`));
+  // The workflow gets the resolved campaign (absolute paths), as plain JSON.
+  const campaign = JSON.parse(JSON.stringify(c));
+  const b = c.teacher.bootstrap;
+  console.error(`bootstrapping a ${b.members}-member MACE committee from ${b.seed_structures} DFT-labelled seed structures; run directory ${runDir}`);
+  const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client) => {
+    const id = `teacher-bootstrap-${path.basename(runDir)}`;
+    const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, campaign }] });
+    console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
+    return handle.result();
+  });
+  if (opts.json) {
+    console.log(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  const s = r.trainingScore;
+  console.error(`DFT labels: ${r.labelled}/${r.structures} (${r.failed} failed); committee on its training set: ` +
+    `${s.rmse_forces_mev_a.toFixed(1)} meV/Å force RMSE, ${s.rmse_energy_mev_atom.toFixed(1)} meV/atom energy RMSE`);
+  console.error(`record: ${r.record}\nadd to the campaign file:`);
+  console.log(`teacher:\n  kind: mace\n  models:\n${r.models.map((m) => `    - ${m}`).join('\n')}`);
+  return 0;
+}
