@@ -30,6 +30,10 @@ interface Pending {
   reject: (e: unknown) => void;
   logFile?: string;
   ctx?: Context;
+  /** The request's latest progress details, repeated by the quiet heartbeat so watchers keep seeing them. */
+  progress?: unknown;
+  /** Its latest stderr line, which a quiet heartbeat carries before any progress. */
+  lastLine?: string;
 }
 
 export interface ServerRequestOptions {
@@ -178,7 +182,11 @@ export class HelperServer {
     this.tail.push(line);
     if (this.tail.length > 30) this.tail.shift();
     const details = parseProgressLine(line);
-    if (details !== undefined && current?.ctx) current.ctx.heartbeat(details);
+    if (current) current.lastLine = line;
+    if (details !== undefined && current?.ctx) {
+      current.progress = details;
+      current.ctx.heartbeat(details);
+    }
   }
 
   /** Run one helper command in the server, starting it when needed. */
@@ -190,8 +198,10 @@ export class HelperServer {
     const ctx = currentActivity();
     const id = this.nextId++;
     const child = this.child!;
+    let entry: Pending | undefined;
     const result = new Promise<unknown>((resolve, reject) => {
-      this.pending.push({ id, command, resolve, reject, logFile: opts.logFile, ctx });
+      entry = { id, command, resolve, reject, logFile: opts.logFile, ctx };
+      this.pending.push(entry);
     });
     if (opts.logFile) mkdirSync(path.dirname(opts.logFile), { recursive: true });
     child.stdin!.write(JSON.stringify({ id, command, input }) + '\n');
@@ -199,7 +209,10 @@ export class HelperServer {
     // Quiet batches still heartbeat. A cancelled MACE batch (minutes long) takes the server down with it;
     // a DFT helper request takes milliseconds and may share the server with another slot's request, so
     // it finishes and the cancellation is raised after it.
-    const beat = ctx ? setInterval(() => ctx.heartbeat({ alive: true, request: id }), 5000) : undefined;
+    const t0 = Date.now();
+    const beat = ctx
+      ? setInterval(() => ctx.heartbeat(entry?.progress ?? { alive: true, request: id, seconds: Math.round((Date.now() - t0) / 1000), last: entry?.lastLine?.trim().slice(0, 160) }), 5000)
+      : undefined;
     const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {

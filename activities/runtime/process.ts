@@ -125,7 +125,9 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
 
   // Heartbeat even when the tool is quiet, so a slow SCF step is not mistaken for a dead worker; repeat
   // the last progress so the UI keeps showing it between progress lines.
-  const beat = ctx ? setInterval(() => ctx.heartbeat(lastDetails ?? { alive: true, seconds: Math.round((Date.now() - started) / 1000) }), 5000) : undefined;
+  // Before the first progress line, the tool's latest output line says what it is doing (watchers show it).
+  const quiet = () => ({ alive: true, seconds: Math.round((Date.now() - started) / 1000), last: tail[tail.length - 1]?.trim().slice(0, 160) });
+  const beat = ctx ? setInterval(() => ctx.heartbeat(lastDetails ?? quiet()), 5000) : undefined;
   let cancelled = false;
   const onCancel = () => {
     cancelled = true;

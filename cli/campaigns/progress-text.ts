@@ -23,6 +23,9 @@ function seconds(since: string | undefined, now: number): string {
   return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+/** A quiet tool's latest output line (runTool's heartbeat before any progress line), as a suffix. */
+const lastLine = (d: Record<string, unknown>) => (typeof d.last === 'string' && d.last ? `: ${d.last}` : '');
+
 /** One in-flight activity: what its heartbeat says, with a count when it has one. */
 export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
   const d = a.details ?? {};
@@ -34,17 +37,17 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
       const who = typeof d.structure === 'string' ? d.structure : '';
       const retry = a.attempt > 1 ? ` (attempt ${a.attempt}${typeof d.rung === 'string' ? `, rung ${d.rung}` : ''})` : '';
       const acc = n(d.estimated_accuracy_ry);
-      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : 'setting up pw.x';
+      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : `setting up pw.x${lastLine(d)}`;
       return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${retry}, ${running}` };
     }
     case 'trainMace':
     case 'fineTuneMace': {
       const who = typeof d.member === 'string' ? d.member : 'member';
-      const text = n(d.epoch) !== undefined ? `epoch ${d.epoch}${n(d.max_epochs) ? `/${d.max_epochs}` : ''}, loss ${g3(d.loss)}` : 'starting mace_run_train';
+      const text = n(d.epoch) !== undefined ? `epoch ${d.epoch}${n(d.max_epochs) ? `/${d.max_epochs}` : ''}, loss ${g3(d.loss)}` : `starting mace_run_train${lastLine(d)}`;
       return { key, label: `MACE ${a.type === 'trainMace' ? 'train' : 'fine-tune'} ${who}`, done: n(d.epoch), total: n(d.max_epochs), text: `${text}${attempt}, ${running}` };
     }
     case 'fitAce': {
-      if (n(d.iteration) === undefined) return { key, label: 'ACE fit', text: `preparing pacemaker${attempt}, ${running}` };
+      if (n(d.iteration) === undefined) return { key, label: 'ACE fit', text: `preparing pacemaker${lastLine(d)}${attempt}, ${running}` };
       const test = n(d.test_rmse_forces_mev_a) !== undefined ? `; split ${f1(d.test_rmse_energy_mev_atom)} meV/atom, ${f1(d.test_rmse_forces_mev_a)} meV/Å` : '';
       return {
         key,
@@ -55,7 +58,7 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
       };
     }
     case 'exploreMd': {
-      if (n(d.step) === undefined) return { key, label: 'MD', text: `loading the potential${attempt}, ${running}` };
+      if (n(d.step) === undefined) return { key, label: 'MD', text: `loading the potential${lastLine(d)}${attempt}, ${running}` };
       const k = n(d.index) !== undefined && n(d.trajectories) ? ` (${Number(d.index) + 1}/${d.trajectories})` : '';
       const steps = n(d.steps_total);
       const done = n(d.done_steps);
@@ -70,7 +73,7 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
     }
     default: {
       if (n(d.evaluated) !== undefined) return { key, label: a.type, done: n(d.evaluated), total: n(d.total), text: `${d.evaluated}/${d.total ?? '?'} structures` };
-      return { key, label: a.type, text: `${running}${attempt}` };
+      return { key, label: a.type, text: `${running}${attempt}${lastLine(d)}` };
     }
   }
 }
