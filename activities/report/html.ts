@@ -99,7 +99,7 @@ function ledger(d: ReportData): string {
     .sort((a, b) => (a.finishedAt ?? '~').localeCompare(b.finishedAt ?? '~'))
     .map(
       (r) =>
-        `<tr class="${r.status}"><td><code>${esc(r.structureId)}</code></td><td>${esc(r.source ?? '?')}</td><td>${r.generation ?? '–'}</td><td>${r.status}${r.healed ? ' (healed)' : ''}${r.reason ? `<br><small>${esc(r.reason.slice(0, 160))}</small>` : ''}</td><td>${attempts(r)}</td><td>${duration(r.wallSeconds)}</td><td>${fmt(r.coreHours, 4)}</td><td>${link(r.link, r.activityId ? `activity ${r.activityId}` : r.workflowId ? 'workflow' : '–')}</td></tr>`,
+        `<tr class="${r.status}"><td><code>${esc(r.structureId)}</code></td><td>${esc(r.source ?? '?')}</td><td>${r.generation ?? '–'}</td><td>${r.status}${r.healed ? ' (healed)' : ''}${r.reason ? `<br><small>${esc(r.reason.slice(0, 160))}</small>` : ''}</td><td>${attempts(r)}</td><td>${duration(r.wallSeconds)}</td><td>${fmt(r.coreHours, 4)}</td><td>${link(r.link, r.workflowId ? `${r.workflowId.startsWith(`${d.campaignId}/`) ? r.workflowId.slice(d.campaignId.length + 1) : r.workflowId}${r.activityId ? ` #${r.activityId}` : ''}` : '–')}</td></tr>`,
     )
     .join('');
   return `<p>One row per DFT calculation (pw.x), every attempt with its rung of the self-healing ladder. Core-hours = wall time × MPI ranks.</p>
