@@ -97,16 +97,14 @@ export function commandArgv(template: string, ranks: number): string[] {
 /** Heartbeat details from pw.x's output; `who` (structure, attempt, rung) rides along for watchers. */
 function scfProgress(who: Record<string, unknown>) {
   let iteration = 0;
-  let first = true;
   return (line: string) => {
     const it = line.match(/iteration #\s*(\d+)/);
     if (it) iteration = Number(it[1]);
     const acc = line.match(/estimated scf accuracy\s*<\s*([\d.eE+-]+)\s*Ry/);
     if (acc) return { ...who, scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
-    if (first) {
-      first = false;
-      return who;
-    }
+    // Before the first iteration pw.x sets up (symmetry, G-vectors, pseudopotentials, starting
+    // wavefunctions): its latest line says how far it got.
+    if (iteration === 0 && line.trim()) return { ...who, setup: line.trim().slice(0, 100) };
     return undefined;
   };
 }

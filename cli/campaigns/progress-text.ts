@@ -37,7 +37,7 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
       const who = typeof d.structure === 'string' ? d.structure : '';
       const retry = a.attempt > 1 ? ` (attempt ${a.attempt}${typeof d.rung === 'string' ? `, rung ${d.rung}` : ''})` : '';
       const acc = n(d.estimated_accuracy_ry);
-      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : `setting up pw.x${lastLine(d)}`;
+      const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : `setting up pw.x${typeof d.setup === 'string' ? `: ${d.setup}` : lastLine(d)}`;
       return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${retry}, ${running}` };
     }
     case 'trainMace':
