@@ -1,5 +1,6 @@
 // The product end to end: a tiny Si campaign through two generations of all four phases on real tools
 // (pw.x, MACE, pacemaker, the Temporal server), then the final potential loaded and used.
+import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { recordViews } from './helpers/progress';
 import type { CampaignView } from '../cli/campaigns/live';
 import { structureHistory } from '../cli/campaigns/history';
 import { artifact } from './browser/chromium';
+import { projectRoot } from '../host/paths';
 import { openReport } from './browser/report-check';
 
 describe('campaign end to end', () => {
@@ -136,5 +138,16 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     expect(h.dft?.attempts[0]?.wallSeconds).toBeGreaterThan(0);
     expect(h.trainedBy).toContainEqual({ what: 'ace-fit', generation: 1, how: 'new data' });
     expect(h.trainedBy.some((t) => t.what === 'teacher' && t.generation === 0)).toBe(true);
+  });
+
+  it('the read commands answer with --json through the real CLI', async () => {
+    const cli = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'bin', 'autopipe.mjs'), ...args], { cwd: projectRoot, env: process.env, reject: false });
+    const [list, st, rep] = await Promise.all([cli('list', '--json'), cli('status', id, '--json'), cli('report', id, '--json')]);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).find((r: { id: string }) => r.id === id)).toMatchObject({ workflowStatus: 'COMPLETED', phase: 'finished', dftUsed: outcome.dft.used });
+    expect(st.exitCode, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ id, workflowStatus: 'COMPLETED', statusSource: 'run-directory', status: { phase: 'finished', dft: { used: outcome.dft.used } } });
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    expect(JSON.parse(rep.stdout)).toMatchObject({ file: path.join(outcome.runDir, 'report', 'index.html'), dftCalculations: outcome.dft.used, runDir: outcome.runDir });
   });
 });

@@ -67,7 +67,7 @@ class BarView {
 
   constructor(out: NodeJS.WriteStream) {
     this.multi = new cliProgress.MultiBar(
-      { stream: out, format: ' {label} |{bar}| {text}', barsize: 24, hideCursor: true, clearOnComplete: false, autopadding: true, forceRedraw: true, linewrap: false },
+      { stream: out, format: ' {label} |{bar}| {text}', barsize: 24, hideCursor: true, clearOnComplete: false, autopadding: true, forceRedraw: false, linewrap: false },
       cliProgress.Presets.shades_classic,
     );
     this.head = this.multi.create(1, 0, { text: '' }, { format: '{text}' });
