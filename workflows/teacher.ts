@@ -4,7 +4,7 @@
 //                             generation) -> surrogates labelled by it -> weighted training set
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
-import { setCurrentDetails } from './progress';
+import { reportCounts, setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
 import type { TrainingSetResult } from '../activities/mace/surrogates';
 import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
@@ -71,6 +71,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   const ds = await control.writeDataset({ workDir: dir, entries: dftEntries, extxyz: `${dir}/seed.extxyz` });
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
+  let membersDone = 0;
   const trained = await Promise.all(
     seeds.map((seed, k) =>
       ml.trainMace({
@@ -84,7 +85,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
         batchSize: 2,
         validFraction: 0.2,
         energyWeight: 10,
-      }),
+      }).then((m) => (reportCounts({ done: ++membersDone }), m)),
     ),
   );
   const models = trained.map((m) => m.model);
