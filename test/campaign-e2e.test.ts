@@ -108,6 +108,9 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     const teacher = views.filter((v) => v.status!.phase === 'teacher');
     expect(Math.max(...teacher.map((v) => v.status!.dft.used))).toBeGreaterThan(0);
     expect(teacher.some((v) => v.status!.progress?.some((p) => p.dft && p.dft.running.length > 0))).toBe(true);
+    // the seed labelling's last record arrives before it closes: while the committee trains, all seeds count
+    const seeds = status.structures.bySource.teacher_seed!;
+    expect(teacher.some((v) => v.status!.dft.used === seeds && v.status!.progress?.some((p) => p.dft?.done === seeds && p.dft.running.length === 0))).toBe(true);
     const beats = views.flatMap((v) => v.activities);
     expect(beats.some((a) => a.type === 'dftLabel' && typeof a.details?.scf_iteration === 'number' && typeof a.details?.structure === 'string')).toBe(true);
     expect(beats.some((a) => a.type === 'trainMace' && typeof a.details?.epoch === 'number' && String(a.details?.member).startsWith('member-'))).toBe(true);

@@ -4,7 +4,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type { DftLabelRef } from '../activities/dft/qe';
 import type { DftSettings } from '../common/campaign-schema';
 import { control, dftActivityOptions, dftProxy } from './activity-options';
-import { reportDft } from './progress';
+import { progressSettled, reportDft } from './progress';
 import { slidingWindow } from './window';
 
 export interface LabellingInput {
@@ -55,5 +55,6 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
     progress();
   });
   result.labels.sort((a, b) => a.index - b.index);
+  await progressSettled(); // the campaign counts the last calculation before this workflow closes
   return result;
 }

@@ -13,6 +13,7 @@ let seq = 0;
 let step = '';
 let extra: Extra = {};
 let scheduled = false;
+let inflight: Promise<void> | undefined;
 
 function flush(): void {
   scheduled = false;
@@ -22,9 +23,15 @@ function flush(): void {
   // histories recorded before progress signals existed replayable.
   if (!root || root.workflowId === info.workflowId || !patched('live-progress-signal')) return;
   const record: StepProgress = { workflowId: info.workflowId, workflowType: info.workflowType, step, ...extra, seq: ++seq, at: new Date().toISOString() };
-  getExternalWorkflowHandle(root.workflowId)
+  inflight = getExternalWorkflowHandle(root.workflowId)
     .signal(progressSignal, record)
     .catch(() => undefined); // the campaign is gone (terminated): nothing to tell
+}
+
+/** Wait until the last record has reached the campaign: call before returning, or the final counts may be lost. */
+export async function progressSettled(): Promise<void> {
+  if (scheduled) await Promise.resolve(); // let the pending flush run first
+  await inflight;
 }
 
 function schedule(): void {
