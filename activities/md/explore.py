@@ -70,7 +70,7 @@ def carve_local_cell(atoms, gamma, max_atoms, min_dist):
     return sub
 
 
-def _run_trajectory(start, calc, temperature, pressure, p, rng_seed, traj_id, where=None):
+def _run_trajectory(start, calc, temperature, pressure, p, rng_seed, traj_id):
     atoms = start.repeat(tuple(p.get("supercell", [1, 1, 1])))
     atoms.calc = calc
     rng = np.random.default_rng(rng_seed)
@@ -116,10 +116,7 @@ def _run_trajectory(start, calc, temperature, pressure, p, rng_seed, traj_id, wh
         if status["halted"]:
             break
         if step % 50 == 0:
-            # where: this trajectory's place among all of them, so a watcher can draw one bar for the whole run
-            w = where or {}
-            progress(trajectory=traj_id, step=step, gamma_max=round(max_seen, 3), steps_total=p["steps"], **w,
-                     done_steps=w.get("index", 0) * p["steps"] + step, total_steps=w.get("trajectories", 1) * p["steps"])
+            progress(trajectory=traj_id, step=step, gamma_max=round(max_seen, 3))
     status["gamma_max"] = max_seen
     return harvested, status
 
@@ -139,8 +136,7 @@ def explore(p):
         for temperature in p["temperatures"]:
             for pressure in p.get("pressures", [0]) or [0]:
                 traj_id = f"s{si}-T{temperature:g}-P{pressure:g}"
-                where = {"index": k, "trajectories": len(starts) * len(p["temperatures"]) * len(p.get("pressures", [0]) or [0])}
-                frames, status = _run_trajectory(start, calc, temperature, pressure, p, p["seed"] + k, traj_id, where)
+                frames, status = _run_trajectory(start, calc, temperature, pressure, p, p["seed"] + k, traj_id)
                 k += 1
                 pool.extend(frames)
                 trajectories.append({"id": traj_id, "harvested": len(frames), **status})

@@ -59,17 +59,16 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
     }
     case 'exploreMd': {
       if (n(d.step) === undefined) return { key, label: 'MD', text: `loading the potential${lastLine(d)}${attempt}, ${running}` };
-      const k = n(d.index) !== undefined && n(d.trajectories) ? ` (${Number(d.index) + 1}/${d.trajectories})` : '';
-      const steps = n(d.steps_total);
-      const done = n(d.done_steps);
-      const total = n(d.total_steps);
-      return {
-        key,
-        label: 'MD',
-        done: done ?? n(d.step),
-        total: total ?? steps,
-        text: `trajectory ${String(d.trajectory ?? '?')}${k} step ${d.step}${steps ? `/${steps}` : ''}, max gamma ${g3(d.gamma_max)}${n(d.halted) ? `, ${d.halted} halted` : ''}`,
-      };
+      const gamma = `max gamma ${g3(d.gamma_max)}`;
+      // The lockstep engine runs every trajectory at once: step of steps, with running/halted/harvested counts.
+      if (n(d.steps) !== undefined) {
+        const counts = [n(d.trajectories) !== undefined ? `${d.trajectories} trajectories` : '', n(d.running) !== undefined ? `${d.running} running` : '', n(d.halted) ? `${d.halted} halted` : '', n(d.harvested) !== undefined ? `${d.harvested} harvested` : '']
+          .filter(Boolean)
+          .join(', ');
+        return { key, label: 'MD', done: n(d.step), total: n(d.steps), text: `step ${d.step}/${d.steps}${counts ? `, ${counts}` : ''}, ${gamma}` };
+      }
+      // One trajectory after another: which one, and its step.
+      return { key, label: 'MD', text: `trajectory ${String(d.trajectory ?? '?')} step ${d.step}, ${gamma}` };
     }
     default: {
       if (n(d.evaluated) !== undefined) return { key, label: a.type, done: n(d.evaluated), total: n(d.total), text: `${d.evaluated}/${d.total ?? '?'} structures` };

@@ -75,10 +75,14 @@ describe('activity heartbeats as progress lines', () => {
     expect(l.text).toBe('iteration 20/60, loss 0.00123, RMSE 3.1 meV/atom, 40.1 meV/Å');
   });
 
-  it('MD: the whole run as one bar, trajectory and max gamma in words', () => {
-    const l = activityLine(act('exploreMd', { trajectory: 's1-T1200-P0', index: 3, trajectories: 4, step: 150, steps_total: 300, done_steps: 1050, total_steps: 1200, gamma_max: 2.345 }), now);
-    expect(l).toMatchObject({ done: 1050, total: 1200 });
-    expect(l.text).toBe('trajectory s1-T1200-P0 (4/4) step 150/300, max gamma 2.35');
+  it('MD: all trajectories in lockstep as one bar, with running, halted and harvested counts', () => {
+    const l = activityLine(act('exploreMd', { step: 150, steps: 300, trajectories: 4, running: 3, halted: 1, gamma_max: 2.345, harvested: 5 }), now);
+    expect(l).toMatchObject({ label: 'MD', done: 150, total: 300 });
+    expect(l.text).toBe('step 150/300, 4 trajectories, 3 running, 1 halted, 5 harvested, max gamma 2.35');
+  });
+
+  it('MD one trajectory at a time: which one and its step', () => {
+    expect(activityLine(act('exploreMd', { trajectory: 's1-T1200-P0', step: 150, gamma_max: 2.345 }), now).text).toBe('trajectory s1-T1200-P0 step 150, max gamma 2.35');
   });
 
   it('a quiet or waiting activity still says something', () => {
