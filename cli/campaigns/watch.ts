@@ -57,7 +57,7 @@ function headline(v: CampaignView): string {
 
 const clock = (ms: number) => {
   const s = Math.round(ms / 1000);
-  return s < 600 ? `${s} s` : `${Math.floor(s / 60)} min`;
+  return s < 600 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
 
 class BarView {
