@@ -117,9 +117,13 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
   const started = Date.now();
   try {
     // Which member and how many epochs ride along in each heartbeat, for watchers.
+    let epochs = false;
     const progress = (line: string) => {
       const e = epochProgress(line);
-      return e && { member: input.name, max_epochs: input.maxEpochs, ...e };
+      if (e) epochs = true;
+      const who = { member: input.name, max_epochs: input.maxEpochs };
+      // Before the first epoch (torch import, data loading, E0s), its latest log line.
+      return e ? { ...who, ...e } : !epochs && line.trim() ? { ...who, setup: line.trim().slice(0, 120) } : undefined;
     };
     await runTool({ command: 'mace_run_train', args: maceTrainArgs(input), cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress });
   } catch (err) {

@@ -43,7 +43,7 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
     case 'trainMace':
     case 'fineTuneMace': {
       const who = typeof d.member === 'string' ? d.member : 'member';
-      const text = n(d.epoch) !== undefined ? `epoch ${d.epoch}${n(d.max_epochs) ? `/${d.max_epochs}` : ''}, loss ${g3(d.loss)}` : `starting mace_run_train${lastLine(d)}`;
+      const text = n(d.epoch) !== undefined ? `epoch ${d.epoch}${n(d.max_epochs) ? `/${d.max_epochs}` : ''}, loss ${g3(d.loss)}` : `starting mace_run_train${typeof d.setup === 'string' ? `: ${d.setup}` : lastLine(d)}`;
       return { key, label: `MACE ${a.type === 'trainMace' ? 'train' : 'fine-tune'} ${who}`, done: n(d.epoch), total: n(d.max_epochs), text: `${text}${attempt}, ${running}` };
     }
     case 'fitAce': {
