@@ -43,12 +43,10 @@ export async function listCampaigns(client: Client, opts: { limit?: number } = {
   if (opts.limit) list.splice(opts.limit);
   await Promise.all(
     list.map(async (r) => {
-      const s =
-        (r.workflowStatus === 'RUNNING' ? await queryStatus(client, client.workflow.getHandle(r.id), 3000).catch(() => undefined) : undefined) ??
-        (() => {
-          const dir = runDirFor(r.id);
-          return dir ? recordedStatus(dir) : undefined;
-        })();
+      const h = client.workflow.getHandle(r.id);
+      // a completed campaign's result names its run directory (which may lie outside runs/)
+      const dir = async () => runDirFor(r.id) ?? (r.workflowStatus === 'COMPLETED' ? await h.result().then((x) => (x as { runDir?: string }).runDir).catch(() => undefined) : undefined);
+      const s = (r.workflowStatus === 'RUNNING' ? await queryStatus(client, h, 3000).catch(() => undefined) : undefined) ?? (await dir().then((d) => (d ? recordedStatus(d) : undefined)));
       if (!s) return;
       r.dftUsed = s.dft.used;
       r.dftBudget = s.dft.budget;
