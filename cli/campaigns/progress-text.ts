@@ -26,19 +26,26 @@ function seconds(since: string | undefined, now: number): string {
 /** A quiet tool's latest output line (runTool's heartbeat before any progress line), as a suffix. */
 const lastLine = (d: Record<string, unknown>) => (typeof d.last === 'string' && d.last ? `: ${d.last}` : '');
 
+const LABELS: Record<string, string> = { dftLabel: 'DFT', trainMace: 'MACE train', fineTuneMace: 'MACE fine-tune', fitAce: 'ACE fit', exploreMd: 'MD' };
+
 /** One in-flight activity: what its heartbeat says, with a count when it has one. */
 export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
   const d = a.details ?? {};
   const key = `${a.workflowId}#${a.activityId}`;
   const attempt = a.attempt > 1 ? ` attempt ${a.attempt}` : '';
-  const running = a.state === 'scheduled' ? 'waiting for a worker' : `running ${seconds(a.startedAt, now)}`;
+  const running = `running ${seconds(a.startedAt, now)}`;
+  if (a.state === 'scheduled') {
+    // Not started (no free worker slot yet, or waiting to retry): say so, and why the last attempt failed.
+    const failed = a.lastFailure ? `; attempt ${a.attempt - 1} failed: ${a.lastFailure.split('\n')[0]!.slice(0, 120)}` : '';
+    return { key, label: LABELS[a.type] ?? a.type, text: `waiting for a worker${a.attempt > 1 ? ` (attempt ${a.attempt}${failed})` : ''}` };
+  }
   switch (a.type) {
     case 'dftLabel': {
       const who = typeof d.structure === 'string' ? d.structure : '';
       const retry = a.attempt > 1 ? ` (attempt ${a.attempt}${typeof d.rung === 'string' ? `, rung ${d.rung}` : ''})` : '';
       const acc = n(d.estimated_accuracy_ry);
       const scf = n(d.scf_iteration) !== undefined ? `SCF iteration ${d.scf_iteration}, accuracy ${acc === undefined ? '?' : acc.toExponential(1)} Ry` : `setting up pw.x${typeof d.setup === 'string' ? `: ${d.setup}` : lastLine(d)}`;
-      return { key, label: `DFT ${who}`.trim(), text: a.state === 'scheduled' ? running : `${scf}${retry}, ${running}` };
+      return { key, label: `DFT ${who}`.trim(), text: `${scf}${retry}, ${running}` };
     }
     case 'trainMace':
     case 'fineTuneMace': {
@@ -95,5 +102,6 @@ export function dftBudgetLine(s: CampaignStatus): ProgressLine {
 
 /** Everything worth a line or a bar right now. */
 export function progressLines(s: CampaignStatus | undefined, activities: LiveActivity[], now = Date.now()): ProgressLine[] {
-  return [...(s ? [dftBudgetLine(s), ...stepLines(s.progress)] : []), ...activities.map((a) => activityLine(a, now))];
+  const acts = [...activities].sort((a, b) => a.workflowId.localeCompare(b.workflowId) || Number(a.activityId) - Number(b.activityId) || a.activityId.localeCompare(b.activityId));
+  return [...(s ? [dftBudgetLine(s), ...stepLines(s.progress)] : []), ...acts.map((a) => activityLine(a, now))];
 }
