@@ -1,4 +1,9 @@
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+// Tests make their run directories under the system's temporary directory: allow it as a run root
+// (host/paths.ts runRoots) for the test processes and everything they start.
+process.env.AUTOPIPE_RUN_ROOTS ??= os.tmpdir();
 
 // Two tiers. `unit`: pure tests (no server, no tool run), under a minute, run first. `tools`: everything
 // on real tools (pw.x, pacemaker, MACE, a real Temporal dev server started by the global setup).

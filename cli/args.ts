@@ -1,10 +1,13 @@
 // Argument values shared by the commands: numbers, lists, "El=value" maps, and which run directory (and
 // campaign) a command works on. Every bad value is a UsageError naming the flag and what it must be.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Campaign } from '../common/campaign-schema';
 import { defaultRunsDir } from '../host/paths';
 import { loadCampaignFile } from './campaign-file';
-import { CampaignError, UsageError } from './errors';
+import { runDirectoryProblem } from '../activities/safety/run-directory';
+import { runLayout } from '../common/run-layout';
+import { CampaignError, InputError, UsageError } from './errors';
 
 export interface RunContext {
   runDir: string;
@@ -18,13 +21,24 @@ export function campaignFrom(file: string): Campaign {
   return loaded.campaign;
 }
 
-/** --run-dir wins; else the campaign's run_directory, else runs/<campaign id or file stem>. */
-export function runContext(values: { config?: string; runDir?: string }): RunContext {
+/**
+ * --run-dir wins; else the campaign's run_directory, else runs/<campaign id or file stem>. It must lie
+ * under an allowed run root; `read` also needs its store to exist (a typo names no run, and must not
+ * create one).
+ */
+export function runContext(values: { config?: string; runDir?: string }, purpose: 'read' | 'write' = 'write'): RunContext {
   const campaign = values.config ? campaignFrom(values.config) : undefined;
   const stem = values.config ? path.basename(values.config).replace(/\.(ya?ml|json)$/, '') : undefined;
   const runDir = values.runDir ?? campaign?.run_directory ?? (campaign ? path.join(defaultRunsDir, campaign.id ?? stem!) : undefined);
   if (!runDir) throw new UsageError('give --run-dir DIR or --config CAMPAIGN.yaml (the store is <run dir>/store.sqlite)');
-  return { runDir: path.resolve(runDir), campaign };
+  const field = values.runDir ? '--run-dir' : campaign?.run_directory ? `${values.config}: run_directory` : `run directory of ${values.config}`;
+  const resolved = path.resolve(runDir);
+  if (purpose === 'read' && !existsSync(runLayout(resolved).store)) {
+    throw new InputError(`${field}: no run store at ${runLayout(resolved).store}: check the directory name (\`ls ${path.dirname(resolved)}\`)`);
+  }
+  const bad = runDirectoryProblem(resolved, field);
+  if (bad && purpose === 'write') throw new InputError(bad);
+  return { runDir: resolved, campaign };
 }
 
 /** "Si=-1.5,Ge=-2" -> {Si: -1.5, Ge: -2} */
@@ -44,7 +58,8 @@ export function parseNumber(flag: string, v: string | undefined, opts: { int?: b
   if (v === undefined) return undefined;
   const x = Number(v);
   const ok = v.trim() !== '' && Number.isFinite(x) && (!opts.int || Number.isInteger(x)) && (opts.min === undefined || x >= opts.min) && (opts.max === undefined || x <= opts.max);
-  if (!ok) throw new UsageError(`${flag} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got "${v}")`);
+  const range = opts.min !== undefined && opts.max !== undefined ? ` from ${opts.min} to ${opts.max}` : opts.min !== undefined ? ` >= ${opts.min}` : opts.max !== undefined ? ` <= ${opts.max}` : '';
+  if (!ok) throw new UsageError(`${flag} must be ${opts.int ? 'an integer' : 'a number'}${range} (got "${v}")`);
   return x;
 }
 

@@ -1,15 +1,20 @@
 // Reading a campaign file (YAML or JSON): syntax errors name the file and line; schema problems come
 // back one per line as "path: message"; relative paths are made absolute against the file's folder.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseCampaign, type Campaign } from '../common/campaign-schema';
+
+const MAX_BYTES = 1_000_000;
 
 export type LoadResult = { ok: true; campaign: Campaign; raw: Record<string, unknown> } | { ok: false; errors: string[] };
 
 export function loadCampaignFile(file: string): LoadResult {
   let text: string;
   try {
+    const st = statSync(file);
+    if (!st.isFile()) return { ok: false, errors: [`${file}: not a file (give the campaign's YAML or JSON file)`] };
+    if (st.size > MAX_BYTES) return { ok: false, errors: [`${file}: ${st.size} bytes; a campaign file is a few kB (limit ${MAX_BYTES / 1e6} MB): is this the right file?`] };
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { ok: false, errors: [`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`] };
@@ -18,7 +23,13 @@ export function loadCampaignFile(file: string): LoadResult {
   if (doc.errors.length) {
     return { ok: false, errors: doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]}`) };
   }
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. a "billion laughs" alias bomb: refused before it expands
+    return { ok: false, errors: [`${file}: ${(err as Error).message}: a campaign needs no YAML aliases (*name); write the values out`] };
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [`${file}: the campaign must be a mapping with at least a "system" section`] };
   }

@@ -8,19 +8,23 @@ import { statusQuery } from '../workflows/campaign-api';
 import { stamp } from './args';
 import { formatStatus, startCampaignWorkflow } from './campaign-client';
 import { watchCampaign } from './campaigns/watch';
+import { checkCampaignFile } from './campaign-check';
 import { loadCampaignFile } from './campaign-file';
 import { CampaignError } from './errors';
 import { withLocalRun } from './local-run';
 
 export async function runDemo(campaignFile?: string): Promise<number> {
   const file = campaignFile ?? path.join(projectRoot, 'examples', 'si-demo.yaml');
-  const loaded = loadCampaignFile(file);
+  const first = loadCampaignFile(file);
+  if (!first.ok) throw new CampaignError(first.errors);
+  // Each run is a new campaign id; the file is checked with it before anything starts.
+  const id = `${first.campaign.system.name}-demo-${stamp()}`;
+  const loaded = await checkCampaignFile(file, { id });
   if (!loaded.ok) throw new CampaignError(loaded.errors);
   const settings = temporalSettings();
   const started = Date.now();
-  return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client) => {
-    const id = `${loaded.campaign.system.name}-demo-${stamp()}`;
-    const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`);
+  return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client, taskQueue) => {
+    const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`, taskQueue);
     console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
     // Live progress while it runs: bars on a terminal, a line per change (at least every 10 s) otherwise.
     const stop = new AbortController();

@@ -1,22 +1,57 @@
 // `autopipe label dft`: index the input structures, run labellingWorkflow with the campaign's DFT
 // settings (progress from the label files), write the labels as extxyz.
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeDataset } from '../activities/store/datasets';
 import { callPython } from '../activities/runtime/python';
 import { defaultRunsDir } from '../host/paths';
-import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
 import { uiUrl, temporalSettings } from '../host/temporal-config';
 import type { labellingWorkflow } from '../workflows/labelling';
 import { stamp } from './args';
 import { loadCampaignFile } from './campaign-file';
 import type { LabelDftOptions } from './commands/label';
-import { CampaignError } from './errors';
+import { CampaignError, InputError, UsageError } from './errors';
+import type { DftSettings } from '../common/campaign-schema';
+import { deriveCampaign } from '../activities/campaign/heuristics';
+import { costProblems, estimateDftCost, kptsFromSpacing } from '../activities/dft/cost';
+import { pseudopotentialProblems } from '../activities/safety/campaign-inputs';
+import { runDirectoryProblem } from '../activities/safety/run-directory';
 import { withLocalRun } from './local-run';
 
-const Indexed = z.object({ output: z.string(), ids: z.array(z.string()), count: z.number() });
+const Indexed = z.object({
+  output: z.string(),
+  ids: z.array(z.string()),
+  count: z.number(),
+  frames: z.array(z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()), problem: z.string().nullable() })),
+});
+
+/** Refuse the whole set before any DFT starts: unknown species, cells above max_atoms_dft or dft.limits. */
+function frameProblems(frames: z.infer<typeof Indexed>['frames'], shown: string, dft: DftSettings, valence: Record<string, number>, maxAtoms: number): string[] {
+  const problems: string[] = [];
+  frames.forEach((f, i) => {
+    const where = `${shown} frame ${i}`;
+    if (f.problem) {
+      problems.push(f.problem.replace(/^\S+ frame \d+/, where));
+      return;
+    }
+    const missing = [...new Set(f.symbols)].filter((el) => valence[el] === undefined);
+    if (missing.length) {
+      problems.push(`${where}: ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no pseudopotential in the campaign (add to system.elements and dft.pseudopotentials)`);
+      return;
+    }
+    if (f.natoms > Math.min(maxAtoms, dft.limits.max_atoms)) {
+      problems.push(maxAtoms <= dft.limits.max_atoms
+        ? `${where}: ${f.natoms} atoms, more than exploration.max_atoms_dft (${maxAtoms}) of the campaign: label smaller cells, or raise max_atoms_dft`
+        : `${where}: ${f.natoms} atoms, more than dft.limits.max_atoms (${dft.limits.max_atoms})`);
+    }
+    const cost = estimateDftCost({ cell: f.cell, symbols: f.symbols, kpts: kptsFromSpacing(f.cell, dft.kspacing), ecutwfc: dft.ecutwfc!, ecutrho: dft.ecutrho ?? 4 * dft.ecutwfc!, spin: dft.spin, smearing: dft.smearing !== 'none', valence });
+    problems.push(...costProblems(cost, { ...dft.limits, max_atoms: Infinity }, where));
+  });
+  return problems;
+}
 
 function progress(runDir: string, ids: string[]): { labelled: number; failed: number } {
   let labelled = 0;
@@ -36,23 +71,52 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
     console.error(`${shown}: no such file`);
     return 1;
   }
+  // Everything is checked before the first pw.x: where the labels go, the settings, every structure.
+  const out = path.resolve(opts.out!);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${opts.out} is a directory: give the extxyz file to write, e.g. ${path.join(opts.out!, 'labels.extxyz')}`);
+  if (!existsSync(path.dirname(out))) throw new InputError(`--out ${opts.out}: the folder ${path.dirname(out)} does not exist (create it first)`);
+  const runDir = path.resolve(opts.runDir ?? path.join(defaultRunsDir, `label-${stamp()}`));
+  const badRun = runDirectoryProblem(runDir, '--run-dir');
+  if (badRun) throw new InputError(badRun);
   const loaded = loadCampaignFile(opts.config!);
   if (!loaded.ok) throw new CampaignError(loaded.errors);
-  const dft = loaded.campaign.dft;
-  const runDir = path.resolve(opts.runDir ?? path.join(defaultRunsDir, `label-${stamp()}`));
-  const run = runLayout(runDir);
-  const indexed = await callPython('structures-index', { input, output: run.structures('input') }, Indexed, {
-    workDir: run.structureLogs('input'),
-  }).catch((err: Error) => {
-    throw new Error(`${shown}: ${err.message.replace(/ \(helper.*$/, '')}`);
-  });
-  console.error(`${indexed.count} structures from ${shown}; run directory ${runDir}`);
-  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers: opts.worker }, async (client) => {
+  const derived = deriveCampaign(loaded.raw);
+  if (!derived.ok) throw new CampaignError(derived.errors.map((e) => `${opts.config}: ${e}`));
+  const c = derived.campaign;
+  const pseudo = pseudopotentialProblems(c.dft, c.system.elements);
+  if (pseudo.problems.length) throw new CampaignError(pseudo.problems.map((e) => `${opts.config}: ${e}`));
+  const maxAtoms = c.exploration.max_atoms_dft;
+  // The activity's own pre-flight applies the campaign's max_atoms_dft too.
+  const dft: DftSettings = { ...c.dft, limits: { ...c.dft.limits, max_atoms: Math.min(c.dft.limits.max_atoms, maxAtoms) } };
+
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'autopipe-label-index-'));
+  try {
+    const indexed = await callPython('structures-index', { input, output: path.join(scratch, 'input.extxyz') }, Indexed, { workDir: scratch }).catch((err: Error) => {
+      throw new InputError(`${shown}: ${err.message.replace(/ \(helper.*$/s, '')}`);
+    });
+    const problems = frameProblems(indexed.frames, shown, c.dft, pseudo.valence, maxAtoms);
+    if (problems.length) {
+      const shownProblems = problems.length > 10 ? [...problems.slice(0, 10), `... and ${problems.length - 10} more`] : problems;
+      throw new InputError(`nothing was started:\n${shownProblems.join('\n')}`);
+    }
+    return await labelIndexed(indexed, scratch, runDir, dft, shown, out, opts.worker);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The run itself, once the server answers: the indexed structures into the run directory, the workflow, the labels out. */
+async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, runDir: string, dft: DftSettings, shown: string, out: string, inProcessWorkers: boolean): Promise<number> {
+  const structureFile = runLayout(runDir).structures('input');
+  const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers }, async (client, taskQueue) => {
+    mkdirSync(path.dirname(structureFile), { recursive: true });
+    copyFileSync(path.join(scratch, 'input.extxyz'), structureFile);
+    console.error(`${indexed.count} structures from ${shown}; run directory ${runDir}`);
     const id = `label-${path.basename(runDir)}`;
     const handle = await client.workflow.start<typeof labellingWorkflow>('labellingWorkflow', {
-      taskQueue: TaskQueues.control,
+      taskQueue,
       workflowId: id,
-      args: [{ runDir, dft, structureFile: indexed.output, ids: indexed.ids }],
+      args: [{ runDir, dft, structureFile, ids: indexed.ids }],
     });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     const timer = setInterval(() => {
@@ -68,10 +132,9 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
   console.error(`done: ${result.labelled} labelled (${result.healed} healed, ${result.reused} reused), ${result.failed} failed`);
   for (const f of result.failures) console.error(`  failed ${f.structureId}: ${f.reason.split('\n')[0]}`);
   if (result.labels.length) {
-    const out = path.resolve(opts.out!);
     await writeDataset({
       workDir: runDir,
-      entries: result.labels.map((l) => ({ structure_file: indexed.output, index: l.index, label_file: l.labelFile, name: l.structureId })),
+      entries: result.labels.map((l) => ({ structure_file: structureFile, index: l.index, label_file: l.labelFile, name: l.structureId })),
       extxyz: out,
     });
     console.log(out);

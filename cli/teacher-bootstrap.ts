@@ -3,23 +3,27 @@
 // reused; workers in this process unless --no-worker).
 import path from 'node:path';
 import { defaultRunsDir } from '../host/paths';
-import { TaskQueues } from '../common/queues';
 import { temporalSettings, uiUrl } from '../host/temporal-config';
 import type { teacherBootstrapWorkflow } from '../workflows/teacher';
 import { campaignFrom, stamp } from './args';
+import { checkCampaignFile } from './campaign-check';
+import { CampaignError } from './errors';
 import type { BootstrapOptions } from './commands/teacher';
 import { withLocalRun } from './local-run';
 
 export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> {
   const c = campaignFrom(opts.config!);
   const runDir = path.resolve(opts.runDir ?? c.run_directory ?? path.join(defaultRunsDir, `teacher-${c.system.name}-${stamp()}`));
-  // The workflow gets the resolved campaign (absolute paths), as plain JSON.
+  // Everything the bootstrap needs (pseudopotentials, structure, DFT cost, run directory) before it starts.
+  const checked = await checkCampaignFile(opts.config!, { runDir });
+  if (!checked.ok) throw new CampaignError(checked.errors);
+  // The workflow gets the campaign as the file gives it (absolute paths; it derives the rest), as plain JSON.
   const campaign = JSON.parse(JSON.stringify(c));
   const b = c.teacher.bootstrap;
   console.error(`bootstrapping a ${b.members}-member MACE committee from ${b.seed_structures} DFT-labelled seed structures; run directory ${runDir}`);
-  const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client) => {
+  const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client, taskQueue) => {
     const id = `teacher-bootstrap-${path.basename(runDir)}`;
-    const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, campaign }] });
+    const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue, workflowId: id, args: [{ runDir, campaign }] });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     return handle.result();
   });

@@ -3,6 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
+import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -22,7 +23,10 @@ export const PrototypeSchema = z.strictObject({
 export const SystemSchema = z
   .strictObject({
     name: z.string().min(1, 'must not be empty').describe('short label, e.g. "Si"; shown in the UI'),
-    elements: z.array(element()).min(1, 'list at least one element'),
+    elements: z
+      .array(element())
+      .min(1, 'list at least one element')
+      .refine((els) => new Set(els).size === els.length, { error: (iss) => `list each element once (got ${(iss.input as string[]).join(', ')})` }),
     prototype: PrototypeSchema.optional(),
     structure_file: z.string().min(1).optional().describe('any ASE-readable file, relative to the campaign file'),
     supercell: z.tuple([posInt(), posInt(), posInt()]).default([1, 1, 1]),
@@ -32,6 +36,9 @@ export const SystemSchema = z
     path: ['prototype'],
   });
 
+/** Structures per generator call; the generator also bounds their total atoms (activities/structures/generator.py). */
+export const MAX_GENERATED = 100_000;
+
 const share = () => z.number().min(0, 'must be >= 0').max(1, 'must be <= 1');
 const int = () => num().int('must be an integer');
 
@@ -39,7 +46,7 @@ const int = () => num().int('must be an integer');
 // isotropic strain ("bulk"). See activities/structures/generator.py.
 export const GenerationSchema = z
   .strictObject({
-    count: posInt().default(40),
+    count: posInt().max(MAX_GENERATED, `must be <= ${MAX_GENERATED} (generate larger pools in batches)`).default(40),
     rattle_sigma: nonNegative().default(0.05).describe('Gaussian displacement, Å'),
     volume_range: z.tuple([positive(), positive()]).default([0.94, 1.06]).describe('min/max volume ratio'),
     shear_max: nonNegative().default(0.03).describe('max absolute strain component e_ij of shear structures, F = s(I + e)'),
@@ -133,6 +140,15 @@ export const DftSchema = z.strictObject({
   max_retries: nonNegInt().default(3),
   concurrency: posInt().default(2),
   timeout_minutes: positive().default(120),
+  limits: z
+    .strictObject({
+      max_atoms: posInt().default(1000),
+      max_kpoints: posInt().default(20000).describe('points of the full Monkhorst-Pack grid'),
+      max_fft_points: positive().default(1e8).describe('points of the dense FFT grid (cell and ecutrho)'),
+      max_memory_gb: positive().optional().describe("estimated pw.x memory; default 80 % of the worker machine's memory"),
+    })
+    .default({ max_atoms: 1000, max_kpoints: 20000, max_fft_points: 1e8 })
+    .describe('the cost guard (activities/dft/cost.ts): pw.x never starts on a calculation estimated above these'),
 });
 
 export const TrainingSchema = z.strictObject({
@@ -180,7 +196,11 @@ export const BudgetSchema = z.strictObject({
 
 export const CampaignSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"').optional(),
+    id: z
+      .string()
+      .regex(SAFE_ID, { error: `${SAFE_ID_RULE} (no "..")`, abort: true })
+      .refine((id) => idProblem(id) === undefined, `${SAFE_ID_RULE} (no "..")`)
+      .optional(),
     seed: nonNegInt().default(42),
     run_directory: z.string().min(1).optional().describe('default: runs/<campaign id> in the project'),
     system: SystemSchema,

@@ -18,6 +18,10 @@ export const NonRetryableErrors = {
   DuplicateStructure: 'DuplicateStructure',
   /** The store already holds a different label under the same (structure, oracle, settings) key. */
   LabelConflict: 'LabelConflict',
+  /** A data file that would run code when read (a pickle naming something outside the allow-list). */
+  UnsafeInput: 'UnsafeInput',
+  /** A calculation whose estimated cost exceeds the configured limits (activities/dft/cost.ts). */
+  TooExpensive: 'TooExpensive',
 } as const;
 
 export type RetryableErrorType = (typeof RetryableErrors)[keyof typeof RetryableErrors];

@@ -14,6 +14,11 @@ export const pythonPath = projectRoot;
 export const helperCliModule = 'activities.runtime.helper_cli';
 export const stateDir = process.env.AUTOPIPE_STATE_DIR ?? path.join(projectRoot, '.state');
 export const defaultRunsDir = path.join(projectRoot, 'runs');
+/** Where run directories may be: the project's runs/ plus AUTOPIPE_RUN_ROOTS (colon-separated, e.g. /scratch/me). */
+export function runRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  const extra = (env.AUTOPIPE_RUN_ROOTS ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  return [defaultRunsDir, ...extra];
+}
 export const defaultPseudoDir = '/usr/share/espresso/pseudo';
 
 /** A venv console script (pacemaker, mace_run_train, temporal, ...) by name. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { resolveExecutable, stateDir as defaultStateDir } from './paths';
 import { SearchAttributeTypes } from '../common/queues';
-import { temporalSettings, type TemporalSettings } from './temporal-config';
+import { TemporalUnreachable, temporalSettings, type TemporalSettings } from './temporal-config';
 
 export const RETENTION = '720h'; // 30 days: campaigns run for days and users inspect them afterwards
 
@@ -100,7 +100,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerStatus
     if (!now.namespaceReady || !s.external) await ensureNamespace(s).catch((e) => { if (!s.external) throw e; });
     return { ...(await serverStatus(s, dir)), started: false };
   }
-  if (s.external) throw new Error(`the Temporal service at TEMPORAL_ADDRESS=${s.address} does not answer: ${now.error}`);
+  if (s.external) throw new TemporalUnreachable(s.address, true, now.error ?? 'no answer');
   mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'temporal-server.log');
   const out = openSync(logFile, 'a');

@@ -38,3 +38,15 @@ export function uiUrl(s: TemporalSettings, workflowId?: string): string {
   const base = s.external ? `(see your Temporal UI)` : `http://127.0.0.1:${s.uiPort}/namespaces/${s.namespace}/workflows`;
   return workflowId && !s.external ? `${base}/${encodeURIComponent(workflowId)}` : base;
 }
+
+/** A Temporal service that does not answer, with its address and what to do. */
+export class TemporalUnreachable extends Error {
+  constructor(readonly address: string, external: boolean, cause: string) {
+    super(
+      `cannot reach the Temporal service at ${address} (${cause}): ` +
+        (external
+          ? 'check TEMPORAL_ADDRESS (and TEMPORAL_TLS_* / TEMPORAL_API_KEY), or unset it to use the embedded server'
+          : 'start the embedded server with `autopipe server start` (AUTOPIPE_TEMPORAL_PORT picks its port), or set TEMPORAL_ADDRESS'),
+    );
+  }
+}

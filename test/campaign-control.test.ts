@@ -46,8 +46,10 @@ describe('campaign control', () => {
     const id = `control-${Date.now()}`;
     const h = await client.workflow.start(campaignWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [valid(runDir)] });
     await h.signal(pauseSignal);
+    // The preparation reads the starting structure (a Python start) before the run directory is known.
     let s = await h.query(statusQuery);
-    for (let i = 0; i < 50 && s.runDir === ''; i++) s = await h.query(statusQuery);
+    const until = Date.now() + 60_000;
+    while (s.runDir === '' && Date.now() < until) s = await h.query(statusQuery);
     expect(s).toMatchObject({ campaignId: id, system: 'Si', paused: true, phase: 'paused', generation: 0 });
     expect(s.runDir).toBe(runDir);
     expect(s.dft).toEqual({ used: 0, budget: 40, labelled: 0, healed: 0, failed: 0 });

@@ -149,7 +149,7 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     expect(list.exitCode, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout).find((r: { id: string }) => r.id === id)).toMatchObject({ workflowStatus: 'COMPLETED', phase: 'finished', dftUsed: outcome.dft.used });
     expect(st.exitCode, st.stderr).toBe(0);
-    expect(JSON.parse(st.stdout)).toMatchObject({ id, workflowStatus: 'COMPLETED', statusSource: 'run-directory', status: { phase: 'finished', dft: { used: outcome.dft.used } } });
+    expect(JSON.parse(st.stdout)).toMatchObject({ campaignId: id, status: 'COMPLETED', outcome: `stopped: ${outcome.stopReason}; report ${outcome.report}`, recorded: { phase: 'finished', dft: { used: outcome.dft.used } } });
     expect(rep.exitCode, rep.stderr).toBe(0);
     expect(JSON.parse(rep.stdout)).toMatchObject({ file: path.join(outcome.runDir, 'report', 'index.html'), dftCalculations: outcome.dft.used, runDir: outcome.runDir });
   });

@@ -228,6 +228,6 @@ describe('autopipe generate', () => {
     expect((await storeInfo({ runDir: path.join(dir, 'run') })).by_generation).toEqual({ '0': 10 });
     const usage = await run(['--count', 'ten']);
     expect(usage.exitCode).toBe(2);
-    expect(usage.stderr).toContain('--count must be an integer >= 1 (got "ten")');
+    expect(usage.stderr).toContain('--count must be an integer from 1 to 100000 (got "ten")');
   });
 });

@@ -7,10 +7,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { controlActivities, dftActivities, mlActivities } from '../activities';
 import { connectWorker } from '../host/connections';
-import { TaskQueues, type QueueKind } from '../common/queues';
+import { privateQueue, TaskQueues, type QueueKind } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Routes a CLI run's activities and children to its private queues (common/queues.ts). */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../workflows/queue-routing.ts', import.meta.url))];
 
 export interface WorkerOptions {
   queues: QueueKind[];
@@ -20,6 +22,8 @@ export interface WorkerOptions {
   shutdownGraceSeconds?: number;
   connection?: NativeConnection;
   namespace?: string;
+  /** Serve a CLI run's private copies of the queues ("<queue>@<run>") instead of the shared ones. */
+  privateRun?: string;
 }
 
 export function defaultSlots(dftRanks = 1): Record<QueueKind, number> {
@@ -47,14 +51,16 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const slots = { ...defaultSlots(opts.dftRanks), ...opts.slots };
   const grace = `${opts.shutdownGraceSeconds ?? 30}s` as const;
   const workers: Worker[] = [];
+  const queueName = (q: QueueKind) => (opts.privateRun ? privateQueue(q, opts.privateRun) : TaskQueues[q]);
   for (const q of opts.queues) {
     if (q === 'control') {
       workers.push(
         await Worker.create({
           connection,
           namespace,
-          taskQueue: TaskQueues.control,
+          taskQueue: queueName('control'),
           workflowsPath,
+          interceptors: { workflowModules: workflowInterceptorModules },
           activities: controlActivities,
           maxConcurrentActivityTaskExecutions: slots.control,
           shutdownGraceTime: grace,
@@ -65,7 +71,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         await Worker.create({
           connection,
           namespace,
-          taskQueue: TaskQueues[q],
+          taskQueue: queueName(q),
           activities: q === 'dft' ? dftActivities : mlActivities,
           maxConcurrentActivityTaskExecutions: slots[q],
           shutdownGraceTime: grace,

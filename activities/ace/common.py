@@ -2,9 +2,9 @@
 import os
 
 import numpy as np
-import pandas as pd
 
 from activities.runtime.protocol import HelperError
+from activities.safety.pickles import read_dataframe as read_dataframe_safely
 from activities.structures.reading import read_all
 
 
@@ -15,11 +15,8 @@ def is_dataframe_file(path):
 def read_dataframe(path, what="dataset"):
     if not os.path.isfile(path):
         raise HelperError("InvalidInput", f"{what} not found: {path}")
-    try:
-        df = pd.read_pickle(path, compression="gzip")
-    except Exception as err:
-        raise HelperError("InvalidInput", f"{what} {path} is not a gzip-pickled pandas DataFrame ({type(err).__name__}: {err})") from err
-    if not isinstance(df, pd.DataFrame) or "ase_atoms" not in df.columns:
+    df = read_dataframe_safely(path, what)  # a pickle can carry code: only a DataFrame's parts are loaded
+    if "ase_atoms" not in df.columns:
         raise HelperError("InvalidInput", f"{what} {path} has no 'ase_atoms' column (Pacemaker's dataset format)")
     return df.reset_index(drop=True)
 

@@ -31,8 +31,8 @@ def calculator(potential, active_set):
 
 def evaluate(p):
     """Input: potential (.yaml), active_set (.asi), structures (file), results (JSON path), output (extxyz, optional)."""
+    frames, names = read_structures(p["structures"])  # the untrusted input first, before the potential loads
     calc = calculator(p["potential"], p["active_set"])
-    frames, names = read_structures(p["structures"])
     elements = set(calc.basis.elements_name)
     rows, out = [], []
     for i, (atoms, name) in enumerate(zip(frames, names)):

@@ -16,6 +16,7 @@ from ase.io import write
 
 from activities.ace.common import build_basis, finite, read_structures, write_dataframe
 from activities.runtime.protocol import HelperError
+from activities.safety.pickles import read_dataframe
 
 
 def candidates(p):
@@ -63,9 +64,9 @@ def _gammas(potential, active_set, frames):
 def selected(p):
     """Input: candidates (pckl.gzip from `candidates`), selected (pace_select output), n, seed, fill,
     potential, active_set (optional), output (extxyz), report (JSON)."""
-    cands = pd.read_pickle(p["candidates"], compression="gzip")
+    cands = read_dataframe(p["candidates"], "candidates")
     n = min(int(p["n"]), len(cands))
-    sel = pd.read_pickle(p["selected"]) if os.path.isfile(p["selected"]) else pd.DataFrame({"name": []})
+    sel = read_dataframe(p["selected"], "pace_select output") if os.path.isfile(p["selected"]) else pd.DataFrame({"name": []})
     picked = [int(x) for x in sel["name"]][:n]
     how = {i: "maxvol" for i in picked}
     gamma = {}

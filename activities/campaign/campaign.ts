@@ -7,6 +7,7 @@ import type { Campaign } from '../../common/campaign-schema';
 import { NonRetryableErrors } from '../../common/errors';
 import { defaultRunsDir } from '../../host/paths';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
+import { assertCampaignInputs } from '../safety/campaign-inputs';
 import { deriveCampaign, type Derived } from './heuristics';
 import type { DatasetEntry } from '../store/datasets';
 import { runLayout } from '../../common/run-layout';
@@ -32,8 +33,12 @@ export async function prepareCampaign(input: { raw: unknown; campaignId: string 
   const runDir = path.resolve(r.campaign.run_directory ?? path.join(defaultRunsDir, input.campaignId));
   const run = runLayout(runDir);
   const file = run.campaignResolved;
+  // The id and the run directory's location are checked before anything there is read or written;
+  // files, structures and DFT cost before a fresh start (activities/safety/campaign-inputs.ts).
+  await assertCampaignInputs(r.campaign, { campaignId: input.campaignId, runDir, only: 'location' });
   const stored = readJsonIfExists<{ campaign: Campaign; derived: Derived[] }>(file);
   if (stored) return { runDir, campaign: stored.campaign, derived: stored.derived, resumed: true };
+  await assertCampaignInputs(r.campaign, { campaignId: input.campaignId, runDir });
   mkdirSync(runDir, { recursive: true });
   writeFileAtomic(run.campaignInput, JSON.stringify(input.raw, null, 1));
   writeFileAtomic(file, JSON.stringify({ campaignId: input.campaignId, campaign: r.campaign, derived: r.derived, at: new Date().toISOString() }, null, 1));

@@ -41,6 +41,19 @@ export function readUpfInfo(file: string): UpfInfo {
   };
 }
 
+/** Valence electrons (z_valence, or "Z valence" in UPF v1), undefined when the file has none. */
+export function valenceElectrons(file: string): number | undefined {
+  let text: string;
+  try {
+    text = head(file);
+  } catch {
+    return undefined;
+  }
+  const m = text.match(/z_valence="\s*([\d.eEdD+-]+)/) ?? text.match(/^\s*([\d.eEdD+-]+)\s+Z valence/m);
+  const z = m ? Number.parseFloat(m[1]!.replace(/[dD]/, 'e')) : NaN;
+  return Number.isFinite(z) && z > 0 ? z : undefined;
+}
+
 export interface DerivedCutoffs {
   ecutwfc: number;
   ecutrho: number;

@@ -11,6 +11,7 @@ import { ladderRung, pwInputData } from './ladder';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
 import { reapStale, runTool } from '../runtime/process';
+import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
@@ -73,7 +74,7 @@ const QeReadResult = z.object({
 
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
-  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, ...physics } = dft;
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _l, ...physics } = dft;
   return physics;
 }
 
@@ -159,6 +160,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
+  checkPwInput(written.input_file, dft, `structure ${structureId}`); // the cost guard: refuse before pw.x starts
   const [exe, ...pre] = commandArgv(dft.command, dft.ranks);
   const run = await runTool({
     command: exe!,

@@ -36,6 +36,7 @@ COMMANDS = {
     "report-collect": ("activities.report.collect", "collect"),
     "report-history": ("activities.report.collect", "history"),
     "report-plots": ("activities.report.plots", "plots"),
+    "safety-describe": ("activities.safety.structures", "describe"),
 }
 
 

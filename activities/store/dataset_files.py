@@ -9,7 +9,6 @@ provenance columns source, generation, oracle, settings_hash, config_type (Pacem
 columns), and stored_pbc for slabs (see pacemaker_atoms).
 MACE: extxyz with REF_energy, REF_forces, REF_stress, so MACE's own keys never shadow the labels.
 """
-import gzip
 import hashlib
 import os
 
@@ -177,20 +176,10 @@ class ExtxyzSink:
 
 
 def read_pckl(path):
-    # By content, not name: pandas does not infer gzip from Pacemaker's ".pckl.gzip" suffix.
-    try:
-        with open(path, "rb") as fh:
-            compression = "gzip" if fh.read(2) == b"\x1f\x8b" else None
-        df = pd.read_pickle(path, compression=compression)
-    except FileNotFoundError:
-        raise HelperError("InvalidInput", f"dataset not found: {path}") from None
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError, ImportError, AttributeError, TypeError) as err:
-        raise HelperError("InvalidInput", f"cannot read {path} as a gzip-pickled pandas DataFrame: {type(err).__name__}: {err}") from err
-    except Exception as err:  # an unpickling error of any kind
-        raise HelperError("InvalidInput", f"cannot read {path} as a pickled DataFrame: {type(err).__name__}: {err}") from err
-    if not isinstance(df, pd.DataFrame):
-        raise HelperError("InvalidInput", f"{path} holds a {type(df).__name__}, not a pandas DataFrame (Pacemaker's format)")
-    return df
+    """A Pacemaker DataFrame, gzip or not, read without executing anything the file names."""
+    from activities.safety.pickles import read_dataframe
+
+    return read_dataframe(path, "dataset")
 
 
 def pckl_rows(path):

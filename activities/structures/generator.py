@@ -18,10 +18,13 @@ from ase.data import atomic_numbers
 from ase.geometry import get_distances
 
 from activities.runtime.protocol import HelperError
+from activities.safety.structures import check_occupancy
 from activities.structures.geometry import closest_distance
 from activities.structures.reading import read_one
 from activities.structures.validation import check_structure
 
+# Atoms of all structures of one generator call: the frames are kept in memory until written.
+MAX_ATOMS = 5_000_000
 MODES = ("bulk", "shear", "vacancy", "interstitial", "antisite", "surface")
 TWO_SPECIES = ("rocksalt", "zincblende", "wurtzite", "cesiumchloride", "fluorite")
 
@@ -47,6 +50,7 @@ def starting_cell(p):
     if p.get("structure_file"):
         atoms = read_one(p["structure_file"], p.get("index", 0))
         where = f"{p['structure_file']}[{p.get('index', 0)}]"
+        check_occupancy(atoms, where)
     elif p.get("prototype"):
         atoms = prototype(p["prototype"], p["elements"])
         where = "system.prototype"
@@ -161,6 +165,12 @@ def generate(p, structure_id):
     unit = starting_cell(p)
     supercell = tuple(p.get("supercell") or (1, 1, 1))
     base = unit.repeat(supercell)
+    if count * len(base) > MAX_ATOMS:  # every frame is held until the file is written: bound the memory
+        raise HelperError(
+            "InvalidInput",
+            f"generation.count: {count} structures of {len(base)} atoms ({count * len(base):.3g} atoms) exceed the generator's "
+            f"limit of {MAX_ATOMS:.0e} atoms per call (a few GB of memory): generate in batches with different seeds",
+        )
     substitution = p.get("substitution") or None
     if substitution:
         unknown = sorted(set(substitution) - set(elements)) if elements else []

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { stamp } from '../args';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
+import { idProblem } from '../../common/ids';
 import { CampaignError, InputError, UsageError } from '../errors';
 
 /** "gamma_select=2 dft_total=40" -> {gamma_select: 2, dft_total: 40} */
@@ -19,8 +20,17 @@ export function parseTunePairs(pairs: string[]): Record<string, number> {
 }
 
 async function start(file: string, opts: { id?: string; wait?: boolean }): Promise<number> {
+  if (opts.id !== undefined) {
+    const bad = idProblem(opts.id);
+    if (bad) throw new UsageError(`--id: ${bad}`);
+  }
+  const { checkCampaignFile } = await import('../campaign-check');
   const { loadCampaignFile } = await import('../campaign-file');
-  const loaded = loadCampaignFile(file);
+  const pre = loadCampaignFile(file);
+  if (!pre.ok) throw new CampaignError(pre.errors);
+  // The id decides the run directory, so it is fixed before the checks run.
+  const id = opts.id ?? pre.campaign.id ?? `${pre.campaign.system.name}-${stamp()}`;
+  const loaded = await checkCampaignFile(file, { id });
   if (!loaded.ok) throw new CampaignError(loaded.errors);
   const { temporalSettings, uiUrl } = await import('../../host/temporal-config');
   const { startServer } = await import('../../host/server');
@@ -28,7 +38,6 @@ async function start(file: string, opts: { id?: string; wait?: boolean }): Promi
   const settings = temporalSettings();
   if (!settings.external) await startServer();
   const c = await client();
-  const id = opts.id ?? loaded.campaign.id ?? `${loaded.campaign.system.name}-${stamp()}`;
   const h = await startCampaignWorkflow(c, id, { ...loaded.raw, id }, loaded.campaign, `Campaign ${id}: ${loaded.campaign.system.name}`).catch((err: Error) => {
     if (/already started|AlreadyStarted/i.test(err.message)) throw new Error(`campaign "${id}" is already running: \`autopipe status ${id}\` or start with another --id`);
     throw err;
@@ -43,14 +52,25 @@ async function start(file: string, opts: { id?: string; wait?: boolean }): Promi
 }
 
 async function status(id: string, opts: { json?: boolean }): Promise<number> {
-  const { client } = await import('../campaign-client');
+  const { client, campaignHandle, closedOutcome } = await import('../campaign-client');
   const { readCampaignView } = await import('../campaigns/live');
-  const { formatView } = await import('../campaigns/format');
-  const { temporalSettings } = await import('../../host/temporal-config');
-  const view = await readCampaignView(await client(), id);
-  if (view.workflowStatus === 'NOT_FOUND') throw new InputError(`no campaign with id "${id}" on ${temporalSettings().address} (see \`autopipe list\`)`);
-  console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
-  return view.status ? 0 : 1;
+  const { formatStatus, formatView } = await import('../campaigns/format');
+  const c = await client();
+  const h = await campaignHandle(c, id);
+  const state = h.description.status.name;
+  const view = await readCampaignView(c, id);
+  if (state === 'RUNNING') {
+    console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+    return view.status ? 0 : 1;
+  }
+  // A closed campaign: how it ended (its outcome from the server; a query would need a worker to replay
+  // it), and the status it recorded in its run directory when it has one.
+  const outcome = await closedOutcome(h);
+  const closed = h.description.closeTime?.toISOString();
+  const recorded = view.status;
+  if (opts.json) console.log(JSON.stringify({ campaignId: id, status: state, closeTime: closed, outcome, recorded }, null, 2));
+  else console.log(`campaign ${id}: ${state.toLowerCase()}${closed ? ` at ${closed}` : ''}\n  ${outcome.replaceAll('\n', '\n  ')}${recorded ? `\n${formatStatus(recorded)}` : ''}`);
+  return state === 'COMPLETED' ? 0 : 1;
 }
 
 async function watch(id: string, opts: { interval: string; plain?: boolean; json?: boolean }): Promise<number> {
@@ -66,10 +86,18 @@ async function watch(id: string, opts: { interval: string; plain?: boolean; json
   return r.workflowStatus === 'COMPLETED' ? 0 : 1;
 }
 
-async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+/** Signals and updates reach running campaigns only; a closed one says so and how it ended. */
+async function runningCampaign(id: string, what: string) {
   const { client, campaignHandle } = await import('../campaign-client');
-  const api = await import('../../workflows/campaign-api');
   const h = await campaignHandle(await client(), id);
+  const state = h.description.status.name;
+  if (state !== 'RUNNING') throw new InputError(`campaign "${id}" is ${state.toLowerCase()}, nothing to ${what} (\`autopipe status ${id}\` says how it ended)`);
+  return h;
+}
+
+async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<number> {
+  const api = await import('../../workflows/campaign-api');
+  const h = await runningCampaign(id, name);
   await h.signal(name === 'pause' ? api.pauseSignal : name === 'resume' ? api.resumeSignal : api.stopAfterGenerationSignal);
   console.log(`${name} sent to ${id}`);
   return 0;
@@ -77,9 +105,8 @@ async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<nu
 
 async function tune(id: string, pairs: string[]): Promise<number> {
   const t = parseTunePairs(pairs);
-  const { client, campaignHandle } = await import('../campaign-client');
   const { tuneUpdate } = await import('../../workflows/campaign-api');
-  const h = await campaignHandle(await client(), id);
+  const h = await runningCampaign(id, 'tune');
   try {
     const r = await h.executeUpdate(tuneUpdate, { args: [t] });
     console.log(JSON.stringify(r));

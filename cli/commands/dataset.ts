@@ -51,7 +51,7 @@ async function exportCmd(opts: ExportOptions): Promise<number> {
   const testFraction = parseNumber('--test-fraction', opts.testFraction, { min: 0, max: 0.99 });
   const refs = parseNumberMap('--reference-energies', opts.referenceEnergies);
   const weights = parseNumberMap('--weights', opts.weights);
-  const ctx = runContext(opts);
+  const ctx = runContext(opts, 'read');
   const name = opts.name ?? (generationMax !== undefined ? `upto-gen-${generationMax}` : generation !== undefined ? `gen-${generation}` : 'all');
   const { exportDataset } = await import('../../activities/store/datasets');
   const r = await exportDataset({

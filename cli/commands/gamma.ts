@@ -34,11 +34,20 @@ async function gamma(structures: string, opts: GammaOptions): Promise<number> {
   }
   console.log('index  name                 atoms  max_gamma');
   for (const row of rows) {
-    console.log(`${String(row.index).padStart(5)}  ${row.name.padEnd(20).slice(0, 20)} ${String(row.natoms).padStart(5)}  ${row.maxGamma.toFixed(3).padStart(9)}${row.flag ? `  (${row.flag})` : ''}`);
+    const g = Number.isFinite(row.maxGamma) ? row.maxGamma.toFixed(3).padStart(9) : '        -';
+    console.log(`${String(row.index).padStart(5)}  ${row.name.padEnd(20).slice(0, 20)} ${String(row.natoms).padStart(5)}  ${g}${row.flag ? `  (not evaluable: ${row.flag})` : ''}`);
   }
-  const above = Object.entries(r.above).map(([t, c]) => `${c} above ${t}`).join(', ');
-  console.log(`${r.count} structures, max gamma ${r.maxGamma.toFixed(3)}, median ${r.medianGamma?.toFixed(3) ?? '-'}${above ? `, ${above}` : ''}${r.flagged ? `, ${r.flagged} not evaluable` : ''}`);
+  // Grades over the structures the potential could evaluate; the others are named, and fail the command.
+  const ok = rows.filter((row) => Number.isFinite(row.maxGamma)).map((row) => row.maxGamma);
+  const above = Object.entries(r.above).map(([t, c]) => `${c - r.flagged} above ${t}`).join(', ');
+  const max = ok.length ? Math.max(...ok).toFixed(3) : '-';
+  console.log(`${r.count} structures, max gamma ${max}, median ${r.medianGamma?.toFixed(3) ?? '-'}${above ? `, ${above}` : ''}${r.flagged ? `, ${r.flagged} not evaluable` : ''}`);
   console.log(`results ${r.results}`);
+  if (r.flagged) {
+    const first = rows.find((row) => row.flag)!;
+    console.error(`autopipe gamma: ${r.flagged} of ${r.count} structures could not be evaluated (first: index ${first.index} ${first.name}: ${first.flag}); check them (NaN positions, overlapping atoms, elements the potential lacks)`);
+    return 1;
+  }
   return 0;
 }
 

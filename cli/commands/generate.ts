@@ -1,6 +1,7 @@
 // `autopipe generate --config C`: the campaign's generation recipe to an exact extxyz file, optionally
 // inserted into the run's store (one transaction; the same seed gives the same structures).
 import path from 'node:path';
+import { MAX_GENERATED } from '../../common/campaign-schema';
 import { onDuplicate, parseNumber, runContext } from '../args';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
@@ -22,7 +23,7 @@ interface GenerateOptions {
 
 async function generate(opts: GenerateOptions): Promise<number> {
   if (!opts.config) throw new UsageError('--config CAMPAIGN.yaml is required (its system and generation sections are the recipe)');
-  const count = parseNumber('--count', opts.count, { int: true, min: 1 });
+  const count = parseNumber('--count', opts.count, { int: true, min: 1, max: MAX_GENERATED });
   const seed = parseNumber('--seed', opts.seed, { int: true, min: 0 });
   const generation = parseNumber('--generation', opts.generation, { int: true, min: 0 }) ?? 0;
   const dup = onDuplicate(opts.onDuplicate);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { campaignFrom, positiveInt, stamp } from '../args';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
-import { UsageError } from '../errors';
+import { InputError, UsageError } from '../errors';
 import { defaultRunsDir } from '../../host/paths';
 
 interface TrainOptions {
@@ -34,6 +34,9 @@ async function train(opts: TrainOptions): Promise<number> {
   const maxiter = positiveInt('--maxiter', opts.maxiter);
   const campaign = campaignFrom(opts.config);
   const outDir = path.resolve(opts.out ?? path.join(defaultRunsDir, `train-${stamp()}`));
+  const { runDirectoryProblem } = await import('../../activities/safety/run-directory');
+  const badOut = runDirectoryProblem(outDir, '--out');
+  if (badOut) throw new InputError(badOut);
   const { fitAce } = await import('../../activities/ace/fit');
   const { watchFitLog } = await import('../fit-log');
 
