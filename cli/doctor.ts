@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { defaultPseudoDir, helperCliModule, pythonExe, pythonPath, resolveExecutable } from '../host/paths';
+import { explorationEngineChecks } from '../activities/md/engine-checks';
 
 export interface Check {
   name: string;
@@ -70,6 +71,7 @@ export async function runDoctor(): Promise<Check[]> {
     const p = resolveExecutable(tool);
     checks.push({ name: tool, ok: Boolean(p), path: p, fix: SETUP_FIX });
   }
+  if (py) checks.push(...(await explorationEngineChecks()));
   return checks;
 }
 

@@ -180,12 +180,18 @@ export const TrainingSchema = z.strictObject({
 export const ExplorationSchema = z.strictObject({
   temperatures: z.array(positive()).min(1).default([300, 900]).describe('K'),
   pressures: z.array(z.number()).default([0]).describe('GPa'),
+  ensemble: z
+    .enum(['npt', 'nvt'])
+    .default('npt')
+    .describe('npt: each trajectory at its pressure, the cell relaxing (thermal expansion is sampled); nvt: at the starting volume'),
   steps: posInt().default(400),
   timestep_fs: positive().default(1.0),
   gamma_select: positive().default(1.5),
   gamma_halt: positive().default(5.0),
   max_atoms_dft: posInt().default(64),
   supercell: z.tuple([posInt(), posInt(), posInt()]).default([2, 2, 2]),
+  start_structures: posInt().default(6).describe('generated MD starts per generation, with the generation section\'s defects and strains'),
+  uncertain_starts: nonNegInt().default(2).describe('extra MD starts: the training structures with the largest extrapolation grade'),
 });
 
 export const BudgetSchema = z.strictObject({
@@ -222,6 +228,8 @@ export const CampaignSchema = z
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
     if (c.exploration.gamma_select >= c.exploration.gamma_halt)
       ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    if (c.exploration.ensemble === 'nvt' && c.exploration.pressures.some((p) => p !== 0))
+      ctx.addIssue({ code: 'custom', path: ['exploration', 'pressures'], message: 'a pressure other than 0 needs exploration.ensemble: npt' });
     const t = c.training; // the same checks fitAce runs (activities/ace/fit.ts trainingConfigProblems)
     if (t.zbl_inner_cutoff !== undefined && t.zbl_inner_cutoff >= t.cutoff)
       ctx.addIssue({ code: 'custom', path: ['training', 'zbl_inner_cutoff'], message: `must be below training.cutoff (${t.cutoff} Å)` });

@@ -18,6 +18,7 @@ describe('autopipe doctor', () => {
     expect(v['temporal (dev server)']).toBe('1.9.1');
     expect(v['python: pyace']).toBe('0.4.0rc1');
     expect(v['python: mace']).toBe('0.3.16');
+    expect(v['exploration: numba']).toBe('0.68.1'); // the exploration engine's compiler
   });
 
   it('fails clearly, with the fix, when pw.x and the venv are missing', async () => {

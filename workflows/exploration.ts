@@ -1,5 +1,7 @@
-// Phase 2, exploration: MD with the current ACE potential over the temperature and pressure ladder;
-// trajectories halt when gamma exceeds the halt threshold; uncertain frames become DFT candidates.
+// Phase 2, exploration: MD with the current ACE potential over the temperature and pressure ladder (NPT by
+// default); trajectories halt when gamma exceeds the halt threshold; uncertain frames become DFT
+// candidates. Starts are varied: the campaign's own generation recipe (defects, shear, strain) at MD size,
+// plus the training structures the potential is least sure of.
 import { setCurrentDetails } from './progress';
 import type { ExploreOutput } from '../activities/md/explore';
 import type { Campaign } from '../common/campaign-schema';
@@ -17,27 +19,29 @@ export type ExplorationResult = Omit<ExploreOutput, 'trajectories'> & { trajecto
 
 export async function explorationWorkflow(input: ExplorationInput): Promise<ExplorationResult> {
   const { runDir, campaign: c, generation: g } = input;
+  const x = c.exploration;
   setCurrentDetails('preparing MD start structures');
-  const starts = await control.makeStructures({
+  // Generated at the MD cell size (exploration.supercell of the unit cell), so a defect is one defect in
+  // the MD cell, not a periodic array of them.
+  const starts = await control.generateStructures({
     runDir,
     name: `gen-${g}-md-starts`,
-    system: c.system,
-    count: 2,
-    rattleSigma: 0.02,
-    volumeRange: [0.99, 1.01],
-    minDistance: c.generation.min_distance,
+    system: { ...c.system, supercell: x.supercell },
+    generation: c.generation,
+    count: x.start_structures,
     seed: c.seed + 1000 * (g + 1),
-    supercell: [1, 1, 1],
   });
-  setCurrentDetails(`MD over ${c.exploration.temperatures.length} temperatures x ${c.exploration.pressures.length} pressures`);
+  const run = runLayout(runDir);
+  setCurrentDetails(`MD (${x.ensemble}) from ${starts.ids.length} + ${x.uncertain_starts} starts over ${x.temperatures.length} temperatures x ${x.ensemble === 'npt' ? x.pressures.length : 1} pressures`);
   const r = await ml.exploreMd({
-    outDir: runLayout(runDir).exploration(g),
+    outDir: run.exploration(g),
     potential: input.potential.yaml,
     activeSet: input.potential.asi,
     startStructures: starts.output,
-    exploration: c.exploration,
+    exploration: x,
     minDistance: c.generation.min_distance,
     seed: c.seed + g,
+    uncertainFrom: x.uncertain_starts > 0 ? run.aceHistory : undefined,
   });
   // Converged: nothing halted and no frame reached the select threshold within the MD budget.
   const converged = r.halted === 0 && r.above_select === 0;

@@ -16,6 +16,7 @@ import { pacemakerInput, potentialSection, type FitMode } from './fit-input';
 import { fitProgressParser } from './fit-progress';
 import { runTool } from '../runtime/process';
 import { callPython } from '../runtime/python';
+import { writeLammpsHandover } from '../md/lammps-handover';
 
 export const FitInputSchema = z.object({
   /** Output directory for this potential, e.g. runs/<id>/potentials/gen-0. */
@@ -234,6 +235,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, zbl_inner_cutoffs: check.inner_cutoffs, closest_pairs: check.closest_pairs, ...metrics }, null, 1));
   copyFileSync(inputYaml, path.join(outDir, 'input.yaml'));
   const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics };
+  await writeLammpsHandover(result, input.datasetFile); // in.lammps + structure.data for users' ML-PACE builds
   writeFileAtomic(record, JSON.stringify({ fingerprint, result }, null, 1));
   return result;
 }

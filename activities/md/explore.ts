@@ -1,9 +1,28 @@
 // Exploration (ml queue): MD with the current ACE potential and its active set; halts on gamma, harvests
-// uncertain frames as DFT candidates. The MD itself is the md-explore Python helper (ASE + pyace).
+// uncertain frames as DFT candidates. The MD is the md-explore Python helper: the compiled ACE engine of
+// activities/md/engine.py (numba kernel, vesin neighbour lists), all trajectories of the ladder in one
+// batch on the threads the worker grants (AUTOPIPE_ML_THREADS, else all cores). Heartbeats carry the
+// step, running/halted trajectories and the largest gamma; cancellation kills the helper (runTool).
 import path from 'node:path';
 import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
 import { callPython } from '../runtime/python';
+
+const Trajectory = z.object({
+  id: z.string(),
+  harvested: z.number(),
+  halted: z.boolean(),
+  steps: z.number(),
+  reason: z.string(),
+  gamma_max: z.number(),
+  temperature: z.number(),
+  pressure: z.number(),
+  ensemble: z.enum(['npt', 'nvt']),
+  natoms: z.number(),
+  start: z.string(),
+  volume_ratio: z.number(),
+  mean_temperature: z.number(),
+});
 
 export const ExploreResult = z.object({
   output: z.string(),
@@ -13,9 +32,17 @@ export const ExploreResult = z.object({
   halted: z.number(),
   above_select: z.number(),
   gamma_max: z.number(),
-  trajectories: z.array(
-    z.object({ id: z.string(), harvested: z.number(), halted: z.boolean(), steps: z.number(), reason: z.string(), gamma_max: z.number() }),
-  ),
+  largest_cell: z.number(),
+  cutouts: z.number(),
+  trajectories: z.array(Trajectory),
+  engine: z.object({
+    name: z.string(),
+    threads: z.number(),
+    wall_seconds: z.number(),
+    atom_steps: z.number(),
+    atom_steps_per_s: z.number(),
+    neighbour_list_builds: z.number(),
+  }),
 });
 export type ExploreOutput = z.infer<typeof ExploreResult>;
 
@@ -23,10 +50,21 @@ export interface ExploreInput {
   outDir: string;
   potential: string;
   activeSet: string;
+  /** MD start structures at MD size (extxyz), used as they are. */
   startStructures: string;
   exploration: Campaign['exploration'];
   minDistance: number;
   seed: number;
+  /** A Pacemaker dataset (the replay history) whose most uncertain structures also start trajectories. */
+  uncertainFrom?: string;
+  /** Also write the harvested frames uncut, with per-atom gamma (for checking cut-outs). */
+  framesOutput?: string;
+}
+
+/** Threads for the exploration kernel: the worker's ML setting, else the helper's default (all cores). */
+export function explorationThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const n = Number(env.AUTOPIPE_ML_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
@@ -39,15 +77,20 @@ export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
       structures: input.startStructures,
       temperatures: e.temperatures,
       pressures: e.pressures,
+      ensemble: e.ensemble,
       steps: e.steps,
       timestep_fs: e.timestep_fs,
       gamma_select: e.gamma_select,
       gamma_halt: e.gamma_halt,
       max_atoms_dft: e.max_atoms_dft,
-      supercell: e.supercell,
+      supercell: [1, 1, 1],
       min_distance: input.minDistance,
       seed: input.seed,
       sample_interval: 10,
+      uncertain_from: input.uncertainFrom,
+      uncertain_count: e.uncertain_starts,
+      threads: explorationThreads(),
+      frames_output: input.framesOutput,
       output: path.join(input.outDir, 'candidates.extxyz'),
     },
     ExploreResult,

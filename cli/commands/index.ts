@@ -6,6 +6,7 @@ import { register as campaign } from './campaign';
 import { register as dataset } from './dataset';
 import { register as demo } from './demo';
 import { register as doctor } from './doctor';
+import { register as evaluate } from './evaluate';
 import { register as gamma } from './gamma';
 import { register as generate } from './generate';
 import { register as label } from './label';
@@ -16,4 +17,4 @@ import { register as train } from './train';
 import { register as validate } from './validate';
 import { register as worker } from './worker';
 
-export const commandGroups: Register[] = [doctor, server, worker, validate, demo, campaign, label, teacher, generate, dataset, train, select, gamma];
+export const commandGroups: Register[] = [doctor, server, worker, validate, demo, campaign, label, teacher, generate, dataset, train, select, gamma, evaluate];

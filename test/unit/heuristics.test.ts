@@ -1,7 +1,7 @@
 // The heuristic engine against the real pseudopotential folder: a minimal campaign is completed with
 // explained values, and impossible requests fail with the field named.
 import { describe, expect, it } from 'vitest';
-import { deriveCampaign, pickPseudopotentials } from '../../activities/campaign/heuristics';
+import { deriveCampaign, functionsForData, pickPseudopotentials } from '../../activities/campaign/heuristics';
 import { defaultPseudoDir } from '../../host/paths';
 
 const minimal = (elements: string[], kind = 'fcc') => ({ system: { name: elements.join(''), elements, prototype: { kind, a: 4.05 } }, budgets: { dft_total: 20 } });
@@ -16,7 +16,7 @@ describe('heuristic defaults', () => {
     expect(r.campaign.dft.ecutrho).toBeGreaterThanOrEqual(4 * r.campaign.dft.ecutwfc!);
     expect(r.campaign.dft.smearing).toBe('mv');
     expect(d['dft.smearing']!.reason).toContain('all elements are metals');
-    expect(d['training.number_of_functions_per_element']!.reason).toContain('atomic environments per element');
+    expect(d['training.number_of_functions_per_element']!.reason).toContain('DFT atomic environments per element');
     for (const x of r.derived) expect(x.reason.length).toBeGreaterThan(10);
   });
 
@@ -34,6 +34,17 @@ describe('heuristic defaults', () => {
     if (!r.ok) throw new Error(r.errors.join('\n'));
     expect(r.campaign.dft.ecutwfc).toBe(Math.ceil(64 * 1.1));
     expect(r.campaign.dft.ecutrho).toBe(Math.ceil(782 * 1.1));
+  });
+
+  it('sizes the ACE basis for the DFT data, not the teacher-labelled pool', () => {
+    const small = deriveCampaign({ ...minimal(['Si'], 'diamond'), generation: { count: 2000 } });
+    const big = deriveCampaign({ ...minimal(['Si'], 'diamond'), budgets: { dft_total: 150 } });
+    if (!small.ok || !big.ok) throw new Error('derive failed');
+    expect(small.campaign.training.number_of_functions_per_element).toBe(16); // 20 x 2 atoms: the floor, however many teacher labels
+    expect(big.campaign.training.number_of_functions_per_element).toBe(functionsForData(150, 2, 1));
+    expect(functionsForData(150, 8, 1)).toBe(75);
+    expect(functionsForData(150, 8, 2)).toBe(38);
+    expect(functionsForData(100000, 64, 1)).toBe(128);
   });
 
   it('keeps what the user wrote', () => {

@@ -1,0 +1,35 @@
+// `autopipe doctor`'s lines for the exploration engine: which engine, the libraries its speed depends on
+// (numba/llvmlite compile the ACE kernel, vesin builds neighbour lists, pyace reads the potential), the
+// threads it will use and whether the kernel is already compiled (the first exploration compiles it).
+import { execa } from 'execa';
+import { helperCliModule, pythonExe, pythonPath } from '../../host/paths';
+
+export interface EngineCheck {
+  name: string;
+  ok: boolean;
+  version?: string;
+  fix?: string;
+}
+
+const FIX = 'run `npm run setup` (numba, llvmlite and vesin are pinned in python/requirements.lock.txt)';
+
+export async function explorationEngineChecks(): Promise<EngineCheck[]> {
+  const r = await execa(pythonExe, ['-m', helperCliModule, 'md-engine-info', '/dev/null'], { reject: false, timeout: 120_000, env: { PYTHONPATH: pythonPath } }).catch(() => undefined);
+  let info: Record<string, string | number> = {};
+  try {
+    info = JSON.parse(String(r?.stdout ?? '').trim().split('\n').pop() ?? '{}').result ?? {};
+  } catch {
+    /* every line below then fails with the fix */
+  }
+  const bad = (v: unknown) => v === undefined || String(v).startsWith('ERROR');
+  const checks: EngineCheck[] = [{ name: 'exploration engine', ok: !bad(info.engine), version: info.engine as string, fix: FIX }];
+  for (const mod of ['numba', 'llvmlite', 'vesin']) checks.push({ name: `exploration: ${mod}`, ok: !bad(info[mod]), version: info[mod] as string, fix: FIX });
+  checks.push({
+    name: 'exploration: threads',
+    ok: !bad(info.threads),
+    version: `${info.threads} (${info.threads_from}), ${info.threading_layer} threading layer, cpu ${info.cpu}`,
+    fix: FIX,
+  });
+  checks.push({ name: 'exploration: ACE kernel', ok: !bad(info.kernel_cache), version: info.kernel_cache as string, fix: FIX });
+  return checks;
+}

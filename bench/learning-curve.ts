@@ -1,0 +1,101 @@
+// The learning curve of a campaign on an independent test set: every generation's potential evaluated
+// with `autopipe evaluate`'s library function, against the DFT calls spent when it was fitted.
+//
+//   npx tsx bench/learning-curve.ts RUN_DIR TESTSET.extxyz [--out RESULT.json] [--label NAME]
+//
+// DFT calls of generation N = structures with a pw.x label or a recorded failure in RUN_DIR/dft/ older
+// than potentials/gen-N/potential.yaml: everything the campaign had paid for when it fitted that potential
+// (teacher seeds, validation structures and failed SCFs included).
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { evaluatePotential } from '../activities/evaluation/evaluate';
+import type { ErrorMetrics } from '../common/evaluation';
+
+export interface CurvePoint {
+  generation: number;
+  dft_calls: number;
+  potential: string;
+  energy_rmse_mev_atom: number | null;
+  energy_rmse_mev_atom_offset: number;
+  forces_rmse_mev_a: number;
+  stress_rmse_gpa: number | null;
+  by_group: Record<string, Pick<ErrorMetrics, 'energy_rmse_mev_atom_offset' | 'forces_rmse_mev_a' | 'n_structures'>>;
+}
+
+/** When each structure's DFT was paid for: the oldest label or failure file in its folder. */
+export function dftTimes(runDir: string): number[] {
+  const root = path.join(runDir, 'dft');
+  if (!existsSync(root)) return [];
+  const times: number[] = [];
+  for (const id of readdirSync(root)) {
+    const dir = path.join(root, id);
+    if (!statSync(dir).isDirectory()) continue;
+    const files = readdirSync(dir).filter((f) => /^(label|failed)-/.test(f));
+    if (files.length) times.push(Math.min(...files.map((f) => statSync(path.join(dir, f)).mtimeMs)));
+  }
+  return times.sort((a, b) => a - b);
+}
+
+export async function learningCurve(runDir: string, testSet: string): Promise<CurvePoint[]> {
+  const potDir = path.join(runDir, 'potentials');
+  const gens = readdirSync(potDir)
+    .map((d) => /^gen-(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(path.join(potDir, m[0], 'potential.yaml')))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const times = dftTimes(runDir);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-curve-'));
+  const out: CurvePoint[] = [];
+  for (const g of gens) {
+    const pot = path.join(potDir, `gen-${g}`, 'potential.yaml');
+    const written = statSync(pot).mtimeMs;
+    const r = await evaluatePotential({ potential: pot, data: testSet, workDir: path.join(work, `gen-${g}`) });
+    out.push({
+      generation: g,
+      dft_calls: times.filter((t) => t <= written).length,
+      potential: pot,
+      energy_rmse_mev_atom: r.energyScale === 'absolute' ? r.overall.energy_rmse_mev_atom : null,
+      energy_rmse_mev_atom_offset: r.overall.energy_rmse_mev_atom_offset,
+      forces_rmse_mev_a: r.overall.forces_rmse_mev_a,
+      stress_rmse_gpa: r.overall.stress_rmse_gpa,
+      by_group: Object.fromEntries(
+        Object.entries(r.by_group).map(([k, m]) => [k, { energy_rmse_mev_atom_offset: m.energy_rmse_mev_atom_offset, forces_rmse_mev_a: m.forces_rmse_mev_a, n_structures: m.n_structures }]),
+      ),
+    });
+  }
+  return out;
+}
+
+export function formatCurve(points: CurvePoint[]): string[] {
+  const groups = [...new Set(points.flatMap((p) => Object.keys(p.by_group)))].sort();
+  const head = ['gen', 'DFT calls', 'E RMSE', 'E-off RMSE', 'F RMSE', 'S RMSE', ...groups.map((g) => `F ${g}`)];
+  const rows = points.map((p) => [
+    String(p.generation),
+    String(p.dft_calls),
+    p.energy_rmse_mev_atom === null ? '-' : p.energy_rmse_mev_atom.toFixed(2),
+    p.energy_rmse_mev_atom_offset.toFixed(2),
+    p.forces_rmse_mev_a.toFixed(1),
+    p.stress_rmse_gpa === null ? '-' : p.stress_rmse_gpa.toFixed(2),
+    ...groups.map((g) => (p.by_group[g] ? p.by_group[g]!.forces_rmse_mev_a.toFixed(1) : '-')),
+  ]);
+  const table = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  return ['energies meV/atom, forces meV/Å, stress GPa', ...table.map((r) => r.map((c, i) => c.padStart(w[i]!)).join('  '))];
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' } } });
+  if (positionals.length !== 2) {
+    console.error('usage: npx tsx bench/learning-curve.ts RUN_DIR TESTSET.extxyz [--out RESULT.json] [--label NAME]');
+    process.exit(2);
+  }
+  const [runDir, testSet] = positionals.map((p) => path.resolve(p!)) as [string, string];
+  const points = await learningCurve(runDir, testSet);
+  formatCurve(points).forEach((l) => console.log(l));
+  if (values.out) {
+    writeFileSync(values.out, JSON.stringify({ label: values.label, runDir, testSet, date: new Date().toISOString(), command: `npx tsx bench/learning-curve.ts ${process.argv.slice(2).join(' ')}`, points }, null, 1));
+    console.log(`written ${values.out}`);
+  }
+}

@@ -1,0 +1,74 @@
+// Does the teacher earn its place? The same campaign's DFT labels fitted with and without the teacher's
+// labels and surrogates (at the weights the campaign gave them), from scratch with the campaign's own
+// training settings, all scored on the same independent test set, beside the campaign's own potentials.
+//
+//   npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--out RESULT.json]
+//
+// --maxiter and --functions override the campaign's training settings for every variant (same for all).
+//
+// Equal DFT calls by construction: every variant trains on every DFT label the campaign paid for (the
+// teacher's seed labels included, validation labels excluded); the variants differ only in the teacher's
+// data added. This isolates what the teacher's labels do to the fit; which structures the campaign chose
+// to label (exploration with a better or worse potential) is not ablated here.
+import { execa } from 'execa';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fitAce } from '../activities/ace/fit';
+import { evaluatePotential } from '../activities/evaluation/evaluate';
+import { CampaignSchema } from '../common/campaign-schema';
+import { projectRoot, pythonExe, pythonPath } from '../host/paths';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { maxiter: { type: 'string' }, functions: { type: 'string' }, out: { type: 'string' } } });
+if (positionals.length !== 2) {
+  console.error('usage: npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--out RESULT.json]');
+  process.exit(2);
+}
+const [runDir, testSet] = positionals.map((p) => path.resolve(p!)) as [string, string];
+const campaign = CampaignSchema.parse((JSON.parse(readFileSync(path.join(runDir, 'campaign.resolved.json'), 'utf8')) as { campaign: unknown }).campaign);
+const work = path.join(runDir, 'bench', `teacher-ablation${values.functions ? `-f${values.functions}` : ''}${values.maxiter ? `-i${values.maxiter}` : ''}`);
+mkdirSync(work, { recursive: true });
+
+const data = await execa(pythonExe, [path.join(projectRoot, 'bench', 'teacher_ablation_data.py'), runDir, path.join(work, 'datasets')], { env: { PYTHONPATH: pythonPath } });
+const sets = JSON.parse(data.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; files: Record<string, string>; weights: Record<string, number[]> };
+console.log(`DFT labels ${sets.counts.dft}, teacher labels ${sets.counts.teacher}, surrogates ${sets.counts.surrogates}; weights ${JSON.stringify(sets.weights)}`);
+
+const maxiter = values.maxiter ? Number(values.maxiter) : campaign.training.maxiter;
+// Every label trains (the test set is independent): Pacemaker's own split would drop DFT labels.
+const training = { ...campaign.training, test_size: 0, ...(values.functions ? { number_of_functions_per_element: Number(values.functions) } : {}) };
+const rows: { variant: string; structures: number; potential: string; E: number | null; Eoff: number; F: number; S: number | null; by_group: Record<string, { Eoff: number; F: number }> }[] = [];
+const score = async (variant: string, potential: string, structures: number) => {
+  const r = await evaluatePotential({ potential, data: testSet, workDir: path.join(work, 'eval', variant) });
+  rows.push({
+    variant,
+    structures,
+    potential,
+    E: r.energyScale === 'absolute' ? r.overall.energy_rmse_mev_atom : null,
+    Eoff: r.overall.energy_rmse_mev_atom_offset,
+    F: r.overall.forces_rmse_mev_a,
+    S: r.overall.stress_rmse_gpa,
+    by_group: Object.fromEntries(Object.entries(r.by_group).map(([g, m]) => [g, { Eoff: m.energy_rmse_mev_atom_offset, F: m.forces_rmse_mev_a }])),
+  });
+};
+
+const gens = readdirSync(path.join(runDir, 'potentials')).filter((d) => /^gen-\d+$/.test(d)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+const last = gens.at(-1)!;
+await score(`campaign ${last} (as run)`, path.join(runDir, 'potentials', last, 'potential.yaml'), NaN);
+for (const [variant, file] of Object.entries(sets.files)) {
+  console.log(`fitting ${variant} (${maxiter} iterations from scratch)`);
+  const fit = await fitAce({ outDir: path.join(work, 'fits', variant), datasetFile: file, elements: campaign.system.elements, training, seed: campaign.seed, maxiter, activeSet: false });
+  await score(variant, fit.potentialYaml, fit.metrics.train_structures);
+}
+
+const groups = [...new Set(rows.flatMap((r) => Object.keys(r.by_group)))].sort();
+console.log(`\n${path.basename(runDir)} on ${path.basename(testSet)}: energies meV/atom, forces meV/Å`);
+const table = [
+  ['variant', 'structures', 'E RMSE', 'E-off RMSE', 'F RMSE', ...groups.map((g) => `F ${g}`)],
+  ...rows.map((r) => [r.variant, Number.isNaN(r.structures) ? '-' : String(r.structures), r.E === null ? '-' : r.E.toFixed(2), r.Eoff.toFixed(2), r.F.toFixed(1), ...groups.map((g) => r.by_group[g]?.F.toFixed(1) ?? '-')]),
+];
+const w = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+table.forEach((t) => console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')));
+if (values.out) {
+  writeFileSync(values.out, JSON.stringify({ command: `npx tsx bench/teacher-ablation.ts ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), runDir, testSet, maxiter, functions: training.number_of_functions_per_element, counts: sets.counts, weights: sets.weights, rows }, null, 1));
+  console.log(`written ${values.out}`);
+}

@@ -1,0 +1,40 @@
+// The shape of every accuracy figure: errors of a potential against DFT labels it never trained on, as
+// activities/evaluation/metrics.py computes them (`autopipe evaluate`, the campaign's validation set, the
+// benchmarks). Workflow-safe: the campaign status and the report carry these objects.
+import { z } from 'zod';
+
+const nullableNumber = z.number().nullable();
+
+/** Errors over one group of structures (a config type, or all of them). Units in the key names. */
+export const ErrorMetricsSchema = z.object({
+  n_structures: z.number().int(),
+  n_atoms: z.number().int(),
+  /** Per-atom energy error as predicted (meaningful when the potential's energies are absolute). */
+  energy_rmse_mev_atom: z.number(),
+  energy_mae_mev_atom: z.number(),
+  energy_max_mev_atom: z.number(),
+  /** After one constant per element (least squares over the whole set; one element: the mean error). */
+  energy_rmse_mev_atom_offset: z.number(),
+  energy_mae_mev_atom_offset: z.number(),
+  energy_max_mev_atom_offset: z.number(),
+  /** Over Cartesian components. */
+  forces_rmse_mev_a: z.number(),
+  forces_mae_mev_a: z.number(),
+  forces_max_mev_a: z.number(),
+  /** rms of the reference force components: the scale the errors compare with. */
+  forces_ref_rms_mev_a: z.number(),
+  /** Over Voigt components of fully periodic structures with a reference stress; null when none. */
+  stress_rmse_gpa: nullableNumber,
+  stress_mae_gpa: nullableNumber,
+  n_stress: z.number().int(),
+});
+export type ErrorMetrics = z.infer<typeof ErrorMetricsSchema>;
+
+export const EvaluationSummarySchema = z.object({
+  /** absolute: energies on the reference's scale (ACE with reference energies, MACE); relative: only the offset-corrected energy errors mean anything. */
+  energyScale: z.enum(['absolute', 'relative']),
+  offsets_ev_atom: z.record(z.string(), z.number()),
+  overall: ErrorMetricsSchema,
+  by_group: z.record(z.string(), ErrorMetricsSchema),
+});
+export type EvaluationSummary = z.infer<typeof EvaluationSummarySchema>;
