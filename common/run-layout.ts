@@ -13,6 +13,7 @@
 //   selection/gen-N/                              D-optimal picks
 //   datasets/                                     Pacemaker/extxyz training sets and the replay history
 //   potentials/gen-N/                             .yaml, .yace, .asi, metrics of each generation
+//   validation/gen-N/                             that generation's potential scored on the validation set
 //   surrogates/                                   perturbed DFT structures labelled by the teacher
 //   report/                                       what users open first
 
@@ -48,6 +49,8 @@ export function runLayout(runDir: string) {
     dftHistory: at('datasets', 'dft-history.json'),
     potential: (g: number | string) => at('potentials', typeof g === 'number' ? `gen-${g}` : g),
     surrogatesDir: at('surrogates'),
+    validationDir: at('validation'),
+    validation: (g: number) => at('validation', `gen-${g}`),
     reportDir: at('report'),
   };
 }

@@ -32,6 +32,8 @@ export interface ParitySet {
   generation: number;
   energy?: { ref: number[]; pred: number[] };
   forces?: { ref: number[]; pred: number[] };
+  /** Parity plots `autopipe evaluate --plot` already drew there (energy.png, forces.png), used as they are. */
+  images?: { energy?: string; forces?: string };
 }
 
 export interface GenerationRow {
@@ -112,15 +114,22 @@ export function validationOf(m: GenerationMetrics | undefined): ValidationPoint 
   return point.energyRmse === undefined && point.forcesRmse === undefined ? undefined : point;
 }
 
-/** Parity data of the validation set, when the campaign recorded it: runs/<id>/validation/gen-N/parity.json. */
+/**
+ * Parity data of the validation set, when the campaign recorded it in runs/<id>/validation/gen-N/: the
+ * numbers (parity.json: {energy: {ref, pred}, forces: {ref, pred}}), or the plots autopipe evaluate drew
+ * there (energy.png, forces.png).
+ */
 function readParity(runDir: string): ParitySet[] {
-  const dir = path.join(runDir, 'validation');
+  const dir = runLayout(runDir).validationDir;
   if (!existsSync(dir)) return [];
   const out: ParitySet[] = [];
   for (const d of readdirSync(dir)) {
     const m = d.match(/^gen-(\d+)$/);
-    const p = m && readJsonIfExists<Omit<ParitySet, 'generation'>>(path.join(dir, d, 'parity.json'));
-    if (m && p) out.push({ generation: Number(m[1]), energy: p.energy, forces: p.forces });
+    if (!m) continue;
+    const at = (f: string) => path.join(dir, d, f);
+    const p = readJsonIfExists<Omit<ParitySet, 'generation' | 'images'>>(at('parity.json'));
+    const images = { energy: existsSync(at('energy.png')) ? at('energy.png') : undefined, forces: existsSync(at('forces.png')) ? at('forces.png') : undefined };
+    if (p || images.energy || images.forces) out.push({ generation: Number(m[1]), energy: p?.energy, forces: p?.forces, images });
   }
   return out.sort((a, b) => a.generation - b.generation);
 }

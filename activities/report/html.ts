@@ -57,8 +57,9 @@ function learning(d: ReportData, figures: Record<string, string>): string {
 function parity(d: ReportData, figures: Record<string, string>): string {
   const figs = ['parity-energy', 'parity-forces'].map((n) => img(figures, n, n.replace('-', ' '))).join('');
   if (!figs) return '<p class="warn">No parity data: this campaign recorded no predictions on a DFT validation set.</p>';
-  const gens = d.parity.map((p) => p.generation);
-  return `<p>Predicted against DFT on the validation set, generation${gens.length > 1 ? `s ${gens[0]} and ${gens[gens.length - 1]}` : ` ${gens[0]}`}.</p><div class="figs">${figs}</div>`;
+  const withData = d.parity.filter((p) => p.energy || p.forces).map((p) => p.generation);
+  const gens = withData.length ? (withData.length > 1 ? [withData[0]!, withData[withData.length - 1]!] : withData) : d.parity.filter((p) => p.images?.energy || p.images?.forces).map((p) => p.generation).slice(-1);
+  return `<p>Predicted against DFT on the validation set, generation${gens.length > 1 ? `s ${gens.join(' and ')}` : ` ${gens[0] ?? '?'}`}.</p><div class="figs">${figs}</div>`;
 }
 
 function generationRow(g: GenerationRow): string {

@@ -57,10 +57,14 @@ export async function buildCampaignReport(input: BuildReportInput): Promise<Buil
         timeoutMs: 10 * 60_000,
       })
     : {};
-  const uris = Object.fromEntries(Object.entries(files).map(([name, f]) => [name, `data:image/png;base64,${readFileSync(f).toString('base64')}`]));
+  const png = (f: string) => `data:image/png;base64,${readFileSync(f).toString('base64')}`;
+  const uris: Record<string, string> = Object.fromEntries(Object.entries(files).map(([name, f]) => [name, png(f)]));
+  // Without parity numbers, the plots autopipe evaluate drew for the latest scored generation.
+  const drawn = [...data.parity].reverse().find((p) => p.images?.energy || p.images?.forces);
+  for (const w of ['energy', 'forces'] as const) if (!uris[`parity-${w}`] && drawn?.images?.[w]) uris[`parity-${w}`] = png(drawn.images[w]);
   const file = path.join(run.reportDir, 'index.html');
   writeFileAtomic(file, renderReport(data, uris));
-  return { file, sections: SECTIONS.map(([id]) => id), figures: Object.keys(files), dftCalculations: data.ledger.length, cost: data.cost, warnings };
+  return { file, sections: SECTIONS.map(([id]) => id), figures: Object.keys(uris), dftCalculations: data.ledger.length, cost: data.cost, warnings };
 }
 
 /**
