@@ -107,14 +107,20 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     // the teacher's seed DFT counted while its child still ran (issue: "DFT: 0/24 used" during the teacher)
     const teacher = views.filter((v) => v.status!.phase === 'teacher');
     expect(Math.max(...teacher.map((v) => v.status!.dft.used))).toBeGreaterThan(0);
-    expect(teacher.some((v) => v.status!.progress?.some((p) => p.dft && p.dft.running.length > 0))).toBe(true);
+    expect(teacher.some((v) => v.status!.progress?.some((p) => p.dft && p.dft.running.length > 0)), 'a DFT record with structures running').toBe(true);
     // the seed labelling's last record arrives before it closes: while the committee trains, all seeds count
     const seeds = status.structures.bySource.teacher_seed!;
-    expect(teacher.some((v) => v.status!.dft.used === seeds && v.status!.progress?.some((p) => p.dft?.done === seeds && p.dft.running.length === 0))).toBe(true);
+    const training = teacher.filter((v) => v.status!.progress?.some((p) => p.step.startsWith('training')));
+    expect(training.length, 'views while the committee trained').toBeGreaterThan(0);
+    for (const v of training) expect(v.status!.dft.used, 'DFT used while the committee trains').toBe(seeds);
+    // Heartbeats of the activities in flight, as status reads them. pw.x runs long enough here to be seen
+    // mid-SCF; the tiny MACE and ACE fits may finish between two polls, so for them the heartbeat must at
+    // least name what runs (what epochs and iterations look like is the unit tests' and the demo's part).
     const beats = views.flatMap((v) => v.activities);
-    expect(beats.some((a) => a.type === 'dftLabel' && typeof a.details?.scf_iteration === 'number' && typeof a.details?.structure === 'string')).toBe(true);
-    expect(beats.some((a) => a.type === 'trainMace' && typeof a.details?.epoch === 'number' && String(a.details?.member).startsWith('member-'))).toBe(true);
-    expect(beats.some((a) => a.type === 'fitAce' && typeof a.details?.iteration === 'number' && typeof a.details?.loss === 'number')).toBe(true);
+    const saw = (what: string, ok: (a: (typeof beats)[number]) => boolean) => expect(beats.some(ok), what).toBe(true);
+    saw('a DFT heartbeat with its structure and SCF iteration', (a) => a.type === 'dftLabel' && typeof a.details?.scf_iteration === 'number' && typeof a.details?.structure === 'string');
+    saw('a MACE training heartbeat naming its member', (a) => a.type === 'trainMace' && String(a.details?.member).startsWith('member-') && (typeof a.details?.epoch === 'number' || typeof a.details?.setup === 'string'));
+    saw('an ACE fit heartbeat (iteration and loss, or pacemaker\'s latest line)', (a) => a.type === 'fitAce' && ((typeof a.details?.iteration === 'number' && typeof a.details?.loss === 'number') || typeof a.details?.last === 'string'));
   });
 
   it('writes an HTML report that renders in headless Chromium: every image loads, every section has content', async () => {
