@@ -64,6 +64,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
           activities: controlActivities,
           maxConcurrentActivityTaskExecutions: slots.control,
           shutdownGraceTime: grace,
+          maxHeartbeatThrottleInterval: '3s', // see below: live progress for watchers
         }),
       );
     } else {

@@ -7,7 +7,7 @@
 import math
 import os
 
-from activities.runtime.protocol import HelperError
+from activities.runtime.protocol import HelperError, progress
 
 SIZE = (5.4, 3.5)
 DPI = 96
@@ -86,7 +86,9 @@ def plots(p):
     out_dir = p["out_dir"]
     os.makedirs(out_dir, exist_ok=True)
     files = {}
-    for f in p.get("figures", []):
+    figures = p.get("figures", [])
+    for i, f in enumerate(figures):
+        progress(done=i, total=len(figures), what="figures")
         name, kind = f.get("name"), f.get("kind")
         if kind not in KINDS or not name or any(c in name for c in "/\\"):
             raise HelperError("InvalidInput", f"figure {name!r}: kind must be one of {sorted(KINDS)} and the name a plain file name")

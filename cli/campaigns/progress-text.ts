@@ -79,6 +79,7 @@ export function activityLine(a: LiveActivity, now = Date.now()): ProgressLine {
     }
     default: {
       if (n(d.evaluated) !== undefined) return { key, label: a.type, done: n(d.evaluated), total: n(d.total), text: `${d.evaluated}/${d.total ?? '?'} structures` };
+      if (n(d.done) !== undefined && n(d.total)) return { key, label: a.type, done: n(d.done), total: n(d.total), text: `${d.done}/${d.total}${typeof d.what === 'string' ? ` ${d.what}` : ''}` };
       return { key, label: a.type, text: `${running}${attempt}${lastLine(d)}` };
     }
   }

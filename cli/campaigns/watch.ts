@@ -127,6 +127,21 @@ export async function watchCampaign(client: Client, id: string, opts: WatchOptio
       const t = setTimeout(done, ms);
       opts.signal?.addEventListener('abort', done, { once: true });
     });
+  // Line mode: a line at least every `quiet`, from a timer, so a slow poll (a busy server) cannot stretch
+  // the silence; it repeats the last view, marked "(no change)".
+  let lastLine = '';
+  const print = (now: number, text: string) => {
+    stats.longestSilenceMs = Math.max(stats.longestSilenceMs, now - lastPrint);
+    out.write(`[${clock(now - t0)}] ${text}\n`);
+    lastPrint = now;
+  };
+  const keepAlive =
+    mode === 'lines'
+      ? setInterval(() => {
+          const now = Date.now();
+          if (lastLine && now - lastPrint >= quiet - 1000) print(now, `(no change) ${lastLine}`);
+        }, 500)
+      : undefined;
   try {
     while (!opts.signal?.aborted) {
       view = await readCampaignView(client, id).catch(() => view);
@@ -155,17 +170,16 @@ export async function watchCampaign(client: Client, id: string, opts: WatchOptio
       } else if (bars) {
         if (head !== lastHead) bars.log(`[${clock(now - t0)}] ${head}`);
         bars.update(`campaign ${id}  [${clock(now - t0)}]  ${head}`, lines);
-      } else if (changed || now - lastPrint + every >= quiet) {
-        // (a poll early rather than one late: the next poll would come after `quiet`)
-        stats.longestSilenceMs = Math.max(stats.longestSilenceMs, now - lastPrint);
-        out.write(`[${clock(now - t0)}] ${changed ? '' : '(no change) '}${head}${lines.length ? ' | ' : ''}${lines.map(formatLine).join(' | ')}\n`);
-        lastPrint = now;
+      } else {
+        lastLine = `${head}${lines.length ? ' | ' : ''}${lines.map(formatLine).join(' | ')}`;
+        if (changed) print(now, lastLine);
       }
       lastHead = head;
       if (view.workflowStatus !== 'RUNNING') break;
       await sleep(every);
     }
   } finally {
+    if (keepAlive) clearInterval(keepAlive);
     bars?.stop();
   }
   return { workflowStatus: view?.workflowStatus ?? 'NOT_FOUND', view, stats };

@@ -88,6 +88,8 @@ describe('activity heartbeats as progress lines', () => {
   it('a quiet or waiting activity still says something', () => {
     expect(activityLine(act('maceLabelBatch', { evaluated: 16, total: 64 }), now)).toMatchObject({ done: 16, total: 64, text: '16/64 structures' });
     expect(activityLine(act('writeDataset', { alive: true, seconds: 5 }), now).text).toBe('running 42 s');
+    expect(activityLine(act('writeHtmlReport', { done: 2, total: 5, what: 'figures' }), now)).toMatchObject({ done: 2, total: 5, text: '2/5 figures' });
+    expect(activityLine(act('fitAce', { alive: true, seconds: 9, last: 'Loading dataset' }), now).text).toBe('preparing pacemaker: Loading dataset, running 42 s');
     expect(activityLine(act('dftLabel', {}, { state: 'scheduled' }), now)).toMatchObject({ label: 'DFT', text: 'waiting for a worker' });
     // a retry waiting for its next attempt says why the last one failed
     const retry = act('dftLabel', { structure: 'abc' }, { state: 'scheduled', attempt: 2, lastFailure: 'ScfNotConverged: no convergence in 100 iterations\nlog: ...' });
