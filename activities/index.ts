@@ -1,31 +1,33 @@
 // Activities grouped by the task queue whose workers run them (docs/architecture.md: layers and groups).
-import { datasetInfo, exportDataset, importDataset, writeDataset } from './store/datasets';
+import { datasetInfo, exportDataset, importDataset } from './store/datasets';
 import { recordDftFailure } from './dft/failures';
 import { evaluateMace, trainMace } from './mace/train';
 import { fineTuneMace } from './mace/finetune';
 import { maceLabelBatch, maceScore } from './mace/label';
-import { assembleTrainingSet, makeSurrogates } from './mace/surrogates';
+import { makeSurrogates } from './mace/surrogates';
 import { recordTeacher } from './mace/teacher-record';
-import { deferRouting, finalizeRouting, recordRouting, storeRouting, writeStructureSubset } from './campaign/routing';
+import { capRouting, finalizeRouting, recordRouting, writeStructureSubset } from './campaign/routing';
+import { assembleDftPool, splitDftPool } from './campaign/dft-pool';
+import { teacherDatasets } from './mace/teacher-data';
 import { fitAce } from './ace/fit';
 import { extrapolationGrade } from './ace/gamma';
 import { buildTrainingSet } from './ace/replay';
 import { selectDOptimal } from './ace/selection';
 import { dftLabel } from './dft/qe';
-import { appendDftHistory, prepareCampaign, readDftHistory, writeCampaignReport } from './campaign/campaign';
+import { prepareCampaign, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
 import { writeHtmlReport } from './report/report';
-import { addLabelFiles, addLabels, exportStructures, insertStructures, queryStore, storeInfo, storeLabels } from './store/store';
-import { generateStructures, makeStructures } from './structures/generate';
+import { addLabelFiles, addLabels, addMembers, exportStructures, insertStructures, queryStore, recordLabels, storeInfo, storeLabels } from './store/store';
+import { generateStructures } from './structures/generate';
 
 const storeControlActivities = {
-  generateStructures, insertStructures, addLabelFiles, addLabels, queryStore, exportStructures, storeLabels, storeInfo,
+  generateStructures, insertStructures, addLabelFiles, addLabels, recordLabels, addMembers, queryStore, exportStructures, storeLabels, storeInfo,
   exportDataset, importDataset, datasetInfo,
 };
 
-const teacherControlActivities = { writeStructureSubset, recordRouting, deferRouting, finalizeRouting, storeRouting, makeSurrogates, assembleTrainingSet, recordTeacher };
-const campaignControlActivities = { prepareCampaign, appendDftHistory, readDftHistory, writeCampaignReport, writeHtmlReport };
-export const controlActivities = { makeStructures, writeDataset, recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
+const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool };
+export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };
 export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, ...aceActivities };

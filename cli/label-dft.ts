@@ -1,10 +1,11 @@
 // `autopipe label dft`: index the input structures, run labellingWorkflow with the campaign's DFT
 // settings (progress from the label files), write the labels as extxyz.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeDataset } from '../activities/store/datasets';
+import { exportDataset } from '../activities/store/datasets';
+import { StructuresIndex } from '../activities/structures/generate';
 import { callPython } from '../activities/runtime/python';
 import { defaultRunsDir } from '../host/paths';
 import { runLayout } from '../common/run-layout';
@@ -21,15 +22,10 @@ import { pseudopotentialProblems } from '../activities/safety/campaign-inputs';
 import { runDirectoryProblem } from '../activities/safety/run-directory';
 import { withLocalRun } from './local-run';
 
-const Indexed = z.object({
-  output: z.string(),
-  ids: z.array(z.string()),
-  count: z.number(),
-  frames: z.array(z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()), problem: z.string().nullable() })),
-});
+type Indexed = z.output<typeof StructuresIndex.result>;
 
 /** Refuse the whole set before any DFT starts: unknown species, cells above max_atoms_dft or dft.limits. */
-function frameProblems(frames: z.infer<typeof Indexed>['frames'], shown: string, dft: DftSettings, valence: Record<string, number>, maxAtoms: number): string[] {
+function frameProblems(frames: Indexed['frames'], shown: string, dft: DftSettings, valence: Record<string, number>, maxAtoms: number): string[] {
   const problems: string[] = [];
   frames.forEach((f, i) => {
     const where = `${shown} frame ${i}`;
@@ -91,7 +87,7 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
 
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'autopipe-label-index-'));
   try {
-    const indexed = await callPython('structures-index', { input, output: path.join(scratch, 'input.extxyz') }, Indexed, { workDir: scratch }).catch((err: Error) => {
+    const indexed = await callPython(StructuresIndex, { input, output: path.join(scratch, 'input.extxyz') }, { workDir: scratch }).catch((err: Error) => {
       throw new InputError(`${shown}: ${err.message.replace(/ \(helper.*$/s, '')}`);
     });
     const problems = frameProblems(indexed.frames, shown, c.dft, pseudo.valence, maxAtoms);
@@ -106,7 +102,7 @@ export async function labelDft(input: string, shown: string, opts: LabelDftOptio
 }
 
 /** The run itself, once the server answers: the indexed structures into the run directory, the workflow, the labels out. */
-async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, runDir: string, dft: DftSettings, shown: string, out: string, inProcessWorkers: boolean): Promise<number> {
+async function labelIndexed(indexed: Indexed, scratch: string, runDir: string, dft: DftSettings, shown: string, out: string, inProcessWorkers: boolean): Promise<number> {
   const structureFile = runLayout(runDir).structures('input');
   const result = await withLocalRun({ queues: ['control', 'dft'], inProcessWorkers }, async (client, taskQueue) => {
     mkdirSync(path.dirname(structureFile), { recursive: true });
@@ -116,7 +112,7 @@ async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, r
     const handle = await client.workflow.start<typeof labellingWorkflow>('labellingWorkflow', {
       taskQueue,
       workflowId: id,
-      args: [{ runDir, dft, structureFile, ids: indexed.ids }],
+      args: [{ runDir, dft, structureFile, ids: indexed.ids, store: { source: 'label', generation: 0 } }],
     });
     console.error(`workflow ${id}: ${uiUrl(temporalSettings(), id)}`);
     const timer = setInterval(() => {
@@ -132,11 +128,16 @@ async function labelIndexed(indexed: z.infer<typeof Indexed>, scratch: string, r
   console.error(`done: ${result.labelled} labelled (${result.healed} healed, ${result.reused} reused), ${result.failed} failed`);
   for (const f of result.failures) console.error(`  failed ${f.structureId}: ${f.reason.split('\n')[0]}`);
   if (result.labels.length) {
-    await writeDataset({
-      workDir: runDir,
-      entries: result.labels.map((l) => ({ structure_file: structureFile, index: l.index, label_file: l.labelFile, name: l.structureId })),
-      extxyz: out,
+    // The labels are in the run's store: the output is an export of exactly these.
+    const exported = await exportDataset({
+      runDir,
+      name: path.basename(out).replace(/\.extxyz$/, ''),
+      outDir: path.dirname(out),
+      formats: ['extxyz'],
+      sets: ['label'],
+      define: { set: 'label', generation: 0, members: result.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
     });
+    if (exported.extxyz !== out) renameSync(exported.extxyz!, out);
     console.log(out);
   }
   return result.failed > 0 ? 1 : 0;

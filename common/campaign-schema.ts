@@ -3,7 +3,9 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
+import { acceptDftProblem, gammaProblem, type Problem } from './rules';
 import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
+import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -118,8 +120,8 @@ export const TeacherSchema = z.strictObject({
   device: z.enum(['cpu', 'cuda']).default('cpu'),
 });
 
+// Quantum ESPRESSO is the only DFT code: there is no `code` key to set (a key with one value changes nothing).
 export const DftSchema = z.strictObject({
-  code: z.literal('quantum_espresso').default('quantum_espresso'),
   command: z.string().min(1).default('pw.x').describe('command template, e.g. "mpirun -np {ranks} pw.x"'),
   ranks: posInt().default(1),
   pseudo_dir: z.string().min(1).default('/usr/share/espresso/pseudo'),
@@ -128,10 +130,10 @@ export const DftSchema = z.strictObject({
   ecutrho: positive().optional().describe('Ry; default 4x ecutwfc (8x for ultrasoft/PAW)'),
   kspacing: positive()
     .max(1, 'must be <= 1 (1/Å, ASE espresso convention without 2π)')
-    .default(0.055)
-    .describe('1/Å without the 2π factor (ASE espresso convention); 0.055 gives 6x6x6 for 2-atom Si'),
+    .default(0.04)
+    .describe("1/Å without the 2π factor (ASE espresso convention); the specification's 0.04 gives 8x8x8 for 2-atom Si, 11x11x11 for 1-atom fcc Al"),
   smearing: z.enum(['none', 'gaussian', 'mv', 'mp', 'fd']).default('mv'),
-  degauss: positive().default(0.02).describe('Ry'),
+  degauss: positive().default(0.02).describe("Ry; the specification's smearing 0.02"),
   spin: z.boolean().default(false),
   starting_magnetization: z.record(z.string(), z.number()).default({}),
   conv_thr: positive().default(1e-8),
@@ -149,6 +151,8 @@ export const DftSchema = z.strictObject({
     })
     .default({ max_atoms: 1000, max_kpoints: 20000, max_fft_points: 1e8 })
     .describe('the cost guard (activities/dft/cost.ts): pw.x never starts on a calculation estimated above these'),
+  launcher: z.enum(LauncherKinds).default('local').describe('where pw.x runs: a child of the DFT worker (local) or a Slurm batch job (see dft.slurm, docs/hpc.md)'),
+  slurm: SlurmSchema.optional().describe('batch job settings, with launcher: slurm'),
 });
 
 export const TrainingSchema = z.strictObject({
@@ -159,13 +163,24 @@ export const TrainingSchema = z.strictObject({
   nradmax: posInt().default(6),
   radial_basis: z.enum(['SBessel', 'ChebExpCos', 'ChebPow']).default('SBessel'),
   embedding: z.enum(['FinnisSinclairShiftedScaled', 'FinnisSinclair', 'Linear']).default('FinnisSinclairShiftedScaled'),
-  kappa: z.number().min(0, 'must be >= 0').max(1, 'must be <= 1').default(0.3).describe('force weight in the loss'),
+  kappa: z
+    .number()
+    .min(0, 'must be >= 0')
+    .max(1, 'must be <= 1')
+    .default(0.3)
+    .describe(
+      "force weight in Pacemaker's loss, (1-kappa)*energy + kappa*forces over per-atom-normalised terms. The specification's " +
+        'loss weights (energy 1, forces 100, stress 10) are MACE-style absolute weights with no Pacemaker equivalent: pyace 0.4 ' +
+        'fits no stress, and kappa 0.3 is what Pacemaker recommends for a balanced energy/force fit',
+    ),
   L1_coeffs: nonNegative().default(1e-8),
   L2_coeffs: nonNegative().default(1e-8),
   weighting: z.enum(['uniform', 'energy']).default('uniform'),
   optimizer: z.enum(['BFGS', 'L-BFGS-B']).default('BFGS'),
-  maxiter: posInt().default(200),
-  incremental_maxiter: posInt().default(80),
+  maxiter: posInt()
+    .default(200)
+    .describe("optimizer iterations of a fit from scratch: Pacemaker's BFGS runs over the whole training set per iteration and has no epochs (the specification's max_num_epochs)"),
+  incremental_maxiter: posInt().default(80).describe('iterations of a refit that starts from the previous potential (fewer: it starts close)'),
   batch_size: posInt().default(50),
   test_size: z.number().min(0, 'must be >= 0').lt(1, 'must be < 1').default(0.1),
   reference_energies: z.record(z.string(), z.number()).optional().describe('eV per atom; default: fitted'),
@@ -220,14 +235,12 @@ export const CampaignSchema = z
   .superRefine((c, ctx) => {
     const [vmin, vmax] = c.generation.volume_range;
     if (vmin >= vmax) ctx.addIssue({ code: 'custom', path: ['generation', 'volume_range'], message: 'min must be < max' });
-    if (c.teacher.accept_threshold > c.teacher.dft_threshold)
-      ctx.addIssue({ code: 'custom', path: ['teacher', 'accept_threshold'], message: 'must be <= teacher.dft_threshold' });
-    if (c.teacher.gamma_accept_threshold > c.teacher.gamma_dft_threshold)
-      ctx.addIssue({ code: 'custom', path: ['teacher', 'gamma_accept_threshold'], message: 'must be <= teacher.gamma_dft_threshold' });
+    const add = (p: Problem) => p && ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+    add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
+    add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
-    if (c.exploration.gamma_select >= c.exploration.gamma_halt)
-      ctx.addIssue({ code: 'custom', path: ['exploration', 'gamma_select'], message: 'must be < exploration.gamma_halt' });
+    add(gammaProblem(c.exploration.gamma_select, c.exploration.gamma_halt));
     if (c.exploration.ensemble === 'nvt' && c.exploration.pressures.some((p) => p !== 0))
       ctx.addIssue({ code: 'custom', path: ['exploration', 'pressures'], message: 'a pressure other than 0 needs exploration.ensemble: npt' });
     const t = c.training; // the same checks fitAce runs (activities/ace/fit.ts trainingConfigProblems)
@@ -239,6 +252,10 @@ export const CampaignSchema = z
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['generation', 'substitution', el], message: `"${el}" is not in system.elements` });
     }
+    if (c.dft.slurm && c.dft.launcher !== 'slurm')
+      ctx.addIssue({ code: 'custom', path: ['dft', 'slurm'], message: 'is set but dft.launcher is "local": add `launcher: slurm` or remove dft.slurm' });
+    if (c.dft.launcher === 'slurm' && c.dft.ranks > 1 && !/\bsrun\b|\bmpirun\b|\bmpiexec\b|\{ranks\}/.test(c.dft.command))
+      ctx.addIssue({ code: 'custom', path: ['dft', 'command'], message: `"${c.dft.command}" starts one rank but dft.ranks is ${c.dft.ranks}: use "srun pw.x" (or "mpirun -np {ranks} pw.x")` });
     for (const el of Object.keys(c.dft.pseudopotentials)) {
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['dft', 'pseudopotentials', el], message: `"${el}" is not in system.elements` });

@@ -66,7 +66,15 @@ export function liveRecords(live: LiveProgress): StepProgress[] {
 }
 
 /** DFT calculations finished and running in open children (added to the campaign's settled counts). */
-export function liveDft(live: LiveProgress): { done: number; labelled: number; healed: number; failed: number; running: string[] } {
+export interface LiveDft {
+  done: number;
+  labelled: number;
+  healed: number;
+  failed: number;
+  running: string[];
+}
+
+export function liveDft(live: LiveProgress): LiveDft {
   const out = { done: 0, labelled: 0, healed: 0, failed: 0, running: [] as string[] };
   for (const r of Object.values(live.records)) {
     if (!r.dft) continue;

@@ -5,13 +5,15 @@
 //   discard / queue   in between, by teacher.between (queue = kept for a later DFT selection)
 //   reject  overlapping atoms: no engine can label it, and DFT would only waste budget on it
 // The uncertainty is the committee's max force standard deviation (eV/Å); with a single model there is
-// none, so the ACE extrapolation grade of the current potential (gamma) stands in for it.
+// none, so the ACE extrapolation grade of the current potential (gamma) stands in for it; with neither (a
+// single model before any ACE potential exists) a caller may accept every judged label ("none").
 import { ApplicationFailure } from '@temporalio/common';
 import { NonRetryableErrors } from './errors';
+import { acceptDftProblem, describe } from './rules';
 
 export type Route = 'accept' | 'dft' | 'discard' | 'queue' | 'reject';
 export const allRoutes: Route[] = ['accept', 'dft', 'discard', 'queue', 'reject'];
-export type UncertaintySource = 'committee' | 'ace_gamma';
+export type UncertaintySource = 'committee' | 'ace_gamma' | 'none';
 
 /** Flags that mean "infinite uncertainty"; only overlapping atoms also mean "unlabellable". */
 export const UNLABELLABLE_FLAGS = ['overlapping_atoms'];
@@ -47,9 +49,10 @@ function configError(message: string): ApplicationFailure {
 
 function checkPair(accept: number, dft: number, names: [string, string]) {
   for (const [v, name] of [[accept, names[0]], [dft, names[1]]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configError(`${name} must be a finite number >= 0 (got ${String(v)})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configError(`teacher.${name} must be a finite number >= 0 (got ${String(v)})`);
   }
-  if (accept > dft) throw configError(`${names[0]} (${accept}) must be <= ${names[1]} (${dft}): lower the first or raise the second`);
+  const p = acceptDftProblem(accept, dft, names);
+  if (p) throw configError(`${describe(p, accept)}: lower the first or raise the second`);
 }
 
 /**
@@ -61,10 +64,17 @@ export function routingPolicy(
   modelCount: number,
   gammaCount: number | undefined,
   structureCount: number,
+  opts: { withoutUncertainty?: 'accept' } = {},
 ): { policy: RoutingPolicy; note?: string } {
   if (modelCount >= 2) {
-    checkPair(t.accept_threshold, t.dft_threshold, ['teacher.accept_threshold', 'teacher.dft_threshold']);
+    checkPair(t.accept_threshold, t.dft_threshold, ['accept_threshold', 'dft_threshold']);
     return { policy: { source: 'committee', accept: t.accept_threshold, dft: t.dft_threshold, between: t.between } };
+  }
+  if (gammaCount === undefined && opts.withoutUncertainty === 'accept') {
+    return {
+      policy: { source: 'none', accept: 0, dft: 0, between: t.between },
+      note: 'single fast-oracle model and no ACE potential yet: no uncertainty to route by; every label it could compute is kept',
+    };
   }
   if (gammaCount === undefined) {
     throw configError(
@@ -80,7 +90,7 @@ export function routingPolicy(
       message: `gamma has ${gammaCount} values for ${structureCount} structures: give one extrapolation grade per structure, in order`,
     });
   }
-  checkPair(t.gamma_accept_threshold, t.gamma_dft_threshold, ['teacher.gamma_accept_threshold', 'teacher.gamma_dft_threshold']);
+  checkPair(t.gamma_accept_threshold, t.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']);
   return {
     policy: { source: 'ace_gamma', accept: t.gamma_accept_threshold, dft: t.gamma_dft_threshold, between: t.between },
     note: 'single fast-oracle model: no committee uncertainty; routed by the ACE extrapolation grade (gamma)',
@@ -90,6 +100,7 @@ export function routingPolicy(
 /** The uncertainty a policy reads from one judged structure (Infinity when it cannot judge). */
 export function uncertaintyOf(j: Judged, policy: RoutingPolicy): number {
   if (j.flag) return Infinity;
+  if (policy.source === 'none') return 0;
   const u = policy.source === 'committee' ? j.fStd : j.gamma;
   return typeof u === 'number' && !Number.isNaN(u) ? u : Infinity;
 }

@@ -3,15 +3,17 @@
 // use it too; run directories are absolute POSIX paths.
 //
 //   campaign.input.json, campaign.resolved.json   the file as given, and with derived values
-//   store.sqlite (+ store.db link)                structures, labels, provenance (ASE database)
+//   store.sqlite (+ store.db link)                structures, every label, training sets (ASE database):
+//                                                 the one source of labels; datasets are its exports
 //   structures/<name>.extxyz                      generated and harvested structure sets
-//   dft/<structure id>/                           pw.x inputs, outputs and attempts of one structure
-//   mace/labels/<oracle key>/                     fast-oracle label files;  mace/gen-N/ fine-tuning
+//   dft/<structure id>/                           pw.x inputs, outputs, attempts, raw label record
+//   mace/logs/                                    fast-oracle helper logs
 //   teacher/                                      bootstrap and fine-tune records of the committee
 //   routing/<name>/                               tiered-oracle decisions
 //   exploration/gen-N/                            MD trajectories and harvested candidates
 //   selection/gen-N/                              D-optimal picks
-//   datasets/                                     Pacemaker/extxyz training sets and the replay history
+//   datasets/                                     Pacemaker/extxyz exports of the store (training sets,
+//                                                 the replay history input)
 //   potentials/gen-N/                             .yaml, .yace, .asi, metrics of each generation
 //   validation/gen-N/                             that generation's potential scored on the validation set
 //   surrogates/                                   perturbed DFT structures labelled by the teacher
@@ -32,9 +34,7 @@ export function runLayout(runDir: string) {
     structureLogs: (name: string) => at('structures', 'logs', name),
     dftDir: (structureId: string) => at('dft', structureId),
     dftRoot: at('dft'),
-    maceLabels: at('mace', 'labels'),
     maceLogs: at('mace', 'logs'),
-    maceGeneration: (g: number) => at('mace', `gen-${g}`),
     teacherDir: at('teacher'),
     teacherBootstrap: at('teacher', 'bootstrap'),
     teacherGeneration: (g: number) => at('teacher', `gen-${g}`),
@@ -44,9 +44,8 @@ export function runLayout(runDir: string) {
     selection: (g: number) => at('selection', `gen-${g}`),
     datasetsDir: at('datasets'),
     dataset: (file: string) => at('datasets', file),
-    /** The ACE replay history (Pacemaker format) every generation's refit samples from. */
-    aceHistory: at('datasets', 'ace-history.pckl.gzip'),
-    dftHistory: at('datasets', 'dft-history.json'),
+    /** The exact training set (Pacemaker format) the generation-g potential was fitted on. */
+    trainingSet: (g: number) => at('datasets', `gen-${g}-training.pckl.gzip`),
     potential: (g: number | string) => at('potentials', typeof g === 'number' ? `gen-${g}` : g),
     surrogatesDir: at('surrogates'),
     validationDir: at('validation'),

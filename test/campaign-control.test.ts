@@ -56,7 +56,7 @@ describe('campaign control', () => {
 
     const rejected = await h.executeUpdate(tuneUpdate, { args: [{ gamma_select: 9 }] }).catch((e) => e);
     expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((rejected as WorkflowUpdateFailedError).cause?.message).toBe('gamma_select (9) must be < gamma_halt (5)');
+    expect((rejected as WorkflowUpdateFailedError).cause?.message).toBe('exploration.gamma_select (9) must be < exploration.gamma_halt (5)');
     const unknown = await h.executeUpdate(tuneUpdate, { args: [{ gamma: 1 } as never] }).catch((e) => e);
     expect((unknown as WorkflowUpdateFailedError).cause?.message).toMatch(/unknown key|Unrecognized key/i);
 

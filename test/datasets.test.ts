@@ -10,10 +10,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CampaignSchema, DftSchema, TrainingSchema } from '../common/campaign-schema';
 import { projectRoot } from '../host/paths';
-import { datasetInfo, exportDataset, importDataset, writeDataset, type ExportResult } from '../activities/store/datasets';
+import { datasetInfo, exportDataset, importDataset, type ExportResult } from '../activities/store/datasets';
 import { fitAce } from '../activities/ace/fit';
 import { buildTrainingSet } from '../activities/ace/replay';
-import { dftLabel } from '../activities/dft/qe';
+import { dftLabel, type DftLabelRef } from '../activities/dft/qe';
 import { addLabels, storeInfo, type LabelInput } from '../activities/store/store';
 import { generateStructures } from '../activities/structures/generate';
 import { py, pyJson } from './helpers/python';
@@ -258,19 +258,21 @@ describe('autopipe dataset export|import|info', () => {
   });
 });
 
-describe("the smoke workflow's direct writer", () => {
-  it('writes both formats from a real pw.x label file, values exactly as labelled; per-entry weights reach Pacemaker and MACE', async () => {
-    const dir = tmp('smoke');
-    const si = CampaignSchema.parse({ system: { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43 } }, generation: { count: 1, vacancy_fraction: 0, shear_fraction: 0 } });
+describe('datasets are exports of exact store labels (named sets with weights)', () => {
+  it('a pw.x label goes into both formats exactly as labelled; member weights reach Pacemaker and MACE', async () => {
+    const dir = tmp('sets');
+    const si = CampaignSchema.parse({ system: { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43 } }, generation: { count: 3, vacancy_fraction: 0, shear_fraction: 0 } });
     const g = await generateStructures({ runDir: dir, name: 's', system: si.system, generation: si.generation, seed: 9 });
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 18, smearing: 'none', kspacing: 0.09 });
-    const ref = await dftLabel({ runDir: dir, structureId: g.ids[0]!, structureFile: g.output, index: 0, dft });
-    const ds = await writeDataset({ workDir: dir, entries: [{ structure_file: g.output, index: 0, label_file: ref.labelFile, name: g.ids[0]! }], pckl: path.join(dir, 'd.pckl.gzip'), extxyz: path.join(dir, 'd.extxyz') });
-    expect(ds).toEqual({ count: 1, pckl: path.join(dir, 'd.pckl.gzip'), extxyz: path.join(dir, 'd.extxyz') });
+    const refs: DftLabelRef[] = [];
+    for (const [i, id] of g.ids.entries()) refs.push(await dftLabel({ runDir: dir, structureId: id, structureFile: g.output, index: i, dft }));
+    const m = (i: number, weight?: number) => ({ id: g.ids[i]!, oracle: 'dft', settings_hash: refs[i]!.labelKey, weight });
+    const ds = await exportDataset({ runDir: dir, name: 'd', sets: ['one'], define: { set: 'one', generation: 0, members: [m(0)] } });
+    expect(ds).toMatchObject({ count: 1, pckl: path.join(dir, 'datasets', 'd.pckl.gzip'), extxyz: path.join(dir, 'datasets', 'd.extxyz') });
     const same = await py(`
 import json, numpy as np, pandas as pd
 from ase.io import read
-lab = json.load(open(${JSON.stringify(ref.labelFile)}))
+lab = json.load(open(${JSON.stringify(refs[0]!.labelFile)}))
 df = pd.read_pickle(${JSON.stringify(ds.pckl)}, compression='gzip')
 x = read(${JSON.stringify(ds.extxyz)})
 print(df.energy[0] == lab['energy'], np.array_equal(df.forces[0], lab['forces']), x.info['REF_energy'] == lab['energy'],
@@ -279,14 +281,13 @@ print(df.energy[0] == lab['energy'], np.array_equal(df.forces[0], lab['forces'])
     const info = await datasetInfo({ file: ds.pckl! });
     expect(info).toMatchObject({ kind: 'pckl', count: 1, elements: ['Si'], by_oracle: { dft: 1 } });
 
-    // Per-entry weights (teacher labels weigh less than DFT): Pacemaker's w_factor, MACE's config_weight,
-    // kept through the replay history when an unweighted generation joins.
-    const one = { structure_file: g.output, index: 0, label_file: ref.labelFile };
-    const w = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'dft' }, { ...one, name: 'teacher', weight: 0.3 }], pckl: path.join(dir, 'w.pckl.gzip'), extxyz: path.join(dir, 'w.extxyz') });
-    const plain = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'later' }], pckl: path.join(dir, 'later.pckl.gzip') });
-    await buildTrainingSet({ historyFile: path.join(dir, 'history.pckl.gzip'), newDataset: w.pckl!, trainingFile: path.join(dir, 'gen-0.pckl.gzip'), bufferSize: 10, seed: 1, generation: 0 });
-    const gen1 = await buildTrainingSet({ historyFile: path.join(dir, 'history.pckl.gzip'), newDataset: plain.pckl!, trainingFile: path.join(dir, 'gen-1.pckl.gzip'), bufferSize: 10, seed: 1, generation: 1 });
-    const weights = await pyJson<{ factor: Record<string, number>; configWeight: (number | null)[]; pyace: Record<string, number>; plainCols: boolean }>(`
+    // Per-member weights (teacher labels weigh less than DFT): Pacemaker's w_factor, MACE's config_weight,
+    // kept through the replay history when a later generation joins.
+    const w = await exportDataset({ runDir: dir, name: 'w', sets: ['training'], setGenerations: { min: 0, max: 0 }, define: { set: 'training', generation: 0, members: [m(0), m(1, 0.3)] } });
+    const later = await exportDataset({ runDir: dir, name: 'later', formats: ['pckl'], sets: ['training'], setGenerations: { min: 1, max: 1 }, define: { set: 'training', generation: 1, members: [m(2)] } });
+    const history = await exportDataset({ runDir: dir, name: 'history', formats: ['pckl'], sets: ['training'], setGenerations: { max: 0 } });
+    const gen1 = await buildTrainingSet({ historyFile: history.pckl!, newDataset: later.pckl!, trainingFile: path.join(dir, 'gen-1.pckl.gzip'), bufferSize: 10, seed: 1, generation: 1 });
+    const weights = await pyJson<{ factor: Record<string, number>; configWeight: (number | null)[]; pyace: Record<string, number> }>(`
 import json, pandas as pd
 from ase.io import read
 from pyace.preparedata import apply_weights, normalize_energy_forces_weights
@@ -296,18 +297,16 @@ factor = dict(zip(df.name, map(float, df.w_factor)))
 df["NUMBER_OF_ATOMS"] = df.ase_atoms.map(len)
 ref = apply_weights(df.copy(), None)
 normalize_energy_forces_weights(ref)
-pyace = dict(zip(ref.name, map(float, ref.w_energy / ref.w_energy[ref.name == "dft"].iloc[0])))
+pyace = dict(zip(ref.name, map(float, ref.w_energy / ref.w_energy[ref.name == ${JSON.stringify(g.ids[0])}].iloc[0])))
 frames = read(${JSON.stringify(w.extxyz)}, index=":")
-plain = pd.read_pickle(${JSON.stringify(plain.pckl)}, compression='gzip')
-print(json.dumps({"factor": factor, "configWeight": [f.info.get("config_weight") for f in frames], "pyace": pyace, "plainCols": "w_factor" in plain.columns}))`);
-    expect(weights.factor).toEqual({ dft: 1, teacher: 0.3, later: 1 });
-    expect(weights.configWeight).toEqual([null, 0.3]);
-    expect(weights.pyace.teacher).toBeCloseTo(0.3, 12);
-    expect(weights.pyace.later).toBeCloseTo(1, 12);
-    expect(weights.plainCols).toBe(false); // no weights given: Pacemaker's policy alone
+print(json.dumps({"factor": factor, "configWeight": [f.info.get("config_weight") for f in frames], "pyace": pyace}))`);
+    expect(weights.factor).toEqual({ [g.ids[0]!]: 1, [g.ids[1]!]: 0.3, [g.ids[2]!]: 1 });
+    expect(weights.configWeight).toEqual([1, 0.3]);
+    expect(weights.pyace[g.ids[1]!]).toBeCloseTo(0.3, 12);
+    expect(weights.pyace[g.ids[2]!]).toBeCloseTo(1, 12);
 
-    const bad = await writeDataset({ workDir: dir, entries: [{ ...one, name: 'x', weight: -1 }], pckl: path.join(dir, 'bad.pckl.gzip') }).catch((e) => e);
+    const bad = await exportDataset({ runDir: dir, name: 'bad', sets: ['bad'], define: { set: 'bad', generation: 0, members: [m(0, -1)] } }).catch((e) => e);
     expect(bad.type).toBe('InvalidInput');
-    expect(bad.message).toMatch(/training weight must be a finite number >= 0 \(got -1\)/);
+    expect(bad.message).toMatch(/weight must be a finite number >= 0 \(got -1\)/);
   });
 });

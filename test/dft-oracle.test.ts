@@ -20,6 +20,8 @@ const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
 const base = { pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 18, smearing: 'none' as const, command: wrapper };
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `autopipe-dft-${p}-`));
 let cells: string;
+/** The cells' structure ids: content hashes (the store keys structures by content). */
+let id: string[] = [];
 let countFile: string;
 const pwStarts = () => (existsSync(countFile) ? readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean).length : 0);
 
@@ -27,6 +29,11 @@ beforeAll(async () => {
   const dir = tmp('cells');
   cells = path.join(dir, 'si.extxyz');
   await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
+  id = await pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(cells)}, ':')]))`);
   countFile = path.join(dir, 'pw-starts.txt');
   process.env.PW_COUNT_FILE = countFile;
 });
@@ -36,7 +43,7 @@ describe('pw.x through the DFT activity', () => {
     it(`${natoms}-atom Si: energy, forces and stress equal ASE's reading of the same output`, async () => {
       const runDir = tmp(`si${natoms}`);
       const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-      const ref = await dftLabel({ runDir, structureId: `si${natoms}`, structureFile: cells, index, dft });
+      const ref = await dftLabel({ runDir, structureId: id[index]!, structureFile: cells, index, dft });
       const label = JSON.parse(readFileSync(ref.labelFile, 'utf8')) as DftLabel;
       const out = path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwo');
       const ase = await pyJson<{ e: number; f: number[][]; s: number[] }>(`
@@ -60,11 +67,11 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
   it('writes inputs and reads outputs through one long-lived helper, not a Python start per call', async () => {
     const server = dftHelperServer();
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-    await dftLabel({ runDir: tmp('warm'), structureId: 'w0', structureFile: cells, index: 0, dft });
+    await dftLabel({ runDir: tmp('warm'), structureId: id[0]!, structureFile: cells, index: 0, dft });
     const [starts, pid] = [server.starts, server.pid];
     expect(pid).toBeGreaterThan(0);
     const dir = tmp('helper');
-    const ref = await dftLabel({ runDir: dir, structureId: 'w1', structureFile: cells, index: 0, dft });
+    const ref = await dftLabel({ runDir: dir, structureId: id[0]!, structureFile: cells, index: 0, dft });
     expect([server.starts, server.pid]).toEqual([starts, pid]);
     expect(existsSync(path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwi'))).toBe(true);
   });
@@ -72,11 +79,11 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
   it('cancelled while its input is written: no pw.x start, and the shared helper keeps serving', async () => {
     const server = dftHelperServer();
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
-    await dftLabel({ runDir: tmp('pre-cancel-warm'), structureId: 'c0', structureFile: cells, index: 0, dft });
+    await dftLabel({ runDir: tmp('pre-cancel-warm'), structureId: id[0]!, structureFile: cells, index: 0, dft });
     const [pid, before] = [server.pid, pwStarts()];
     const env = new MockActivityEnvironment();
     env.cancel(); // already cancelled when the activity asks the helper for the input file
-    const err = await env.run(dftLabel, { runDir: tmp('pre-cancel'), structureId: 'c1', structureFile: cells, index: 0, dft }).catch((e: unknown) => e);
+    const err = await env.run(dftLabel, { runDir: tmp('pre-cancel'), structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(pwStarts()).toBe(before);
     expect(server.pid).toBe(pid); // a DFT request is not worth killing the server other slots use
@@ -85,7 +92,7 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
   it('a missing pseudopotential fails non-retryably, says what to fix, and never starts pw.x', async () => {
     const before = pwStarts();
     const dft = DftSchema.parse({ ...base, pseudopotentials: { Si: 'Si.does-not-exist.UPF' } });
-    const err = await dftLabel({ runDir: tmp('nopseudo'), structureId: 'x', structureFile: cells, dft }).catch((e) => e);
+    const err = await dftLabel({ runDir: tmp('nopseudo'), structureId: id[0]!, structureFile: cells, dft }).catch((e) => e);
     expect(err.type).toBe('MissingPseudopotential');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toContain('pseudopotential file for Si not found: /usr/share/espresso/pseudo/Si.does-not-exist.UPF');
@@ -117,8 +124,8 @@ describe('labelling workflow on the real server', () => {
     // electron_maxstep 3 cannot converge Si at conv_thr 1e-8: attempt 1 fails for real; rung 2 allows 100.
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 3 });
     const client = await testClient();
-    const id = `heal-${Date.now()}`;
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ runDir, dft, structureFile: cells, ids: ['si2'] }] });
+    const wfId = `heal-${Date.now()}`;
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: wfId, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
     const r = await h.result();
     expect(r).toMatchObject({ labelled: 1, healed: 1, failed: 0 });
     const events = (await h.fetchHistory()).events ?? [];
@@ -128,9 +135,9 @@ describe('labelling workflow on the real server', () => {
     expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('ScfNotConverged');
     const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
     expect(scheduled?.activityType?.name).toBe('dftLabel');
-    const dirs = readdirSync(path.join(runDir, 'dft', 'si2')).sort();
+    const dirs = readdirSync(path.join(runDir, 'dft', id[0]!)).sort();
     expect(dirs).toEqual(expect.arrayContaining(['attempt-1', 'attempt-2']));
-    expect(readFileSync(path.join(runDir, 'dft', 'si2', 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
+    expect(readFileSync(path.join(runDir, 'dft', id[0]!, 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
     expect(label.provenance).toMatchObject({ attempt: 2, rung: 'beta-0.3-local-TF', healed: true });
     expect((label.provenance.parameters as { electrons: { mixing_mode: string } }).electrons.mixing_mode).toBe('local-TF');
@@ -141,7 +148,7 @@ describe('labelling workflow on the real server', () => {
     const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
     const client = await testClient();
     const before = pwStarts();
-    const args = [{ runDir, dft, structureFile: cells, ids: ['a2', 'a8'] }] as [Parameters<typeof labellingWorkflow>[0]];
+    const args = [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] as [Parameters<typeof labellingWorkflow>[0]];
     const r1 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem1-${Date.now()}`, args });
     expect(pwStarts() - before).toBe(2);
     const r2 = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `idem2-${Date.now()}`, args });
@@ -155,10 +162,10 @@ describe('labelling workflow on the real server', () => {
     const runDir = tmp('fail');
     const dft = DftSchema.parse({ ...base, kspacing: 0.09, pseudopotentials: { Si: 'nope.UPF' } });
     const client = await testClient();
-    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `fail-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['p', 'q'] }] });
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `fail-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] });
     expect(r).toMatchObject({ labelled: 0, failed: 2 });
     expect(r.failures[0]!.reason).toMatch(/^MissingPseudopotential: pseudopotential file for Si not found/);
-    const failed = readdirSync(path.join(runDir, 'dft', 'p')).filter((f) => f.startsWith('failed-'));
+    const failed = readdirSync(path.join(runDir, 'dft', id[0]!)).filter((f) => f.startsWith('failed-'));
     expect(failed).toHaveLength(1);
   });
 
@@ -167,7 +174,7 @@ describe('labelling workflow on the real server', () => {
     // A slower SCF (8 atoms, denser k-points) so there is time to kill it.
     const dft = DftSchema.parse({ ...base, ecutwfc: 24, kspacing: 0.05 });
     const client = await testClient();
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `kill-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: ['k2', 'k8'] }] });
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `kill-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!, id[1]!] }] });
     // Find this test's pw.x (cwd inside runDir/dft/k8) and SIGKILL it.
     let killed = false;
     for (let i = 0; i < 300 && !killed; i++) {
@@ -175,7 +182,7 @@ describe('labelling workflow on the real server', () => {
       const pids = (await execa('pgrep', ['-x', 'pw.x'], { reject: false })).stdout.split('\n').filter(Boolean);
       for (const pid of pids) {
         const cwd = await execa('readlink', [`/proc/${pid}/cwd`], { reject: false });
-        if (cwd.stdout.startsWith(path.join(runDir, 'dft', 'k8'))) {
+        if (cwd.stdout.startsWith(path.join(runDir, 'dft', id[1]!))) {
           process.kill(Number(pid), 'SIGKILL');
           killed = true;
         }
@@ -184,7 +191,7 @@ describe('labelling workflow on the real server', () => {
     expect(killed).toBe(true);
     const r = await h.result();
     expect(r).toMatchObject({ labelled: 2, failed: 0 });
-    const k8 = r.labels.find((l) => l.structureId === 'k8')!;
+    const k8 = r.labels.find((l) => l.structureId === id[1])!;
     const label = JSON.parse(readFileSync(k8.labelFile, 'utf8')) as DftLabel;
     expect(label.provenance.attempt).toBe(2);
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).filter((a) => a?.attempt === 2);

@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { maceLabelBatch, type MaceLabelBatchResult } from '../activities/mace/label';
 import { maceServer } from '../activities/runtime/helper-server';
+import { StructuresSubset } from '../activities/campaign/routing';
 import { TaskQueues } from '../common/queues';
 import { maceLabelWorkflow, tieredOracleWorkflow } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
+import { storedLabels } from './helpers/store';
 import { startTestWorkers, testClient } from './helpers/temporal';
 import { fixtureCampaign, sharedCommittee, type CommitteeFixture } from './mace-fixture';
 
@@ -27,7 +29,8 @@ interface EvalSet {
 async function evalSet(fx: CommitteeFixture, out: string): Promise<EvalSet> {
   return pyJson<EvalSet>(`
 import json, numpy as np
-from ase.io import read, write
+from ase.io import read
+from activities.structures.commands import structure_id
 from activities.structures.reading import min_distance
 seed = read(${JSON.stringify(fx.structuresFile)}, ':')
 rng = np.random.default_rng(11)
@@ -40,10 +43,11 @@ while len(rattled) < 6:
     if min_distance(b) > 1.7:
         rattled.append(b)
 for k, b in enumerate(rattled):
-    frames.append(b); ids.append(f'rattled-{k}')
+    frames.append(b); ids.append(structure_id(b))
 o = base.copy(); o.positions[1] = o.positions[0] + [0.15, 0.0, 0.0]
-frames.append(o); ids.append('overlapping')
-write(${JSON.stringify(out)}, frames, format='extxyz')
+frames.append(o); ids.append(structure_id(o))
+from activities.structures.commands import write_frames
+write_frames(${JSON.stringify(out)}, [(a, {'structure_id': i}) for a, i in zip(frames, ids)])  # exact: ids are content hashes
 n = len(seed)
 print(json.dumps({'file': ${JSON.stringify(out)}, 'ids': ids, 'groups': {'training': list(range(n)), 'rattled': list(range(n, n + 6)), 'overlapping': [n + 6]}}))`);
 }
@@ -97,7 +101,9 @@ describe('MACE batch labelling on a real committee', () => {
   });
 
   it('labels equal a direct MACECalculator committee call to 1e-6 (energy, forces, stress, uncertainty)', async () => {
-    const labelled = set.ids.filter((id) => id !== 'overlapping');
+    const overlapping = set.ids[set.groups.overlapping[0]!]!;
+    const labelled = set.ids.filter((id) => id !== overlapping);
+    const stored = await storedLabels(runDir, labelled, 'mace');
     const d = await pyJson<{ maxE: number; maxF: number; maxS: number; maxU: number; maxEU: number; n: number }>(`
 import json, numpy as np
 from ase.io import read
@@ -105,11 +111,12 @@ from mace.calculators import MACECalculator
 calc = MACECalculator(model_paths=${JSON.stringify(fx.models)}, device='cpu', default_dtype='float64')
 frames = read(${JSON.stringify(set.file)}, ':')
 ids = ${JSON.stringify(set.ids)}
+stored = json.loads(${JSON.stringify(JSON.stringify(stored))})
 m = dict(maxE=0.0, maxF=0.0, maxS=0.0, maxU=0.0, maxEU=0.0, n=0)
 for a, sid in zip(frames, ids):
-    if sid == 'overlapping':
+    if sid == ${JSON.stringify(overlapping)}:
         continue
-    L = json.load(open(${JSON.stringify(first.labelDir)} + '/' + sid + '.json'))
+    L = stored[sid][-1]
     a.calc = calc
     e, f, s = a.get_potential_energy(), a.get_forces(), a.get_stress()
     fc, ec = calc.results['forces_comm'], calc.results['energy_comm']
@@ -118,8 +125,8 @@ for a, sid in zip(frames, ids):
     m['maxE'] = max(m['maxE'], abs(e - L['energy']))
     m['maxF'] = max(m['maxF'], float(np.abs(f - np.array(L['forces'])).max()))
     m['maxS'] = max(m['maxS'], float(np.abs(s - np.array(L['stress'])).max()))
-    m['maxU'] = max(m['maxU'], abs(u - L['uncertainty']['force_std_max']))
-    m['maxEU'] = max(m['maxEU'], abs(eu - L['uncertainty']['energy_std_per_atom']))
+    m['maxU'] = max(m['maxU'], abs(u - L['uncertainty']))
+    m['maxEU'] = max(m['maxEU'], abs(eu - L['energy_std_per_atom']))
     m['n'] += 1
 print(json.dumps(m))`);
     expect(d.n).toBe(labelled.length);
@@ -135,32 +142,32 @@ print(json.dumps(m))`);
     expect(Math.min(...rattled)).toBeGreaterThan(Math.max(...train) * 0.9);
   });
 
-  it('overlapping atoms: infinite uncertainty (flag, no spread, no label) and no exception for the batch', () => {
+  it('overlapping atoms: infinite uncertainty (flag, no spread, a flagged label without energy) and no exception for the batch', async () => {
+    const id = set.ids[set.groups.overlapping[0]!]!;
     const o = first.items[set.groups.overlapping[0]!]!;
-    expect(o).toEqual({ id: 'overlapping', flag: 'overlapping_atoms' });
-    expect(existsSync(path.join(first.labelDir, 'overlapping.json'))).toBe(false);
+    expect(o).toEqual({ id, flag: 'overlapping_atoms' });
+    const stored = (await storedLabels(runDir, [id], 'mace'))[id]!;
+    expect(stored).toEqual([expect.objectContaining({ energy: null, forces: null, flag: 'overlapping_atoms', uncertainty: null })]);
     expect(first.flagged).toBe(1);
     expect(first.computed).toBe(set.ids.length - 1);
   });
 
-  it('stores each label with provenance: oracle mace, model hashes, source file and index', () => {
+  it('stores each label in the run store with provenance: oracle mace, model hashes, source file and index', async () => {
     const sid = set.ids[set.groups.rattled[0]!]!;
-    const label = JSON.parse(readFileSync(path.join(first.labelDir, `${sid}.json`), 'utf8'));
+    const label = (await storedLabels(runDir, [sid], 'mace'))[sid]![0]!;
     const hashes = fx.models.map((m) => createHash('sha256').update(readFileSync(m)).digest('hex'));
-    expect(label.structureId).toBe(sid);
-    expect(label.labelKey).toBe(first.oracle.key);
+    expect(label.settings_hash).toBe(first.oracle.key);
     expect(label.provenance).toMatchObject({ oracle: 'mace', oracle_key: first.oracle.key, committee_size: 2, structure_file: set.file, index: set.groups.rattled[0] });
-    expect(label.provenance.models.map((m: { sha256: string }) => m.sha256)).toEqual(hashes);
+    expect((label.provenance.models as { sha256: string }[]).map((m) => m.sha256)).toEqual(hashes);
     expect(first.modelHashes).toEqual(hashes.map((h) => h.slice(0, 16)));
-    expect(first.labelDir).toBe(path.join(runDir, 'mace', 'labels', first.oracle.key));
   });
 
-  it('keeps the models loaded across batches and reuses labels already on disk', async () => {
+  it('keeps the models loaded across batches and reuses labels already in the store (flagged ones too)', async () => {
     const starts = maceServer().starts;
     const pid = maceServer().pid;
     const again = await maceLabelBatch({ runDir, structureFile: set.file, ids: set.ids, oracle: oracle() });
     expect(again.modelsCached).toBe(true);
-    expect(again.reused).toBe(set.ids.length - 1);
+    expect(again.reused).toBe(set.ids.length);
     expect(again.computed).toBe(0);
     expect(again.items.filter((i) => !i.flag).map((i) => i.fStd)).toEqual(first.items.filter((i) => !i.flag).map((i) => i.fStd));
     expect(maceServer().starts).toBe(starts);
@@ -187,7 +194,7 @@ print(json.dumps(m))`);
       .flatMap((p) => p?.payloads ?? [])
       .map((p) => p.data?.length ?? 0);
     expect(Math.max(...payloadBytes)).toBeLessThan(8 * 1024);
-    const label = JSON.parse(readFileSync(path.join(r.labelDir, `${set.ids[0]}.json`), 'utf8'));
+    const label = (await storedLabels(wfRun, [set.ids[0]!], 'mace'))[set.ids[0]!]![0]!;
     expect(label.provenance.workflow_id).toBe(id);
   });
 });
@@ -256,13 +263,14 @@ describe('helper server crash', () => {
   it('a helper that dies mid-batch fails the batch as retryable ProcessKilled; the next request starts a fresh one', async () => {
     const starts = maceServer().starts;
     const other = mkdtempSync(path.join(os.tmpdir(), 'autopipe-mace-crash-'));
-    const inFlight = maceLabelBatch({ runDir: other, structureFile: fx.structuresFile, ids: ['x'], oracle: { models: fx.models } });
+    const id0 = await pyJson<string>(`import json; from ase.io import read; print(json.dumps(read(${JSON.stringify(fx.structuresFile)}, 0).info['structure_id']))`);
+    const inFlight = maceLabelBatch({ runDir: other, structureFile: fx.structuresFile, ids: [id0], oracle: { models: fx.models } });
     maceServer().kill('SIGKILL');
     const f = await rejection(inFlight);
     expect(f.type).toBe('ProcessKilled');
     expect(f.nonRetryable).toBe(false);
     const out = path.join(other, 'one.extxyz');
-    const sub = await maceServer().request('structures-subset', { structure_file: fx.structuresFile, indices: [0], output: out }, z.object({ count: z.number() }), { workDir: other });
+    const sub = await maceServer().request(StructuresSubset, { structure_file: fx.structuresFile, indices: [0], output: out }, { workDir: other });
     expect(sub.count).toBe(1);
     expect(maceServer().starts).toBe(starts + 1);
   });

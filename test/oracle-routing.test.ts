@@ -2,17 +2,17 @@
 // structures keep their MACE labels, uncertain ones go to pw.x (capped), overlapping atoms are rejected,
 // and the manifest and the run's store say which engine labelled each structure. Then a single model
 // routed by ACE extrapolation grades, which the result says.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDataset } from '../activities/store/datasets';
+import { exportDataset } from '../activities/store/datasets';
 import { maceLabelBatch } from '../activities/mace/label';
 import { storeLabels } from '../activities/store/store';
-import { storeRouting } from '../activities/campaign/routing';
 import { TaskQueues } from '../common/queues';
 import { tieredOracleWorkflow, type TieredOracleResult } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
+import { storedLabels } from './helpers/store';
 import { startTestWorkers, testClient } from './helpers/temporal';
 import { fixtureCampaign, sharedCommittee, type CommitteeFixture } from './mace-fixture';
 
@@ -87,7 +87,7 @@ describe('tiered oracle with the real committee and the real DFT oracle', () => 
     });
   });
 
-  it('keeps the MACE labels of near structures, sends the most uncertain to pw.x, rejects overlapping atoms', () => {
+  it('keeps the MACE labels of near structures, sends the most uncertain to pw.x, rejects overlapping atoms', async () => {
     expect(r.uncertaintySource).toBe('committee');
     expect(r.note).toBeNull();
     expect(r.counts).toMatchObject({ total: 9, accept: 5, dft: 2, queue: 1, reject: 1, discard: 0, labelledByFastOracle: 5, labelledByDft: 2, dftFailed: 0, deferred: 1 });
@@ -96,19 +96,21 @@ describe('tiered oracle with the real committee and the real DFT oracle', () => 
     const byId = new Map(m.items.map((i: { structureId: string }) => [i.structureId, i]));
     const farIdx = pool.kinds.flatMap((k, i) => (k === 'far' ? [i] : []));
     const leastUncertainFar = farIdx.reduce((a, b) => (u[a]! < u[b]! ? a : b));
+    const engines: Record<string, string[]> = {};
     pool.ids.forEach((id, i) => {
-      const item = byId.get(id) as { route: string; engine: string | null; labelFile: string | null; deferred?: boolean; flag?: string };
+      const item = byId.get(id) as { route: string; engine: string | null; settingsHash: string | null; deferred?: boolean; flag?: string };
       const kind = pool.kinds[i];
       if (kind === 'near') expect(item).toMatchObject({ route: 'accept', engine: 'mace' });
-      if (kind === 'overlap') expect(item).toMatchObject({ route: 'reject', engine: null, labelFile: null, flag: 'overlapping_atoms' });
+      if (kind === 'overlap') expect(item).toMatchObject({ route: 'reject', engine: null, settingsHash: null, flag: 'overlapping_atoms' });
       if (kind === 'far' && i === leastUncertainFar) expect(item).toMatchObject({ route: 'queue', engine: null, deferred: true });
       if (kind === 'far' && i !== leastUncertainFar) expect(item).toMatchObject({ route: 'dft', engine: 'dft' });
-      if (item.labelFile) {
-        const label = JSON.parse(readFileSync(item.labelFile, 'utf8'));
-        expect(label.structureId).toBe(id);
-        expect(label.provenance.oracle).toBe(item.engine);
-      }
+      if (item.engine) (engines[item.engine] ??= []).push(id);
     });
+    // Each label the manifest names is in the run's store under that engine and key.
+    for (const [engine, ids] of Object.entries(engines)) {
+      const stored = await storedLabels(runDir, ids, engine);
+      for (const id of ids) expect(stored[id]!.map((l) => l.settings_hash)).toContain((byId.get(id) as { settingsHash: string }).settingsHash);
+    }
     const queue = JSON.parse(readFileSync(r.queueFile, 'utf8'));
     expect(queue.map((q: { structureId: string }) => q.structureId)).toEqual([pool.ids[leastUncertainFar]]);
   });
@@ -121,18 +123,20 @@ describe('tiered oracle with the real committee and the real DFT oracle', () => 
     }
     expect(children.length).toBeGreaterThanOrEqual(1);
     const dftLabels = JSON.parse(readFileSync(r.manifest, 'utf8')).items.filter((i: { engine: string }) => i.engine === 'dft');
-    for (const i of dftLabels) expect(i.labelFile).toMatch(new RegExp(`${runDir}/dft/${i.structureId}/label-[0-9a-f]{24}\\.json$`));
+    for (const i of dftLabels) expect(existsSync(`${runDir}/dft/${i.structureId}/label-${i.settingsHash}.json`)).toBe(true); // pw.x's raw record
   });
 
-  it('the store records which engine labelled each structure, and the entries make a dataset', async () => {
-    expect(r.stored).toEqual({ structures: 7, labels: 7, byEngine: { mace: 5, dft: 2 } });
-    // Idempotent: recording the same routing run again adds nothing and fails nothing.
-    expect(await storeRouting({ runDir, manifest: r.manifest, source: 'initial_random', generation: 0 })).toEqual(r.stored);
-    const entries = JSON.parse(readFileSync(r.entriesFile, 'utf8'));
-    const labels = await storeLabels({ runDir, ids: entries.map((e: { name: string }) => e.name) });
-    for (const e of entries) expect(labels[e.name]!.map((l) => l.oracle)).toEqual([e.config_type]);
-    const ds = await writeDataset({ workDir: runDir, entries, extxyz: path.join(runDir, 'routed.extxyz') });
+  it('the store records which engine labelled each structure as it labelled it, and the members make a dataset', async () => {
+    const members = JSON.parse(readFileSync(r.membersFile, 'utf8')).members as { id: string; oracle: string; settings_hash: string; config_type: string }[];
+    expect(members.map((m) => m.oracle).sort()).toEqual(['dft', 'dft', 'mace', 'mace', 'mace', 'mace', 'mace']);
+    const labels = await storeLabels({ runDir, ids: members.map((m) => m.id) });
+    for (const m of members) expect(labels[m.id]!.filter((l) => l.energy !== null).map((l) => [l.oracle, l.settingsHash])).toContainEqual([m.oracle, m.settings_hash]);
+    // The rejected structure is in the store too, with a flagged label and infinite uncertainty.
+    const overlap = pool.ids[pool.kinds.indexOf('overlap')]!;
+    expect((await storeLabels({ runDir, ids: [overlap] }))[overlap]).toEqual([expect.objectContaining({ oracle: 'mace', energy: null, uncertainty: Infinity, flag: 'overlapping_atoms' })]);
+    const ds = await exportDataset({ runDir, name: 'routed', formats: ['extxyz'], sets: ['routed'], define: { set: 'routed', generation: 0, membersFile: r.membersFile } });
     expect(ds.count).toBe(7);
+    expect(ds.byOracle).toEqual({ mace: 5, dft: 2 });
   });
 });
 
@@ -167,6 +171,7 @@ describe('CHGNet as the fast oracle (weights from its wheel, offline)', () => {
     expect(r.oracle.version).toMatch(/^chgnet 0\.\d+\.\d+, weights 0\.3\.0$/);
     expect(r.items[8]).toEqual({ id: pool.ids[8], flag: 'overlapping_atoms' });
     expect(r.computed).toBe(8);
+    const stored = await storedLabels(runDir, pool.ids.slice(0, 8), 'chgnet');
     const d = await pyJson<{ maxE: number; maxF: number; maxS: number }>(`
 import json, os, numpy as np
 os.environ['HF_HUB_OFFLINE'] = '1'
@@ -174,9 +179,10 @@ from ase.io import read
 from chgnet.model import CHGNet
 from chgnet.model.dynamics import CHGNetCalculator
 calc = CHGNetCalculator(model=CHGNet.load(verbose=False), use_device='cpu')
+stored = json.loads(${JSON.stringify(JSON.stringify(stored))})
 m = {'maxE': 0.0, 'maxF': 0.0, 'maxS': 0.0}
 for a, sid in zip(read(${JSON.stringify(pool.file)}, ':8'), ${JSON.stringify(pool.ids.slice(0, 8))}):
-    L = json.load(open(${JSON.stringify(r.labelDir)} + '/' + sid + '.json'))
+    L = stored[sid][-1]
     a.calc = calc
     m['maxE'] = max(m['maxE'], abs(a.get_potential_energy() - L['energy']) / len(a))
     m['maxF'] = max(m['maxF'], float(np.abs(a.get_forces() - np.array(L['forces'])).max()))
@@ -186,7 +192,6 @@ print(json.dumps(m))`);
     expect(d.maxE).toBeLessThan(1e-4);
     expect(d.maxF).toBeLessThan(1e-3);
     expect(d.maxS).toBeLessThan(1e-4);
-    const label = JSON.parse(readFileSync(path.join(r.labelDir, `${pool.ids[0]}.json`), 'utf8'));
-    expect(label.provenance).toMatchObject({ oracle: 'chgnet', committee_size: 1 });
+    expect(stored[pool.ids[0]!]![0]!.provenance).toMatchObject({ oracle: 'chgnet', committee_size: 1 });
   });
 });

@@ -24,6 +24,8 @@ function status(runDir: string): CampaignStatus {
     stopAfterGeneration: false,
     stopReason: 'generation limit reached (2)',
     structures: { bySource: { teacher_seed: 2 }, byOracle: { dft: 1 } },
+    candidates: { generated: 8, keptByTeacher: 6, discarded: 1, rejected: 0, waitingForDft: 1, mdHarvested: 3, mdKeptByTeacher: 0, pickedForDft: 2, notSelected: 1 },
+    decisions: [{ generation: 0, decisions: ['distillation: 8 candidates; teacher kept 6'] }, { generation: 1, decisions: ['DFT: 1 of 2 labelled (0 healed, 1 failed)'] }],
     dft: { used: 2, budget: 10, labelled: 1, healed: 0, failed: 1 },
     thresholds: { accept: 0.1, dft: 0.5, gammaSelect: 1.5, gammaHalt: 5 },
     teacher: { models: 2, uncertainty: 'committee' },

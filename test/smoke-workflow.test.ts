@@ -53,7 +53,7 @@ describe('smoke workflow across the control, dft and ml queues', () => {
         .map((e) => e.activityTaskScheduledEventAttributes)
         .filter((a): a is NonNullable<typeof a> => Boolean(a))
         .map((a) => `${a.activityType?.name}@${a.taskQueue?.name}`);
-    expect(scheduled(history)).toEqual(expect.arrayContaining(['fitAce@autopipe-ml', 'trainMace@autopipe-ml', 'evaluateMace@autopipe-ml', 'makeStructures@autopipe-control']));
+    expect(scheduled(history)).toEqual(expect.arrayContaining(['fitAce@autopipe-ml', 'trainMace@autopipe-ml', 'evaluateMace@autopipe-ml', 'generateStructures@autopipe-control', 'exportDataset@autopipe-control']));
     expect(scheduled(childHistory)).toEqual(Array(5).fill('dftLabel@autopipe-dft'));
   });
 

@@ -1,5 +1,5 @@
 // The provenance store on real tools: structures from the generator, DFT labels from real pw.x runs
-// (label files of activities/dft/qe.ts), a second oracle (ASE's Lennard-Jones), queries the workflows need,
+// (written into the store by activities/dft/qe.ts as they are produced), a second oracle (ASE's Lennard-Jones), queries the workflows need,
 // `ase db` reading the same file, typed failures that write nothing, and concurrent writers.
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -98,9 +98,12 @@ describe('labels', () => {
     labels = labelFiles.map((f) => JSON.parse(readFileSync(f, 'utf8')) as DftLabel);
   });
 
-  it('ingests pw.x label files (oracle dft, settings hash = labelKey) idempotently', async () => {
-    expect(await addLabelFiles({ runDir, labelFiles })).toEqual({ inserted: 2, existing: 0, skipped: 0, replaced: 0, count: 2 });
+  it('dftLabel writes its label into the store as pw.x produces it (oracle dft, settings hash = labelKey); its raw record agrees', async () => {
+    // The raw records pw.x left beside its attempts hold the same labels: ingesting them again adds nothing.
     expect(await addLabelFiles({ runDir, labelFiles })).toEqual({ inserted: 0, existing: 2, skipped: 0, replaced: 0, count: 2 });
+    // A second call finds the stored label and runs no pw.x.
+    const again = await dftLabel({ runDir, structureId: gen0.ids[0]!, structureFile: gen0.output, index: 0, dft });
+    expect(again).toMatchObject({ reused: true, energy: labels[0]!.energy, labelKey: labels[0]!.labelKey });
     const stored = await storeLabels({ runDir, ids: [gen0.ids[0]!] });
     expect(stored[gen0.ids[0]!]).toEqual([expect.objectContaining({ oracle: 'dft', settingsHash: labels[0]!.labelKey, energy: labels[0]!.energy, flag: null })]);
     expect((await queryStore({ runDir, filter: { oracle: 'dft' } })).ids).toEqual(gen0.ids.slice(0, 2));
@@ -148,11 +151,12 @@ print(r.dft_energy == ${labels[0]!.energy}, r.lj_energy == ${lj[0]!.e}, r.lj_fst
 
   it('a DFT failure record becomes a flagged label, replaced when a real label for the same key arrives', async () => {
     const id = gen0.ids[4]!;
-    const failed = await recordDftFailure({ runDir, structureId: id, dft, reason: 'ScfNotConverged: convergence NOT achieved after 100 iterations', attempts: 4 });
-    expect(await addLabelFiles({ runDir, labelFiles: [failed] })).toMatchObject({ inserted: 1 });
+    const failed = await recordDftFailure({ runDir, structureId: id, structureFile: gen0.output, index: 4, dft, reason: 'ScfNotConverged: convergence NOT achieved after 100 iterations', attempts: 4 });
+    expect(await addLabelFiles({ runDir, labelFiles: [failed] })).toMatchObject({ inserted: 0, existing: 1 }); // already recorded
     expect((await queryStore({ runDir, filter: { labelState: 'flagged', oracle: 'dft' } })).ids).toEqual([id]);
     const real = await dftLabel({ runDir, structureId: id, structureFile: gen0.output, index: 4, dft });
-    expect(await addLabelFiles({ runDir, labelFiles: [real.labelFile] })).toMatchObject({ inserted: 0, replaced: 1 });
+    expect(real.reused).toBe(false); // a flagged failure is no label: pw.x runs again
+    expect(await addLabelFiles({ runDir, labelFiles: [real.labelFile] })).toMatchObject({ inserted: 0, existing: 1 });
     const now = (await storeLabels({ runDir, ids: [id] }))[id]!;
     expect(now).toEqual([expect.objectContaining({ oracle: 'dft', energy: real.energy, flag: null })]);
   });

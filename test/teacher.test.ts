@@ -10,16 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fineTuneMace } from '../activities/mace/finetune';
+import { fineTuneMace, MaceInspect } from '../activities/mace/finetune';
 import { maceLabelBatch } from '../activities/mace/label';
 import { maceServer } from '../activities/runtime/helper-server';
-import { makeStructures } from '../activities/structures/generate';
-import { DftSchema } from '../common/campaign-schema';
+import { generateStructures } from '../activities/structures/generate';
+import { exportDataset } from '../activities/store/datasets';
+import { DftSchema, GenerationSchema } from '../common/campaign-schema';
 import { projectRoot } from '../host/paths';
 import { TaskQueues } from '../common/queues';
 import { labellingWorkflow } from '../workflows/labelling';
 import { teacherFinetuneWorkflow, type TeacherFinetuneResult } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
+import { storedLabels } from './helpers/store';
 import { startTestWorkers, testClient } from './helpers/temporal';
 import { fixtureCampaign, sharedCommittee, type CommitteeFixture } from './mace-fixture';
 
@@ -70,7 +72,7 @@ describe('autopipe teacher bootstrap', () => {
     expect(invalid.exitCode).toBe(1);
     expect(invalid.stderr.trim().split('\n')).toEqual([
       `${bad}: teacher.bootstrap.members: must be >= 2 (a committee)`,
-      `${bad}: teacher.accept_threshold: must be <= teacher.dft_threshold`,
+      `${bad}: teacher.accept_threshold: must be <= teacher.dft_threshold (0.2)`,
     ]);
   });
 });
@@ -89,14 +91,11 @@ describe('fine-tuning on new DFT structures', () => {
 
   beforeAll(async () => {
     // A region the committee never saw: compressed cells, rattled harder; 4 to fine-tune on, 2 held out.
-    const made = await makeStructures({
+    const made = await generateStructures({
       runDir,
       name: 'compressed',
       system: { ...fixtureCampaign.system, supercell: [1, 1, 1] } as never,
-      count: 6,
-      rattleSigma: 0.07,
-      volumeRange: [0.92, 0.95],
-      minDistance: 1.5,
+      generation: GenerationSchema.parse({ count: 6, rattle_sigma: 0.07, volume_range: [0.92, 0.95], shear_fraction: 0, vacancy_fraction: 0 }),
       seed: 99,
     });
     const client = await testClient();
@@ -107,56 +106,62 @@ describe('fine-tuning on new DFT structures', () => {
     });
     // Compressed Si with fixed occupations can defeat the SCF; the oracle records such a structure as failed.
     expect(labels.labelled).toBeGreaterThanOrEqual(5);
-    const refs = labels.labels.map((l) => ({ structureId: l.structureId, structureFile: made.output, index: l.index, labelFile: l.labelFile }));
+    const refs = labels.labels.map((l) => ({ structureId: l.structureId, labelKey: l.labelKey }));
     r = await client.workflow.execute(teacherFinetuneWorkflow, {
       taskQueue: TaskQueues.control,
       workflowId: `finetune-${Date.now()}`,
-      args: [{ runDir, generation: 1, teacher: teacher(), dftLabels: refs.slice(0, 4), holdout: refs.slice(4), seed: 5 }],
+      args: [{ runDir, generation: 1, teacher: teacher(), dftLabels: refs.slice(0, 4), structureFile: made.output, indices: labels.labels.slice(0, 4).map((l) => l.index), holdout: refs.slice(4), seed: 5 }],
     });
   });
 
   it('writes a new model per member for the generation, started from the local foundation files', () => {
     expect(r.mode).toBe('naive');
-    expect(r.models).toEqual([0, 1].map((k) => path.join(runDir, 'teacher', 'gen-1', `member-${k}.model`)));
+    expect(r.tuned).toEqual([0, 1].map((k) => path.join(runDir, 'teacher', 'gen-1', `member-${k}.model`)));
+    // Nothing earlier in this run's store to replay: the four new labels alone, the held-out two never trained on.
+    expect(r.trainedOn).toEqual({ new: 4, replayed: 0 });
+    expect(r.adopted).toBe(true); // it fits every DFT label of the run better (the adoption rule)
+    expect(r.models).toEqual(r.tuned);
     for (const [k, m] of r.models.entries()) {
       expect(existsSync(m)).toBe(true);
       expect(sha(m)).not.toBe(sha(fx.models[k]!));
     }
     const rec = JSON.parse(readFileSync(r.record, 'utf8'));
-    expect(rec).toMatchObject({ kind: 'finetune', generation: 1, foundations: fx.models, mode: 'naive' });
+    expect(rec).toMatchObject({ kind: 'finetune', generation: 1, foundations: fx.models, mode: 'naive', adopted: true });
     const log = readFileSync(path.join(runDir, 'teacher', 'gen-1', 'member-0.log'), 'utf8');
     expect(log).toMatch(/--foundation_model \S+member-0\.\S*model --multiheads_finetuning False/);
   });
 
   it('lowers the error on the new DFT structures (measured, asserted)', () => {
     console.log(
-      `fine-tuning on ${r.before.n} new DFT structures: forces ${r.before.rmse_forces_mev_a.toFixed(1)} -> ${r.after.rmse_forces_mev_a.toFixed(1)} meV/Å, ` +
-        `energy ${r.before.rmse_energy_mev_atom.toFixed(1)} -> ${r.after.rmse_energy_mev_atom.toFixed(1)} meV/atom; held out (${r.holdoutBefore!.n}): ` +
+      `fine-tuning on ${r.before!.n} new DFT structures: forces ${r.before!.rmse_forces_mev_a.toFixed(1)} -> ${r.after!.rmse_forces_mev_a.toFixed(1)} meV/Å, ` +
+        `energy ${r.before!.rmse_energy_mev_atom.toFixed(1)} -> ${r.after!.rmse_energy_mev_atom.toFixed(1)} meV/atom; held out (${r.holdoutBefore!.n}): ` +
         `forces ${r.holdoutBefore!.rmse_forces_mev_a.toFixed(1)} -> ${r.holdoutAfter!.rmse_forces_mev_a.toFixed(1)} meV/Å, ` +
         `energy ${r.holdoutBefore!.rmse_energy_mev_atom.toFixed(1)} -> ${r.holdoutAfter!.rmse_energy_mev_atom.toFixed(1)} meV/atom`,
     );
-    expect(r.before.n).toBe(4);
-    expect(r.after.rmse_forces_mev_a).toBeLessThan(0.8 * r.before.rmse_forces_mev_a);
-    expect(r.after.rmse_energy_mev_atom).toBeLessThan(r.before.rmse_energy_mev_atom);
+    expect(r.before!.n).toBe(4);
+    expect(r.after!.rmse_forces_mev_a).toBeLessThan(0.8 * r.before!.rmse_forces_mev_a);
+    expect(r.after!.rmse_energy_mev_atom).toBeLessThan(r.before!.rmse_energy_mev_atom);
     expect(r.holdoutAfter!.rmse_forces_mev_a).toBeLessThan(r.holdoutBefore!.rmse_forces_mev_a);
   });
 
-  it('labels surrogates of the new structures with the fine-tuned committee and weights them in the training set', () => {
+  it('labels surrogates of the new structures with the fine-tuned committee and weights them in the training set', async () => {
     expect(r.surrogates.made).toBe(8);
     expect(r.surrogates.kept + r.surrogates.dropped).toBe(8);
     expect(r.surrogates.kept).toBeGreaterThan(0);
-    const entries = JSON.parse(readFileSync(r.trainingSet.entriesFile, 'utf8')) as { config_type: string; weight: number; label_file: string }[];
-    expect(entries.filter((e) => e.config_type === 'dft')).toHaveLength(4);
-    expect(entries.filter((e) => e.config_type === 'dft').every((e) => e.weight === 1)).toBe(true);
-    const sur = entries.filter((e) => e.config_type === 'surrogate');
+    const dft = r.members.filter((m) => m.config_type === 'dft');
+    expect(dft).toHaveLength(4);
+    expect(dft.every((m) => m.weight === 1 && m.oracle === 'dft')).toBe(true);
+    const sur = r.members.filter((m) => m.config_type === 'surrogate');
     expect(sur).toHaveLength(r.surrogates.kept);
-    expect(sur.every((e) => e.weight === 0.25)).toBe(true);
-    const label = JSON.parse(readFileSync(sur[0]!.label_file, 'utf8'));
-    expect(label.provenance.oracle).toBe('mace');
-    expect(label.provenance.models.map((m: { sha256: string }) => m.sha256)).toEqual(r.models.map(sha));
-    expect(r.trainingSet.weights.byConfigType).toEqual({ dft: 1, surrogate: 0.25 });
-    expect(readFileSync(r.trainingSet.extxyz, 'utf8')).toMatch(/config_type="surrogate"/);
-    expect(existsSync(r.trainingSet.pckl)).toBe(true);
+    expect(sur.every((m) => m.weight === 0.25 && m.oracle === 'mace')).toBe(true);
+    const label = (await storedLabels(runDir, [sur[0]!.id], 'mace'))[sur[0]!.id]!.find((l) => l.settings_hash === sur[0]!.settings_hash)!;
+    expect((label.provenance.models as { sha256: string }[]).map((m) => m.sha256)).toEqual(r.models.map(sha));
+    // The training set is an export of exactly these labels, weights included.
+    const ts = await exportDataset({ runDir, name: 'teacher-training', sets: ['teacher-training'], define: { set: 'teacher-training', generation: 1, members: r.members } });
+    expect(ts.count).toBe(4 + r.surrogates.kept);
+    expect(readFileSync(ts.extxyz!, 'utf8')).toMatch(/config_type="surrogate"/);
+    expect(readFileSync(ts.extxyz!, 'utf8')).toMatch(/config_weight=0\.25/);
+    expect(existsSync(ts.pckl!)).toBe(true);
   });
 });
 
@@ -167,7 +172,7 @@ describe('multihead replay fine-tuning', () => {
     expect(ft.mode).toBe('multihead');
     // A single-element foundation needs the E0-table fix before mace_run_train can read it (see mace_models.py).
     expect(ft.foundation).toEqual({ file: fx.models[0], sha256: sha(fx.models[0]!), patched: true });
-    const info = await maceServer().request('mace-inspect', { model: ft.model }, z.object({ heads: z.array(z.string()) }), { workDir: out });
+    const info = await maceServer().request(MaceInspect, { model: ft.model }, { workDir: out });
     expect(info.heads).toEqual(['pt_head', 'Default']);
     const empty = await rejection(maceLabelBatch({ runDir: out, structureFile: fx.structuresFile, ids: [], oracle: { models: [ft.model] } }));
     expect(empty.type).toBe('InvalidInput');

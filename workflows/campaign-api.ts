@@ -16,16 +16,37 @@ export interface GenerationMetrics {
   train_rmse_forces_mev_a: number;
   iterations: number;
   explored?: { candidates: number; halted: number; above_select: number; gamma_max: number };
+  /** What competed for this generation's DFT budget and what was picked (most informative first). */
+  pool?: { md: number; teacher: number; pickedMd: number; pickedTeacher: number; notSelected: number; stillWaiting: number };
   dft?: { requested: number; labelled: number; healed: number; failed: number };
   /** The fine-tuned committee, scored on every DFT label so far before it is adopted. */
   teacher?: {
     adopted: boolean;
-    before: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
-    after: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
+    decision: string;
+    before?: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
+    after?: { rmse_energy_mev_atom: number; rmse_forces_mev_a: number };
     dftLabels: number;
+    trainedOn?: { new: number; replayed: number };
     surrogates: number;
     note?: string;
   };
+}
+
+/** Every candidate structure is accounted for: trained on, labelled, waiting, or dropped with a reason. */
+export interface CandidateCounts {
+  /** Generated at generation 0 and how the teacher routed them. */
+  generated: number;
+  keptByTeacher: number;
+  discarded: number;
+  rejected: number;
+  /** Teacher-doubted structures waiting for the DFT budget (they compete with MD picks each generation). */
+  waitingForDft: number;
+  /** MD candidates harvested, kept with the teacher's label (training data), picked for DFT, and not picked
+   * (not carried over: the next MD samples anew). */
+  mdHarvested: number;
+  mdKeptByTeacher: number;
+  pickedForDft: number;
+  notSelected: number;
 }
 
 export interface CampaignStatus {
@@ -39,12 +60,15 @@ export interface CampaignStatus {
   stopReason?: string;
   current?: string;
   structures: { bySource: Record<string, number>; byOracle: Record<string, number> };
+  candidates: CandidateCounts;
   /** Counted live: finished calculations of running children included; `running` = structure ids in pw.x now. */
   dft: { used: number; budget: number; labelled: number; healed: number; failed: number; running?: string[] };
   thresholds: { accept: number; dft: number; gammaSelect: number; gammaHalt: number };
   teacher: { models: number; uncertainty: 'committee' | 'ace-gamma' };
   potential?: { generation: number; yaml: string; yace: string; asi?: string };
   metrics: GenerationMetrics[];
+  /** Every decision the campaign took, per generation, in order (also the branches that skip a step). */
+  decisions: { generation: number; decisions: string[] }[];
   /** What the running child workflows report (outermost first): step, n of m, DFT counters. */
   progress?: StepProgress[];
 }

@@ -1,8 +1,23 @@
 // The campaign: one generation per workflow run, continueAsNew between generations, state carrying ids
-// and file references only. Started with the plain campaign JSON (CLI or the Temporal UI's form) and
-// validated here with the same schema, so a bad object fails with the field-level messages.
+// and file references only (campaign-state.ts). Started with the plain campaign JSON (CLI or the Temporal
+// UI's form) and validated here with the same schema, so a bad object fails with the field-level messages.
+//
+// A generation, phase by phase (each a function below; each ends in a recorded decision, never in an
+// exception of ours):
+//   teacher       (generation 0, no teacher.models) seed structures -> DFT -> a MACE committee
+//   distillation  (generation 0) candidates from the whole generation recipe -> tiered oracle -> ACE gen 0
+//   exploration   MD with the current ACE potential -> candidates above gamma_select (or halting)
+//   routing       (single-model teacher) the MD candidates through the tiered oracle, routed by their ACE
+//                 gamma (teacher.gamma_*, between): confident labels become training data, doubted ones
+//                 join the DFT pool. A committee's MD candidates all go to the DFT pool (phase 3 of the
+//                 specification: DFT for what MD found)
+//   labelling     MD candidates and generation-0 structures the teacher doubts compete for the DFT budget:
+//                 one D-optimal ranking of both, most informative first -> pw.x
+//   finetune      teacher fine-tune (optional: failure keeps the old committee) -> incremental ACE refit
 import {
+  ActivityFailure,
   ApplicationFailure,
+  ChildWorkflowFailure,
   condition,
   continueAsNew,
   patched,
@@ -11,48 +26,22 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatasetEntry } from '../activities/store/datasets';
-import { parseCampaign, type Campaign } from '../common/campaign-schema';
+import { parseCampaign } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { CampaignIdKey, GenerationKey, PhaseKey, SystemKey } from '../common/search-attributes';
-import { control, ml } from './activity-options';
-import {
-  pauseSignal,
-  resumeSignal,
-  statusQuery,
-  stopAfterGenerationSignal,
-  tuneUpdate,
-  TuningSchema,
-  type CampaignStatus,
-  type GenerationMetrics,
-  type Phase,
-  type Tuning,
-} from './campaign-api';
+import { control } from './activity-options';
+import { pauseSignal, resumeSignal, statusQuery, stopAfterGenerationSignal, tuneUpdate, TuningSchema, type GenerationMetrics, type Phase, type Tuning } from './campaign-api';
+import { add, applyTune, buildStatus, initialState, tuneProblems, type CampaignState } from './campaign-state';
+import { pickForDft } from './dft-pool';
 import { distillationWorkflow } from './distillation';
-import { explorationWorkflow } from './exploration';
+import { explorationWorkflow, type ExplorationResult } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
-import { teacherBootstrapWorkflow } from './teacher';
-import { runLayout } from '../common/run-layout';
+import { failureText, teacherBootstrapWorkflow } from './teacher';
+import { tieredOracleWorkflow } from './tiered-oracle';
 import { trackProgress } from './progress';
 
-/** Carried across continueAsNew: small, references only. */
-export interface CampaignState {
-  campaignId: string;
-  runDir: string;
-  campaign: Campaign;
-  generation: number;
-  teacherModels: string[];
-  potential?: { generation: number; yaml: string; yace: string; asi?: string };
-  dft: { used: number; labelled: number; healed: number; failed: number };
-  bySource: Record<string, number>;
-  byOracle: Record<string, number>;
-  metrics: GenerationMetrics[];
-  /** Generation-0 structures the teacher routed to DFT, waiting for the labelling phase. */
-  pendingDft?: { file: string; ids: string[]; indices: number[] };
-  paused: boolean;
-  stopAfterGeneration: boolean;
-}
+export type { CampaignState } from './campaign-state';
 
 export interface CampaignOutcome {
   campaignId: string;
@@ -65,22 +54,10 @@ export interface CampaignOutcome {
   report: string;
 }
 
-const add = (m: Record<string, number>, k: string, n: number) => (m[k] = (m[k] ?? 0) + n);
-
-/** The settled DFT counters plus the calculations that running children have finished so far. */
-function liveDftCounts(settled: CampaignState['dft'], l: { done: number; labelled: number; healed: number; failed: number; running: string[] }) {
-  return { used: settled.used + l.done, labelled: settled.labelled + l.labelled, healed: settled.healed + l.healed, failed: settled.failed + l.failed, running: l.running };
-}
-
-function applyTune(x: Campaign, t: Tuning): void {
-  if (t.accept_threshold !== undefined) x.teacher.accept_threshold = t.accept_threshold;
-  if (t.dft_threshold !== undefined) x.teacher.dft_threshold = t.dft_threshold;
-  if (t.gamma_select !== undefined) x.exploration.gamma_select = t.gamma_select;
-  if (t.gamma_halt !== undefined) x.exploration.gamma_halt = t.gamma_halt;
-  if (t.dft_total !== undefined) x.budgets.dft_total = t.dft_total;
-  if (t.dft_per_generation !== undefined) x.budgets.dft_per_generation = t.dft_per_generation;
-  if (t.max_generations !== undefined) x.budgets.max_generations = t.max_generations;
-}
+/** A phase's verdict: go on with the generation, or stop the campaign for this (recorded) reason. */
+type Verdict = { stop: string } | undefined;
+/** The MD candidates after the teacher judged them: the doubted ones (queue) or, unrouted, all; and the labels it kept. */
+type MdRouted = { mdQueue?: string; mdFile?: string; teacherLabelled?: string };
 
 export async function campaignWorkflow(raw: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
   const parsed = parseCampaign(raw);
@@ -91,46 +68,14 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   let phase: Phase = 'preparing';
   let current: string | undefined;
   let stopReason: string | undefined;
-  let state: CampaignState;
   const tunes: Tuning[] = [];
 
   // Handlers are registered before the first await, so status answers from the first moment: the
   // provisional state is replaced by the prepared one (derived values, run directory) right after.
-  const campaignId = carried?.campaignId ?? parsed.campaign.id ?? info.workflowId;
-  state = carried ?? {
-    campaignId,
-    runDir: '',
-    campaign: parsed.campaign,
-    generation: 0,
-    teacherModels: parsed.campaign.teacher.models,
-    dft: { used: 0, labelled: 0, healed: 0, failed: 0 },
-    bySource: {},
-    byOracle: {},
-    metrics: [],
-    paused: false,
-    stopAfterGeneration: false,
-  };
+  const state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
   const c = () => state.campaign;
   const live = trackProgress();
-
-  const status = (): CampaignStatus => ({
-    campaignId: state.campaignId,
-    system: c().system.name,
-    runDir: state.runDir,
-    phase: state.paused && phase !== 'finished' ? 'paused' : phase,
-    generation: state.generation,
-    paused: state.paused,
-    stopAfterGeneration: state.stopAfterGeneration,
-    stopReason,
-    current,
-    structures: { bySource: { ...state.bySource }, byOracle: { ...state.byOracle } },
-    dft: { ...state.dft, ...liveDftCounts(state.dft, live.dft()), budget: c().budgets.dft_total },
-    thresholds: { accept: c().teacher.accept_threshold, dft: c().teacher.dft_threshold, gammaSelect: c().exploration.gamma_select, gammaHalt: c().exploration.gamma_halt },
-    teacher: { models: state.teacherModels.length, uncertainty: state.teacherModels.length > 1 ? 'committee' : 'ace-gamma' },
-    potential: state.potential,
-    metrics: state.metrics,
-    progress: live.records(),
-  });
+  const status = () => buildStatus(state, phase, current, stopReason, { dft: live.dft(), records: live.records() });
   setHandler(statusQuery, status);
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
@@ -147,26 +92,28 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
       validator: (t: Tuning) => {
         const r = TuningSchema.safeParse(t);
         if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'tune'}: ${i.message}`).join('; '));
-        const x = state.campaign;
-        const accept = t.accept_threshold ?? x.teacher.accept_threshold;
-        const dft = t.dft_threshold ?? x.teacher.dft_threshold;
-        if (accept > dft) throw new Error(`accept_threshold (${accept}) must be <= dft_threshold (${dft})`);
-        const sel = t.gamma_select ?? x.exploration.gamma_select;
-        const halt = t.gamma_halt ?? x.exploration.gamma_halt;
-        if (sel >= halt) throw new Error(`gamma_select (${sel}) must be < gamma_halt (${halt})`);
-        if (t.dft_total !== undefined && t.dft_total < state.dft.used) throw new Error(`dft_total (${t.dft_total}) is below the ${state.dft.used} DFT calculations already used`);
+        const problems = tuneProblems(state.campaign, t, state.dft.used);
+        if (problems.length) throw new Error(problems.join('; '));
       },
     },
   );
 
+  const g = state.generation;
+  const metrics = (): GenerationMetrics | undefined => state.metrics.find((m) => m.generation === g);
+  /** Every branch of a generation says what it did and why, in the status and the report. */
+  const decide = (d: string) => {
+    const entry = state.decisions.find((x) => x.generation === g) ?? state.decisions[state.decisions.push({ generation: g, decisions: [] }) - 1]!;
+    entry.decisions.push(d);
+    setCurrentDetails(`gen ${g}: ${d}`);
+  };
   const enter = async (p: Phase, details: string) => {
     await condition(() => !state.paused); // pause takes effect between phases
     phase = p;
     current = details;
-    setCurrentDetails(`gen ${state.generation}: ${details}`);
+    setCurrentDetails(`gen ${g}: ${details}`);
     upsertSearchAttributes([
       { key: PhaseKey, value: p },
-      { key: GenerationKey, value: state.generation },
+      { key: GenerationKey, value: g },
     ]);
   };
   const finish = async (reason: string): Promise<CampaignOutcome> => {
@@ -176,6 +123,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     upsertSearchAttributes([{ key: PhaseKey, value: 'finished' }]);
     const s = status();
     const last = state.metrics[state.metrics.length - 1];
+    const cand = state.candidates;
     const report = await control.writeCampaignReport({
       runDir: state.runDir,
       status: s,
@@ -184,26 +132,24 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
         '',
         `Stopped: ${reason}.`,
         `Generations: ${state.generation}; DFT calculations: ${state.dft.used} of ${c().budgets.dft_total} (${state.dft.healed} healed, ${state.dft.failed} failed).`,
+        `Candidates: ${cand.generated} generated (${cand.keptByTeacher} kept by the teacher, ${cand.discarded} discarded, ${cand.rejected} rejected); ${cand.mdHarvested} from MD; ${cand.pickedForDft} picked for DFT, ${cand.notSelected} MD candidates not picked, ${cand.waitingForDft} teacher-doubted still waiting for DFT.`,
         state.potential ? `Final potential (generation ${state.potential.generation}): ${state.potential.yace}, active set ${state.potential.asi ?? 'none'}.` : 'No potential was fitted.',
         last ? `Final test RMSE: ${last.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${last.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å.` : '',
+        '',
+        ...state.decisions.flatMap((x) => [`Generation ${x.generation}:`, ...x.decisions.map((d) => `- ${d}`)]),
       ],
     });
     await htmlReport();
     return { campaignId: state.campaignId, runDir: state.runDir, stopReason: reason, generations: state.generation, dft: state.dft, potential: state.potential, metrics: state.metrics, report };
   };
+  const childId = (name: string) => `${state.campaignId}/gen-${g}/${name}`;
   // runs/<id>/report/index.html after every generation (the patch keeps older histories replayable).
   const htmlReport = async () => {
     if (patched('html-report')) await control.writeHtmlReport({ runDir: state.runDir, status: status() });
   };
-  const childId = (name: string) => `${state.campaignId}/gen-${state.generation}/${name}`;
-  // The run store keeps every structure with its provenance and every label it got (idempotent).
-  const record = async (file: string, source: string, labelFiles: string[]) => {
-    await control.insertStructures({ runDir: state.runDir, file, source, generation: state.generation, elements: c().system.elements, onDuplicate: 'skip', returnIds: false });
-    if (labelFiles.length) await control.addLabelFiles({ runDir: state.runDir, labelFiles, onDuplicate: 'skip' });
-  };
 
   if (!carried) {
-    const prepared = await control.prepareCampaign({ raw, campaignId });
+    const prepared = await control.prepareCampaign({ raw, campaignId: state.campaignId });
     state.runDir = prepared.runDir;
     state.campaign = prepared.campaign;
     state.teacherModels = prepared.campaign.teacher.models;
@@ -212,14 +158,11 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   upsertSearchAttributes([
     { key: CampaignIdKey, value: state.campaignId },
     { key: SystemKey, value: c().system.name },
-    { key: GenerationKey, value: state.generation },
+    { key: GenerationKey, value: g },
   ]);
-  const g = state.generation;
-  const run = runLayout(state.runDir);
 
-  // Teacher: without model files, train a committee from DFT labels of seed structures (counts against
-  // the DFT budget).
-  if (g === 0 && !state.potential && state.teacherModels.length === 0) {
+  // -- teacher: without model files, a committee trained on DFT labels of seed structures (DFT budget) ----
+  const teacherPhase = async () => {
     await enter('teacher', 'bootstrapping the MACE committee from DFT labels');
     const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
@@ -227,73 +170,168 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     state.dft.failed += t.failed;
     add(state.bySource, 'teacher_seed', t.structures);
     add(state.byOracle, 'dft', t.labelled);
-    await control.appendDftHistory({ runDir: state.runDir, generation: 0, entries: t.dftEntries });
-    await record(t.structuresFile, 'teacher_seed', t.dftEntries.map((e) => e.label_file));
     state.teacherModels = t.models;
-  }
+    decide(`teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`);
+    return t.dftLabels;
+  };
 
-  if (g === 0 && !state.potential) {
+  // -- distillation: generation 0's candidates, routed by the teacher; the confident ones train ACE gen 0 --
+  const distillationPhase = async (seedLabels: { structureId: string; labelKey: string }[]): Promise<Verdict> => {
     await enter('distillation', `labelling ${c().generation.count} candidates with the teacher`);
-    const d = await live.child(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels }] });
+    const d = await live.child(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels, dftLabels: seedLabels }] });
     add(state.bySource, 'initial_random', d.generated);
     add(state.byOracle, 'mace', d.kept);
+    Object.assign(state.candidates, { generated: d.generated, keptByTeacher: d.kept, discarded: d.routes.discard, rejected: d.routes.reject, waitingForDft: d.queued });
+    state.pending = { file: d.queueFile, count: d.queued };
+    const modes = Object.entries(d.modes).filter(([, n]) => n > 0).map(([m, n]) => `${n} ${m}`).join(', ');
+    decide(`distillation: ${d.generated} candidates (${modes}); teacher kept ${d.kept}, ${d.queued} wait for DFT, ${d.routes.discard} discarded, ${d.routes.reject} rejected${d.note ? ` (${d.note})` : ''}`);
+    if (!d.fit || !d.training) return { stop: d.skipped ?? 'no generation-0 potential' };
     state.potential = { generation: 0, yaml: d.fit.potentialYaml, yace: d.fit.yace, asi: d.fit.asi };
     state.metrics.push({ generation: 0, potential: d.fit.yace, ...d.fit.metrics });
-    if (d.toDft.length) state.pendingDft = { file: d.candidateFile, ids: d.toDft.map((x) => x.id), indices: d.toDft.map((x) => x.index) };
-    await record(d.candidateFile, 'initial_random', d.trainingEntries.map((e) => e.label_file));
+    return undefined;
+  };
+
+  // -- exploration: MD with the current potential; a failed exploration is a decision, not a failure ------
+  const explorationPhase = async (pot: NonNullable<CampaignState['potential']> & { asi: string }): Promise<ExplorationResult | undefined> => {
+    await enter('exploration', `MD with generation-${pot.generation} ACE`);
+    let ex: ExplorationResult;
+    try {
+      ex = await live.child(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi, generation: pot.generation } }] });
+    } catch (err) {
+      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      decide(`exploration failed (${failureText(err)}): no MD candidates this generation`);
+      return undefined;
+    }
+    // Each harvested frame keeps its own source (md_halt or md_select) in the store; the oracles that label
+    // them record them too, so a refused insert is a note, not the end of the campaign.
+    if (ex.candidates > 0) {
+      await control
+        .insertStructures({ runDir: state.runDir, file: ex.output, generation: g, elements: c().system.elements, onDuplicate: 'skip', returnIds: false })
+        .catch((err: unknown) => {
+          if (!(err instanceof ActivityFailure)) throw err;
+          decide(`the MD candidates were not recorded in the store before labelling (${failureText(err)})`);
+        });
+    }
+    state.candidates.mdHarvested += ex.candidates;
+    add(state.bySource, 'md_halt', ex.halted);
+    const m = metrics();
+    if (m) m.explored = { candidates: ex.candidates, halted: ex.halted, above_select: ex.above_select, gamma_max: ex.gamma_max };
+    decide(`exploration: ${ex.trajectories} trajectories, ${ex.halted} halted, ${ex.candidates} candidates (max gamma ${ex.gamma_max.toFixed(2)})`);
+    return ex;
+  };
+
+  // -- routing: a single-model teacher judges the MD candidates by their gamma (the tiered oracle) --------
+  const singleModel = () => state.teacherModels.length < 2 || c().teacher.kind === 'chgnet';
+  const routingPhase = async (ex: ExplorationResult): Promise<MdRouted> => {
+    await enter('labelling', `the teacher judges ${ex.candidates} MD candidates`);
+    try {
+      const r = await live.child(tieredOracleWorkflow, {
+        workflowId: childId('md-routing'),
+        args: [{
+          runDir: state.runDir,
+          name: `gen-${g}-md`,
+          structureFile: ex.output,
+          count: ex.candidates,
+          teacher: c().teacher,
+          models: state.teacherModels,
+          dft: c().dft,
+          // A single model has no spread: the MD frames' own extrapolation grades stand in (teacher.gamma_*).
+          gamma: ex.gamma,
+          dftLimit: 0,
+          minDistance: c().generation.min_distance,
+          store: { generation: g },
+        }],
+      });
+      const n = r.counts;
+      Object.assign(state.candidates, { mdKeptByTeacher: state.candidates.mdKeptByTeacher + n.accept, discarded: state.candidates.discarded + n.discard, rejected: state.candidates.rejected + n.reject });
+      add(state.byOracle, 'mace', n.accept);
+      decide(`routing of MD candidates (${r.uncertaintySource}): teacher kept ${n.accept}, ${n.queue} for the DFT pool, ${n.discard} discarded, ${n.reject} rejected`);
+      return { mdQueue: r.queueFile, teacherLabelled: n.accept > 0 ? r.membersFile : undefined };
+    } catch (err) {
+      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      decide(`the teacher could not judge the MD candidates (${failureText(err)}): all ${ex.candidates} join the DFT pool`);
+      return { mdFile: ex.output };
+    }
+  };
+
+  // -- labelling: MD candidates and teacher-doubted structures, one D-optimal ranking, the budget's worth --
+  const labellingPhase = async (pot: { yaml: string }, md: MdRouted | undefined): Promise<Verdict | { file: string; labels: { structureId: string; labelKey: string; index: number }[] }> => {
+    const n = Math.min(c().budgets.dft_per_generation, c().budgets.dft_total - state.dft.used);
+    if (n <= 0) return { stop: `DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})` };
+    const waiting = state.pending?.count ?? 0;
+    await enter('labelling', `choosing up to ${n} MD candidates and teacher-doubted structures (${waiting} from generation 0) for DFT`);
+    const pick = await pickForDft({ runDir: state.runDir, campaign: c(), generation: g, potential: pot.yaml, n, mdQueue: md?.mdQueue, mdFile: md?.mdFile, pending: state.pending?.count ? state.pending.file : undefined });
+    if (!pick) return undefined;
+    state.pending = pick.pending;
+    Object.assign(state.candidates, {
+      waitingForDft: pick.pending.count,
+      pickedForDft: state.candidates.pickedForDft + pick.ids.length,
+      notSelected: state.candidates.notSelected + pick.notSelected,
+    });
+    const m = metrics();
+    if (m) m.pool = { md: pick.pool.md, teacher: pick.pool.teacher, pickedMd: pick.picked.md, pickedTeacher: pick.picked.teacher, notSelected: pick.notSelected, stillWaiting: pick.pending.count };
+    decide(`labelling: picked ${pick.ids.length} for DFT (${pick.picked.md} from MD, ${pick.picked.teacher} teacher-doubted; ${pick.method}); ${pick.notSelected} MD candidates not picked, ${pick.pending.count} teacher-doubted still waiting`);
+    add(state.bySource, `active_learning_iter_${g}`, pick.ids.length);
+    const labels = await live.child(labellingWorkflow, {
+      workflowId: childId('labelling'),
+      args: [{ runDir: state.runDir, dft: c().dft, structureFile: pick.file, ids: pick.ids, minDistance: c().generation.min_distance, store: { source: `active_learning_iter_${g}`, generation: g } }],
+    });
+    state.dft.used += pick.ids.length;
+    state.dft.labelled += labels.labelled;
+    state.dft.healed += labels.healed;
+    state.dft.failed += labels.failed;
+    add(state.byOracle, 'dft', labels.labelled);
+    if (m) m.dft = { requested: pick.ids.length, labelled: labels.labelled, healed: labels.healed, failed: labels.failed };
+    decide(`DFT: ${labels.labelled} of ${pick.ids.length} labelled (${labels.healed} healed, ${labels.failed} failed)`);
+    return { file: pick.file, labels: labels.labels };
+  };
+
+  // -- finetune: teacher (optional) and the incremental ACE refit; a failed refit keeps the potential -----
+  const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }, teacherLabelled?: string) => {
+    await enter('finetune', `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
+    try {
+      const ft = await live.child(finetuneWorkflow, {
+        workflowId: childId('finetune'),
+        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml }],
+      });
+      state.teacherModels = ft.teacher.models;
+      const m = metrics();
+      if (m) m.teacher = { adopted: ft.teacher.adopted, decision: ft.teacher.decision, before: ft.teacher.before, after: ft.teacher.after, dftLabels: ft.teacher.dftLabels, trainedOn: ft.teacher.trainedOn, surrogates: ft.teacher.surrogates, note: ft.teacher.note };
+      add(state.bySource, 'surrogate', ft.teacher.surrogates);
+      add(state.byOracle, 'mace', ft.teacher.surrogates);
+      decide(`teacher: ${ft.teacher.decision}${ft.teacher.note ? `; ${ft.teacher.note}` : ''}`);
+      state.potential = { generation: g + 1, yaml: ft.fit.potentialYaml, yace: ft.fit.yace, asi: ft.fit.asi };
+      state.metrics.push({ generation: g + 1, potential: ft.fit.yace, ...ft.fit.metrics });
+      decide(`ACE generation ${g + 1}: refit on ${ft.training.new} new structures + ${ft.training.replayed} replayed`);
+    } catch (err) {
+      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      decide(`kept the generation-${pot.generation} potential: fine-tuning or the ACE refit failed (${failureText(err)})`);
+    }
+  };
+
+  // -- the generation -------------------------------------------------------------------------------------
+  const stop = async (v: Verdict) => (v ? finish(v.stop) : undefined);
+  if (g === 0 && !state.potential) {
+    const seeds = state.teacherModels.length === 0 ? await teacherPhase() : [];
+    const d = await distillationPhase(seeds);
+    if (d) return (await stop(d))!;
   }
   const pot = state.potential!;
   if (!pot.asi) return finish('the potential has no active set, so exploration cannot measure extrapolation');
-
-  await enter('exploration', `MD with generation-${pot.generation} ACE`);
-  const ex = await live.child(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi } }] });
-  if (ex.candidates > 0) await record(ex.output, 'md_select', []); // each frame's own source (md_halt/md_select) wins
-  const gm = state.metrics[state.metrics.length - 1]!;
-  gm.explored = { candidates: ex.candidates, halted: ex.halted, above_select: ex.above_select, gamma_max: ex.gamma_max };
-  if (ex.converged && !state.pendingDft) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
-
-  const remaining = c().budgets.dft_total - state.dft.used;
-  const n = Math.min(c().budgets.dft_per_generation, remaining);
-  if (n <= 0) return finish(`DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})`);
-
-  await enter('labelling', `choosing up to ${n} of ${ex.candidates} candidates for DFT`);
-  let pick: { file: string; ids: string[] };
-  if (ex.candidates > 0) {
-    const sel = await ml.selectDOptimal({ candidates: ex.output, n: Math.min(n, ex.candidates), potential: pot.yaml, workDir: run.selection(g), seed: c().seed + g });
-    const sub = await control.writeStructureSubset({ structureFile: ex.output, indices: sel.indices, output: `${run.selection(g)}/selected.extxyz` });
-    pick = { file: sub.output, ids: sel.indices.map((i) => ex.ids[i]!) };
-    add(state.bySource, 'md_halt', ex.halted);
-    add(state.bySource, `active_learning_iter_${g}`, pick.ids.length);
-  } else {
-    const p = state.pendingDft!;
-    const take = p.indices.slice(0, n);
-    const sub = await control.writeStructureSubset({ structureFile: p.file, indices: take, output: `${run.selection(g)}/teacher-uncertain.extxyz` });
-    pick = { file: sub.output, ids: p.ids.slice(0, take.length) };
-  }
-  state.pendingDft = undefined;
-  const labels = await live.child(labellingWorkflow, { workflowId: childId('labelling'), args: [{ runDir: state.runDir, dft: c().dft, structureFile: pick.file, ids: pick.ids }] });
-  state.dft.used += pick.ids.length;
-  state.dft.labelled += labels.labelled;
-  state.dft.healed += labels.healed;
-  state.dft.failed += labels.failed;
-  add(state.byOracle, 'dft', labels.labelled);
-  await record(pick.file, `active_learning_iter_${g}`, labels.labels.map((l) => l.labelFile));
-  gm.dft = { requested: pick.ids.length, labelled: labels.labelled, healed: labels.healed, failed: labels.failed };
-
-  if (labels.labelled > 0) {
-    await enter('finetune', `fine-tuning on ${labels.labelled} new DFT labels and refitting ACE`);
-    const newDft: DatasetEntry[] = labels.labels.map((l) => ({ structure_file: pick.file, index: l.index, label_file: l.labelFile, name: l.structureId }));
-    const ft = await live.child(finetuneWorkflow, {
-      workflowId: childId('finetune'),
-      args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft, previousPotential: pot.yaml }],
-    });
-    state.teacherModels = ft.teacherModels;
-    gm.teacher = { adopted: ft.teacherAdopted, ...ft.scores, surrogates: ft.surrogates, note: ft.surrogateNote };
-    add(state.bySource, 'surrogate', ft.surrogates);
-    add(state.byOracle, 'mace', ft.surrogates);
-    state.potential = { generation: g + 1, yaml: ft.fit.potentialYaml, yace: ft.fit.yace, asi: ft.fit.asi };
-    state.metrics.push({ generation: g + 1, potential: ft.fit.yace, ...ft.fit.metrics });
-  }
+  const ex = await explorationPhase({ ...pot, asi: pot.asi });
+  if (ex?.converged && !state.pending?.count) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
+  if (ex?.converged) decide(`MD converged, but ${state.pending!.count} teacher-doubted structures still wait for DFT`);
+  const md = ex && ex.candidates > 0 ? (singleModel() ? await routingPhase(ex) : { mdFile: ex.output }) : undefined;
+  const labelled = await labellingPhase(pot, md);
+  if (labelled && 'stop' in labelled) return finish(labelled.stop);
+  const fresh = labelled ?? { file: '', labels: [] };
+  if (fresh.labels.length > 0 || md?.teacherLabelled) await finetunePhase(pot, fresh, md?.teacherLabelled);
+  else if (!labelled && !md) {
+    const why = ex && ex.halted > 0
+      ? `${ex.halted} MD trajectories halted but none left a usable frame (the halting frames were unphysical or filtered out)`
+      : ex ? 'no MD candidate and no teacher-doubted structure' : 'the exploration failed and no teacher-doubted structure waits';
+    return finish(`nothing to label in generation ${g}: ${why}`);
+  } else decide(`no new labels in generation ${g}: the potential stays at generation ${pot.generation}`);
 
   state.generation = g + 1;
   if (state.stopAfterGeneration) return finish(`stopped by request after generation ${g}`);

@@ -1,86 +1,97 @@
-// Phase 1, zero-shot distillation: generate candidates, label them with the MACE teacher in batches,
-// keep the confident ones (committee force std <= accept threshold), fit the generation-0 ACE potential.
-// Structures the teacher is unsure of (above the DFT threshold) are handed to the DFT phase.
+// Phase 1, zero-shot distillation: candidates from the campaign's whole generation recipe, labelled and
+// routed by the teacher through the tiered oracle (the same workflow the tiered-oracle tests run); the
+// confident labels (and the teacher's seed DFT labels) train the generation-0 ACE potential. Structures
+// the teacher doubts are not labelled here: they wait in the routing queue, most uncertain first, and
+// compete with the MD picks for the campaign's DFT budget.
+import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { setCurrentDetails } from './progress';
-import type { FitResult } from '../activities/ace/fit';
+import type { RouteCounts } from '../common/routing';
 import type { Campaign } from '../common/campaign-schema';
-import { control, ml } from './activity-options';
-import { route, routingPolicy, type Route } from '../common/routing';
-import { runLayout } from '../common/run-layout';
+import { control } from './activity-options';
+import { aceRefit, type AceRefit } from './ace-refit';
+import { tieredOracleWorkflow } from './tiered-oracle';
+import type { DftLabelRefLite } from './teacher';
 
 export interface DistillationInput {
   runDir: string;
   campaign: Campaign;
   teacherModels: string[];
+  /** DFT labels the campaign already has (the teacher's seeds): they train generation 0 too, weight 1. */
+  dftLabels?: DftLabelRefLite[];
 }
 
 export interface DistillationResult {
   generated: number;
-  kept: number;
-  discarded: number;
-  flagged: number;
-  committee: boolean;
+  /** Structures per generator mode (bulk, shear, vacancy, ...). */
+  modes: Record<string, number>;
   candidateFile: string;
-  toDft: { id: string; index: number }[];
-  trainingEntries: { structure_file: string; index: number; label_file: string; name: string }[];
-  datasetFile: string;
-  trainingSet: number;
-  fit: Pick<FitResult, 'potentialYaml' | 'yace' | 'asi' | 'metrics'>;
+  /** Routing counts of the candidates; `kept` = accepted teacher labels. */
+  routes: RouteCounts;
+  kept: number;
+  committee: boolean;
+  note: string | null;
+  /** The routing manifest and the DFT-bound structures waiting for the DFT phase (uncertainty order in the file). */
+  manifest: string;
+  queueFile: string;
+  queued: number;
+  /** Absent when nothing could train generation 0 (the reason is in `skipped`). */
+  training?: AceRefit['counts'] & { file: string };
+  fit?: AceRefit['fit'];
+  skipped?: string;
 }
 
 export async function distillationWorkflow(input: DistillationInput): Promise<DistillationResult> {
   const { runDir, campaign: c } = input;
-  const run = runLayout(runDir);
-  setCurrentDetails('generating candidates');
-  const made = await control.makeStructures({
+  setCurrentDetails(`generating ${c.generation.count} candidates`);
+  const made = await control.generateStructures({
     runDir,
     name: 'gen-0-candidates',
     system: c.system,
-    count: c.generation.count,
-    rattleSigma: c.generation.rattle_sigma,
-    volumeRange: c.generation.volume_range,
-    minDistance: c.generation.min_distance,
+    generation: c.generation,
     seed: c.seed,
+    store: { source: 'initial_random', generation: 0, onDuplicate: 'skip' },
+    returnIds: false, // thousands of candidates: their ids stay in the file
   });
-  const items: { id: string; index: number; fStd?: number; flag?: string; labelFile: string }[] = [];
-  for (let start = 0; start < made.ids.length; start += c.teacher.batch_size) {
-    const ids = made.ids.slice(start, start + c.teacher.batch_size);
-    setCurrentDetails(`teacher labelling ${start + ids.length}/${made.ids.length}`, { done: start, total: made.ids.length, unit: 'structures' });
-    const batch = await ml.maceLabelBatch({ runDir, structureFile: made.output, start, ids, oracle: { kind: c.teacher.kind, models: input.teacherModels, device: c.teacher.device } });
-    batch.items.forEach((it, j) => items.push({ id: it.id, index: start + j, fStd: it.fStd, flag: it.flag, labelFile: `${batch.labelDir}/${it.id}.json` }));
-  }
-  const committee = input.teacherModels.length > 1;
-  // A committee routes by its force spread. A single model has no uncertainty and, at generation 0, no
-  // ACE potential exists for a gamma: every physical label is kept (the campaign status says so).
-  const policy = committee ? routingPolicy(c.teacher, input.teacherModels.length, undefined, items.length).policy : undefined;
-  const routes = new Map<string, Route>(items.map((it) => [it.id, policy ? route(it, policy) : it.flag ? 'reject' : 'accept']));
-  const kept = items.filter((it) => routes.get(it.id) === 'accept');
-  // Teacher labels weigh less than DFT labels (teacher.label_weight): equal among themselves at generation 0,
-  // they keep that weight in the replay history once DFT data joins.
-  const trainingEntries = kept.map((it) => ({ structure_file: made.output, index: it.index, label_file: it.labelFile, name: it.id, weight: c.teacher.label_weight }));
-  setCurrentDetails(`fitting generation-0 ACE on ${kept.length} teacher labels`);
-  const ds = await control.writeDataset({ workDir: run.datasetsDir, entries: trainingEntries, pckl: run.dataset('gen-0-distilled.pckl.gzip') });
-  // The distilled set opens the replay history every later refit samples from.
-  const ts = await ml.buildTrainingSet({
-    historyFile: run.aceHistory,
-    newDataset: ds.pckl!,
-    trainingFile: run.dataset('gen-0-training.pckl.gzip'),
-    bufferSize: c.training.replay_buffer_size,
-    seed: c.seed,
-    generation: 0,
+  const routed = await executeChild(tieredOracleWorkflow, {
+    workflowId: `${workflowInfo().workflowId}/tiered-oracle`,
+    args: [{
+      runDir,
+      name: 'gen-0-distillation',
+      structureFile: made.output,
+      count: made.count,
+      teacher: c.teacher,
+      models: input.teacherModels,
+      dft: c.dft,
+      // A single model has no uncertainty and no ACE potential exists yet: keep what it can label.
+      withoutUncertainty: 'accept',
+      // Nothing is labelled by DFT here: the DFT-bound wait in the queue for the campaign's DFT phase.
+      dftLimit: 0,
+      minDistance: c.generation.min_distance,
+      store: { source: 'initial_random', generation: 0 },
+    }],
   });
-  const fit = await ml.fitAce({ outDir: run.potential(0), datasetFile: ts.trainingFile, elements: c.system.elements, training: c.training, seed: c.seed });
-  return {
-    generated: made.ids.length,
-    kept: kept.length,
-    discarded: items.filter((it) => ['discard', 'queue', 'reject'].includes(routes.get(it.id)!)).length,
-    flagged: items.filter((it) => it.flag).length,
-    committee,
+  const r = routed.counts;
+  const out: DistillationResult = {
+    generated: made.count,
+    modes: made.modes,
     candidateFile: made.output,
-    toDft: items.filter((it) => routes.get(it.id) === 'dft' && !it.flag).map((it) => ({ id: it.id, index: it.index })),
-    trainingEntries,
-    datasetFile: ts.trainingFile,
-    trainingSet: ts.counts.training,
-    fit: { potentialYaml: fit.potentialYaml, yace: fit.yace, asi: fit.asi, metrics: fit.metrics },
+    routes: { accept: r.accept, dft: r.dft, discard: r.discard, queue: r.queue, reject: r.reject },
+    kept: r.labelledByFastOracle,
+    committee: routed.uncertaintySource === 'committee',
+    note: routed.note,
+    manifest: routed.manifest,
+    queueFile: routed.queueFile,
+    queued: r.queue,
   };
+  const seeds = (input.dftLabels ?? []).map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' }));
+  if (out.kept + seeds.length === 0) {
+    out.skipped = `no training data for generation 0: the teacher kept none of ${made.count} candidates (${r.queue} wait for DFT, ${r.discard} discarded, ${r.reject} rejected) and there are no DFT labels`;
+    return out;
+  }
+  setCurrentDetails(`fitting generation-0 ACE on ${out.kept} teacher labels and ${seeds.length} DFT labels`);
+  // Teacher labels weigh less than DFT labels (teacher.label_weight), and keep that weight in the replay history.
+  const ace = await aceRefit({ runDir, campaign: c, generation: 0, members: seeds, membersFile: { file: routed.membersFile, weight: c.teacher.label_weight } });
+  out.training = { ...ace.counts, file: ace.trainingFile };
+  out.fit = ace.fit;
+  return out;
 }

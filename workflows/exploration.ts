@@ -12,7 +12,8 @@ export interface ExplorationInput {
   runDir: string;
   campaign: Campaign;
   generation: number;
-  potential: { yaml: string; asi: string };
+  /** The potential explored, and the generation it was fitted at (its training set seeds uncertain starts). */
+  potential: { yaml: string; asi: string; generation?: number };
 }
 
 export type ExplorationResult = Omit<ExploreOutput, 'trajectories'> & { trajectories: number; converged: boolean };
@@ -41,7 +42,8 @@ export async function explorationWorkflow(input: ExplorationInput): Promise<Expl
     exploration: x,
     minDistance: c.generation.min_distance,
     seed: c.seed + g,
-    uncertainFrom: x.uncertain_starts > 0 ? run.aceHistory : undefined,
+    // The most uncertain structures of the data this potential was fitted on also start trajectories.
+    uncertainFrom: x.uncertain_starts > 0 ? run.trainingSet(input.potential.generation ?? g) : undefined,
   });
   // Converged: nothing halted and no frame reached the select threshold within the MD budget.
   const converged = r.halted === 0 && r.above_select === 0;

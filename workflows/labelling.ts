@@ -14,6 +14,8 @@ export interface LabellingInput {
   structureFile: string;
   ids: string[];
   minDistance?: number;
+  /** Provenance of structures the run's store does not hold yet (source, generation). */
+  store?: { source?: string; generation: number };
 }
 
 export interface LabellingResult {
@@ -21,7 +23,8 @@ export interface LabellingResult {
   healed: number;
   reused: number;
   failed: number;
-  labels: { structureId: string; index: number; labelFile: string }[];
+  /** Each label's store key is (structureId, "dft", labelKey); labelFile is pw.x's raw record. */
+  labels: { structureId: string; index: number; labelKey: string; labelFile: string }[];
   failures: { structureId: string; reason: string }[];
 }
 
@@ -37,18 +40,24 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
     try {
       const ref: DftLabelRef = await dft.dftLabel.executeWithOptions(
         { ...dftActivityOptions(input.dft), summary: `DFT ${structureId}` },
-        [{ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, minDistance: input.minDistance }],
+        [{ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, minDistance: input.minDistance, ...input.store }],
       );
       result.labelled++;
       if (ref.healed) result.healed++;
       if (ref.reused) result.reused++;
-      result.labels.push({ structureId, index, labelFile: ref.labelFile });
+      result.labels.push({ structureId, index, labelKey: ref.labelKey, labelFile: ref.labelFile });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause instanceof ApplicationFailure ? `${err.cause.type}: ${err.cause.message}` : String(err.cause ?? err.message);
       result.failed++;
       result.failures.push({ structureId, reason: cause.slice(0, 500) });
-      await control.recordDftFailure({ runDir: input.runDir, structureId, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1 });
+      // Recorded in the store as a flagged label; if even that fails, the failure is still counted and returned.
+      await control
+        .recordDftFailure({ runDir: input.runDir, structureId, structureFile: input.structureFile, index, dft: input.dft, reason: cause, attempts: input.dft.max_retries + 1, ...input.store })
+        .catch((e: unknown) => {
+          if (!(e instanceof ActivityFailure)) throw e;
+          result.failures[result.failures.length - 1]!.reason += ` (not recorded in the store: ${e.cause instanceof Error ? e.cause.message.slice(0, 200) : e.message})`;
+        });
     }
     done++;
     running.delete(structureId);

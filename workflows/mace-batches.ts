@@ -1,5 +1,6 @@
 // Shared by the MACE-tier workflows: the label-batch activity options, teacher-section parsing, and the
-// batched labelling loop (a sliding window of maceLabelBatch activities over a structure file).
+// one batched labelling loop every workflow uses (a sliding window of maceLabelBatch activities over a
+// structure file; labels go into the run's store, optionally routed in the same activity).
 import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { setCurrentDetails } from './progress';
 import type { MlActivities } from '../activities';
@@ -7,6 +8,7 @@ import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
 import { NonRetryableErrors, nonRetryableErrorTypes } from '../common/errors';
 import { TaskQueues } from '../common/queues';
+import type { RoutingPolicy } from '../common/routing';
 import { slidingWindow } from './window';
 
 // Label batches are short: a stuck one is retried soon instead of after the training timeout.
@@ -40,27 +42,45 @@ export function fastOracle(t: TeacherSettings, models?: string[]) {
 export interface LabelBatchesInput {
   runDir: string;
   structureFile: string;
-  ids: string[];
+  /** ids[i] is the structure at index i (content hashes) ... */
+  ids?: string[];
+  /** ... or the file's first `count` structures, ids read from the file (a large set: no id list in any payload). */
+  count?: number;
   oracle: { kind: 'mace' | 'chgnet'; models: string[]; device: 'cpu' | 'cuda' };
   batchSize: number;
   /** Batches in flight: 2 keeps the worker's helper busy while the previous reply travels. */
   window?: number;
   what?: string;
+  /** Provenance of structures the store does not hold yet. */
+  provenance?: { source?: string; generation?: number };
+  /** Route each batch in its activity and record the decisions under routing/<name>. */
+  route?: { name: string; policy: RoutingPolicy; gamma?: (number | null)[] };
 }
 
 /** Run the batches; `onBatch` sees each reply (in completion order) with the batch's start index. */
 export async function labelInBatches(input: LabelBatchesInput, onBatch: (res: MaceLabelBatchResult, start: number, batch: number) => Promise<void> | void) {
+  const total = input.ids?.length ?? input.count ?? 0;
   const starts: number[] = [];
-  for (let s = 0; s < input.ids.length; s += input.batchSize) starts.push(s);
+  for (let s = 0; s < total; s += input.batchSize) starts.push(s);
   let done = 0;
   await slidingWindow(starts, input.window ?? 2, async (start, b) => {
     const res = await mlBatch.maceLabelBatch.executeWithOptions(
       { ...batchOptions, summary: `${input.what ?? 'MACE'} batch ${b + 1}/${starts.length}` },
-      [{ runDir: input.runDir, structureFile: input.structureFile, start, ids: input.ids.slice(start, start + input.batchSize), oracle: input.oracle }],
+      [
+        {
+          runDir: input.runDir,
+          structureFile: input.structureFile,
+          start,
+          ...(input.ids ? { ids: input.ids.slice(start, start + input.batchSize) } : { count: Math.min(input.batchSize, total - start) }),
+          oracle: input.oracle,
+          provenance: input.provenance,
+          route: input.route && { name: input.route.name, batch: b, policy: input.route.policy, gamma: input.route.gamma?.slice(start, start + input.batchSize) },
+        },
+      ],
     );
     await onBatch(res, start, b);
     done += res.items.length;
-    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${input.ids.length} structures`, { done, total: input.ids.length, unit: 'structures' });
+    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${total} structures`, { done, total, unit: 'structures' });
   });
 }
 
@@ -79,7 +99,6 @@ export interface MaceLabelResult {
   reused: number;
   flagged: number;
   batches: number;
-  labelDir: string;
   oracleKey: string;
   committee: boolean;
   meanForceStd: number | null;
@@ -88,7 +107,7 @@ export interface MaceLabelResult {
 
 export async function maceLabelWorkflow(input: MaceLabelInput): Promise<MaceLabelResult> {
   const t = parseTeacher(input.teacher);
-  const out: MaceLabelResult = { labelled: 0, reused: 0, flagged: 0, batches: 0, labelDir: '', oracleKey: '', committee: false, meanForceStd: null, maxForceStd: null };
+  const out: MaceLabelResult = { labelled: 0, reused: 0, flagged: 0, batches: 0, oracleKey: '', committee: false, meanForceStd: null, maxForceStd: null };
   let sum = 0;
   let n = 0;
   await labelInBatches({ runDir: input.runDir, structureFile: input.structureFile, ids: input.ids, oracle: fastOracle(t), batchSize: t.batch_size, window: input.window }, (res) => {
@@ -96,7 +115,6 @@ export async function maceLabelWorkflow(input: MaceLabelInput): Promise<MaceLabe
     out.reused += res.reused;
     out.flagged += res.flagged;
     out.batches++;
-    out.labelDir = res.labelDir;
     out.oracleKey = res.oracle.key;
     out.committee = res.oracle.committee;
     for (const it of res.items) {

@@ -37,27 +37,24 @@ export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
   const { runDir } = input;
   const run = runLayout(runDir);
   setCurrentDetails('generating structures');
-  const made = await control.makeStructures({
+  const made = await control.generateStructures({
     runDir,
     name: 'smoke',
     system: c.system,
+    generation: { ...c.generation, shear_fraction: 0, vacancy_fraction: 0, interstitial_fraction: 0, antisite_fraction: 0, surface_fraction: 0 },
     count: input.structures ?? 10,
-    rattleSigma: c.generation.rattle_sigma,
-    volumeRange: c.generation.volume_range,
-    minDistance: c.generation.min_distance,
     seed: c.seed,
   });
-  setCurrentDetails(`labelling ${made.ids.length} structures with pw.x`);
+  setCurrentDetails(`labelling ${made.count} structures with pw.x`);
   const labels = await executeChild(labellingWorkflow, {
     workflowId: `${workflowInfo().workflowId}/labelling`,
-    args: [{ runDir, dft: c.dft, structureFile: made.output, ids: made.ids }],
+    args: [{ runDir, dft: c.dft, structureFile: made.output, ids: made.ids, store: { source: 'smoke', generation: 0 } }],
   });
-  const entries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
-  const ds = await control.writeDataset({
-    workDir: run.datasetsDir,
-    entries,
-    pckl: run.dataset('smoke.pckl.gzip'),
-    extxyz: run.dataset('smoke.extxyz'),
+  const ds = await control.exportDataset({
+    runDir,
+    name: 'smoke',
+    sets: ['smoke'],
+    define: { set: 'smoke', generation: 0, members: labels.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
   });
   setCurrentDetails('fitting ACE and training MACE');
   const [fit, m0, m1] = await Promise.all([
@@ -68,7 +65,7 @@ export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
   const ev = await ml.evaluateMace({ models: [m0.model, m1.model], structures: made.output, output: `${run.root}/mace/smoke/eval.extxyz`, workDir: `${run.root}/mace/smoke` });
   const stds = ev.results.map((r) => r.force_std_max).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return {
-    structures: made.ids.length,
+    structures: made.count,
     labelled: labels.labelled,
     failed: labels.failed,
     dataset: ds.pckl!,

@@ -1,12 +1,16 @@
 // The teacher's life cycle as workflows:
 //   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds)
-//   teacherFinetuneWorkflow   new DFT labels -> fine-tuned committee (one new model per member and
-//                             generation) -> surrogates labelled by it -> weighted training set
+//   teacherFinetuneWorkflow   new DFT labels (+ a replay of earlier ones) -> fine-tuned committee (one new
+//                             model per member and generation), adopted only if it fits every DFT label
+//                             so far at least as well -> surrogates labelled by the committee in use ->
+//                             the weighted training set (DFT labels + surrogates)
+// Fine-tuning is an improvement step: when it cannot run or does not help, the result keeps the old
+// committee and says why; it never fails the caller for that.
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import { reportCounts, setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
-import type { TrainingSetResult } from '../activities/mace/surrogates';
+import type { MemberInput } from '../activities/store/store';
 import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { control, ml } from './activity-options';
@@ -16,6 +20,12 @@ import { runLayout } from '../common/run-layout';
 
 export { maceLabelWorkflow, type MaceLabelInput, type MaceLabelResult } from './mace-batches';
 export { tieredOracleWorkflow, type TieredOracleInput, type TieredOracleResult } from './tiered-oracle';
+
+/** A DFT label in the run's store: (structureId, oracle "dft", labelKey). */
+export interface DftLabelRefLite {
+  structureId: string;
+  labelKey: string;
+}
 
 export interface TeacherBootstrapInput {
   runDir: string;
@@ -34,8 +44,16 @@ export interface TeacherBootstrapResult {
   failed: number;
   trainingScore: MaceScore;
   wallSeconds: number[];
-  /** The seed DFT labels, for callers that keep a DFT history (the campaign). */
-  dftEntries: { structure_file: string; index: number; label_file: string; name: string }[];
+  /** The seed DFT labels (store keys). */
+  dftLabels: DftLabelRefLite[];
+}
+
+/** What a failed activity or child says, for a recorded decision. */
+export function failureText(err: unknown): string {
+  let e: unknown = err;
+  while (e && !(e instanceof ApplicationFailure) && (e as { cause?: unknown }).cause) e = (e as { cause?: unknown }).cause;
+  const m = e instanceof ApplicationFailure ? `${e.type ?? 'Error'}: ${e.message}` : e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0]!.slice(0, 300);
 }
 
 export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Promise<TeacherBootstrapResult> {
@@ -45,30 +63,37 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   const b = c.teacher.bootstrap;
   const dir = runLayout(input.runDir).teacherBootstrap;
   setCurrentDetails(`generating ${b.seed_structures} seed structures`);
-  const made = await control.makeStructures({
+  // The campaign's own recipe (every generation mode), so the teacher sees what it will be asked about.
+  const made = await control.generateStructures({
     runDir: input.runDir,
     name: 'teacher-seed',
     system: c.system,
+    generation: c.generation,
     count: b.seed_structures,
-    rattleSigma: c.generation.rattle_sigma,
-    volumeRange: c.generation.volume_range,
-    minDistance: c.generation.min_distance,
     seed: c.seed,
+    store: { source: 'teacher_seed', generation: 0, onDuplicate: 'skip' },
   });
-  setCurrentDetails(`labelling ${made.ids.length} seed structures with the DFT oracle`);
+  setCurrentDetails(`labelling ${made.count} seed structures with the DFT oracle`);
   const labels = await executeChild(labellingWorkflow, {
     workflowId: `${workflowInfo().workflowId}/dft`,
-    args: [{ runDir: input.runDir, dft: c.dft, structureFile: made.output, ids: made.ids, minDistance: c.generation.min_distance }],
+    args: [{ runDir: input.runDir, dft: c.dft, structureFile: made.output, ids: made.ids, minDistance: c.generation.min_distance, store: { source: 'teacher_seed', generation: 0 } }],
   });
   if (labels.labelled < 4) {
     throw ApplicationFailure.create({
       type: NonRetryableErrors.TrainingFailed,
       nonRetryable: true,
-      message: `only ${labels.labelled} of ${made.ids.length} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${runLayout(input.runDir).dftRoot}`,
+      message: `only ${labels.labelled} of ${made.count} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${runLayout(input.runDir).dftRoot}`,
     });
   }
-  const dftEntries = labels.labels.map((l) => ({ structure_file: made.output, index: l.index, label_file: l.labelFile, name: l.structureId }));
-  const ds = await control.writeDataset({ workDir: dir, entries: dftEntries, extxyz: `${dir}/seed.extxyz` });
+  const dftLabels = labels.labels.map((l) => ({ structureId: l.structureId, labelKey: l.labelKey }));
+  const ds = await control.exportDataset({
+    runDir: input.runDir,
+    name: 'seed',
+    outDir: dir,
+    formats: ['extxyz'],
+    sets: ['teacher-bootstrap'],
+    define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
+  });
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -84,6 +109,10 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
         rMax: b.r_max,
         batchSize: 2,
         validFraction: 0.2,
+        // The specification's loss weights are energy 1 : forces 100 (: stress 10). A committee from ~10 seed
+        // structures sees ~10 energies against ~1000 force components, so energy weighs 10 here to keep the
+        // energy reference from being swamped (forces stay at MACE's default 100); no stress term (MACE's
+        // default 0): the committee judges forces, which is what routing reads.
         energyWeight: 10,
       }).then((m) => (reportCounts({ done: ++membersDone }), m)),
     ),
@@ -105,20 +134,13 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     record: record.file,
     dataset: ds.extxyz!,
     structuresFile: made.output,
-    structures: made.ids.length,
+    structures: made.count,
     labelled: labels.labelled,
     failed: labels.failed,
     trainingScore,
     wallSeconds: trained.map((m) => m.wallSeconds),
-    dftEntries,
+    dftLabels,
   };
-}
-
-export interface DftLabelRefLite {
-  structureId: string;
-  structureFile: string;
-  index: number;
-  labelFile: string;
 }
 
 export interface TeacherFinetuneInput {
@@ -127,8 +149,12 @@ export interface TeacherFinetuneInput {
   teacher: unknown;
   /** The committee to start from (the foundation files); default: teacher.models. */
   models?: string[];
-  /** The new DFT labels to fine-tune on. */
+  /** The new DFT labels to fine-tune on; with every earlier DFT label of the store replayed beside them. */
   dftLabels: DftLabelRefLite[];
+  /** The new labels' structures (surrogates are made from them). */
+  structureFile: string;
+  /** structureFile's index of each new label, in the order of dftLabels. */
+  indices: number[];
   /** Further DFT labels never trained on, scored before and after (an honest error estimate). */
   holdout?: DftLabelRefLite[];
   seed: number;
@@ -136,15 +162,35 @@ export interface TeacherFinetuneInput {
 }
 
 export interface TeacherFinetuneResult {
+  /** The committee to use from now on: the fine-tuned one when adopted, else the one given. */
   models: string[];
-  mode: 'naive' | 'multihead';
+  /** The fine-tuned model files (null when fine-tuning did not run). */
+  tuned: string[] | null;
+  adopted: boolean;
+  /** Why the committee was (not) adopted, in one line. */
+  decision: string;
+  mode: 'naive' | 'multihead' | null;
   record: string;
-  before: MaceScore;
-  after: MaceScore;
+  trainedOn: { new: number; replayed: number };
+  /** Errors on the new labels, before and after. */
+  before: MaceScore | null;
+  after: MaceScore | null;
+  /** Errors on every DFT label so far (the adoption test). */
+  allBefore: MaceScore | null;
+  allAfter: MaceScore | null;
   holdoutBefore: MaceScore | null;
   holdoutAfter: MaceScore | null;
-  surrogates: { made: number; kept: number; dropped: number; file: string | null };
-  trainingSet: TrainingSetResult;
+  surrogates: { made: number; kept: number; dropped: number; file: string | null; note: string | null };
+  /** The new DFT labels (weight 1) and kept surrogates (teacher.surrogates.weight) as exact store labels. */
+  members: MemberInput[];
+}
+
+/** mace_run_train needs a training and a validation split of a few structures each. */
+export const MIN_FINETUNE_STRUCTURES = 4;
+
+/** Adopted only if it describes every DFT label so far at least about as well (a fine-tune can forget). */
+export function adopt(before: MaceScore, after: MaceScore): boolean {
+  return after.rmse_energy_mev_atom <= before.rmse_energy_mev_atom * 1.1 && after.rmse_forces_mev_a <= before.rmse_forces_mev_a * 1.1;
 }
 
 export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Promise<TeacherFinetuneResult> {
@@ -152,82 +198,121 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   if (t.kind !== 'mace') throw invalidConfig('teacher.kind is chgnet: only MACE teachers are fine-tuned here (use a MACE committee)');
   const foundations = fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');
+  if (input.indices.length !== input.dftLabels.length) throw invalidConfig(`indices has ${input.indices.length} entries for ${input.dftLabels.length} DFT labels`);
   const gen = input.generation;
   const dir = runLayout(input.runDir).teacherGeneration(gen);
-  const entries = (refs: DftLabelRefLite[]) => refs.map((l) => ({ structure_file: l.structureFile, index: l.index, label_file: l.labelFile, name: l.structureId }));
-  const ds = await control.writeDataset({ workDir: dir, entries: entries(input.dftLabels), extxyz: `${dir}/finetune.extxyz` });
-  const hold = input.holdout?.length ? await control.writeDataset({ workDir: dir, entries: entries(input.holdout), extxyz: `${dir}/holdout.extxyz` }) : undefined;
-  const before = await ml.maceScore({ models: foundations, dataset: ds.extxyz!, workDir: dir });
-  const holdoutBefore = hold ? await ml.maceScore({ models: foundations, dataset: hold.extxyz!, workDir: dir }) : null;
+  const ds = await control.teacherDatasets({ runDir: input.runDir, generation: gen, dir, newLabels: input.dftLabels, holdout: input.holdout });
+  const out: TeacherFinetuneResult = {
+    models: foundations,
+    tuned: null,
+    adopted: false,
+    decision: '',
+    mode: null,
+    record: '',
+    trainedOn: { new: input.dftLabels.length, replayed: ds.replayed },
+    before: null,
+    after: null,
+    allBefore: null,
+    allAfter: null,
+    holdoutBefore: null,
+    holdoutAfter: null,
+    surrogates: { made: 0, kept: 0, dropped: 0, file: null, note: null },
+    members: input.dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })),
+  };
+  const score = (models: string[], dataset: string) => ml.maceScore({ models, dataset, workDir: dir });
+  out.before = await score(foundations, ds.fresh);
+  out.allBefore = await score(foundations, ds.allDft);
+  if (ds.holdout) out.holdoutBefore = await score(foundations, ds.holdout);
 
-  setCurrentDetails(`fine-tuning ${foundations.length} models on ${input.dftLabels.length} new DFT labels`);
-  const tuned = await Promise.all(
-    foundations.map((foundationModel, k) =>
-      ml.fineTuneMace({
-        outDir: dir,
-        name: `member-${k}`,
-        foundationModel,
-        trainFile: ds.extxyz!,
-        seed: input.seed + 1 + 1000 * k,
-        maxEpochs: t.finetune.max_epochs,
-        lr: t.finetune.lr,
-        energyWeight: t.finetune.energy_weight,
-        e0s: t.finetune.e0s,
-        replayFile: t.finetune.replay_file,
-      }),
-    ),
-  );
-  const models = tuned.map((x) => x.model);
-  const after = await ml.maceScore({ models, dataset: ds.extxyz!, workDir: dir });
-  const holdoutAfter = hold ? await ml.maceScore({ models, dataset: hold.extxyz!, workDir: dir }) : null;
-
-  // Surrogates: perturbed DFT structures labelled by the fine-tuned committee; a committee keeps only the
-  // labels it is confident about (accept threshold), a single model keeps every unflagged one.
-  const surrogates: TeacherFinetuneResult['surrogates'] = { made: 0, kept: 0, dropped: 0, file: null };
-  const kept: { structure_file: string; index: number; label_file: string; name: string }[] = [];
-  if (t.surrogates.per_structure > 0) {
-    setCurrentDetails('generating and labelling surrogates');
-    const made = await control.makeSurrogates({
-      runDir: input.runDir,
-      name: `gen-${gen}`,
-      parents: input.dftLabels.map((l) => ({ structure_file: l.structureFile, index: l.index, id: l.structureId })),
-      perStructure: t.surrogates.per_structure,
-      rattleSigma: t.surrogates.rattle_sigma,
-      strainMax: t.surrogates.strain_max,
-      seed: input.seed + gen,
-      minDistance: input.minDistance,
-    });
-    surrogates.made = made.ids.length;
-    surrogates.file = made.output;
-    const committee = models.length > 1;
-    await labelInBatches(
-      { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: 'mace', models, device: t.device }, batchSize: t.batch_size, what: 'surrogate' },
-      (res, start) => {
-        res.items.forEach((it, j) => {
-          const ok = !it.flag && (!committee || (typeof it.fStd === 'number' && it.fStd <= t.accept_threshold));
-          if (ok) kept.push({ structure_file: made.output, index: start + j, label_file: `${res.labelDir}/${it.id}.json`, name: it.id });
-          else surrogates.dropped++;
-        });
-      },
-    );
-    kept.sort((a, b) => a.index - b.index);
-    surrogates.kept = kept.length;
+  if (ds.trainCount < MIN_FINETUNE_STRUCTURES) {
+    out.decision = `kept the committee: ${ds.trainCount} DFT label(s) in the store (${input.dftLabels.length} new), fewer than the ${MIN_FINETUNE_STRUCTURES} a training and validation split needs`;
+  } else {
+    setCurrentDetails(`fine-tuning ${foundations.length} models on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
+    try {
+      const tuned = await Promise.all(
+        foundations.map((foundationModel, k) =>
+          ml.fineTuneMace({
+            outDir: dir,
+            name: `member-${k}`,
+            foundationModel,
+            trainFile: ds.train,
+            seed: input.seed + 1 + 1000 * k,
+            maxEpochs: t.finetune.max_epochs,
+            lr: t.finetune.lr,
+            energyWeight: t.finetune.energy_weight,
+            e0s: t.finetune.e0s,
+            replayFile: t.finetune.replay_file,
+            validFraction: 0.2,
+          }),
+        ),
+      );
+      out.tuned = tuned.map((x) => x.model);
+      out.mode = tuned[0]!.mode;
+      out.after = await score(out.tuned, ds.fresh);
+      out.allAfter = await score(out.tuned, ds.allDft);
+      if (ds.holdout) out.holdoutAfter = await score(out.tuned, ds.holdout);
+      out.adopted = adopt(out.allBefore, out.allAfter);
+      const e = (s: MaceScore) => `${s.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${s.rmse_forces_mev_a.toFixed(0)} meV/Å`;
+      out.decision = `${out.adopted ? 'adopted:' : 'kept the old committee:'} fine-tuned on ${ds.trainCount} DFT labels; on all ${ds.allDftCount} DFT labels ${e(out.allBefore)} -> ${e(out.allAfter)}`;
+      if (out.adopted) out.models = out.tuned;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      out.decision = `kept the committee: fine-tuning failed (${failureText(err)})`;
+    }
   }
-  const trainingSet = await control.assembleTrainingSet({
-    runDir: input.runDir,
-    name: `gen-${gen}-teacher`,
-    dft: entries(input.dftLabels),
-    surrogates: kept,
-    surrogateWeight: t.surrogates.weight,
-  });
+
+  // Surrogates: perturbed new DFT structures labelled by the committee in use, only when that committee
+  // describes the DFT labels well enough; a committee keeps the labels it is confident about (accept
+  // threshold), a single model every unflagged one.
+  const inUse = out.adopted ? out.allAfter! : out.allBefore;
+  const sur = out.surrogates;
+  if (t.surrogates.per_structure === 0) sur.note = 'teacher.surrogates.per_structure is 0';
+  else if (inUse.rmse_energy_mev_atom > t.surrogates.max_teacher_error_mev_atom) {
+    sur.note = `no surrogates: the committee's energy RMSE on all ${ds.allDftCount} DFT labels is ${inUse.rmse_energy_mev_atom.toFixed(1)} meV/atom, above teacher.surrogates.max_teacher_error_mev_atom (${t.surrogates.max_teacher_error_mev_atom})`;
+  } else {
+    setCurrentDetails('generating and labelling surrogates');
+    try {
+      const made = await control.makeSurrogates({
+        runDir: input.runDir,
+        name: `gen-${gen}`,
+        parents: input.dftLabels.map((l, i) => ({ structure_file: input.structureFile, index: input.indices[i]!, id: l.structureId })),
+        perStructure: t.surrogates.per_structure,
+        rattleSigma: t.surrogates.rattle_sigma,
+        strainMax: t.surrogates.strain_max,
+        seed: input.seed + gen,
+        minDistance: input.minDistance,
+      });
+      sur.made = made.ids.length;
+      sur.file = made.output;
+      const committee = out.models.length > 1;
+      const kept: { index: number; m: MemberInput }[] = [];
+      await labelInBatches(
+        { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: 'mace', models: out.models, device: t.device }, batchSize: t.batch_size, what: 'surrogate', provenance: { source: 'surrogate', generation: gen } },
+        (res, start) => {
+          res.items.forEach((it, j) => {
+            const ok = !it.flag && (!committee || (typeof it.fStd === 'number' && it.fStd <= t.accept_threshold));
+            if (ok) kept.push({ index: start + j, m: { id: it.id, oracle: 'mace', settings_hash: res.oracle.key, weight: t.surrogates.weight, config_type: 'surrogate' } });
+            else sur.dropped++;
+          });
+        },
+      );
+      kept.sort((a, b) => a.index - b.index);
+      sur.kept = kept.length;
+      out.members.push(...kept.map((k) => k.m));
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      sur.note = `no surrogates: ${failureText(err)}`;
+    }
+  }
   const record = await control.recordTeacher({
     runDir: input.runDir,
     name: `gen-${gen}`,
     kind: 'finetune',
     generation: gen,
-    models,
+    models: out.models,
     seeds: foundations.map((_, k) => input.seed + 1 + 1000 * k),
-    details: { foundations, mode: tuned[0]!.mode, before, after, holdoutBefore, holdoutAfter, dftLabels: input.dftLabels.length, surrogates, trainingSet: trainingSet.entriesFile },
+    details: { foundations, tuned: out.tuned, adopted: out.adopted, decision: out.decision, mode: out.mode, trainedOn: out.trainedOn, before: out.before, after: out.after, allBefore: out.allBefore, allAfter: out.allAfter, holdoutBefore: out.holdoutBefore, holdoutAfter: out.holdoutAfter, surrogates: sur },
   });
-  return { models, mode: tuned[0]!.mode, record: record.file, before, after, holdoutBefore, holdoutAfter, surrogates, trainingSet };
+  out.record = record.file;
+  return out;
 }

@@ -1,12 +1,13 @@
-// The tiered oracle: the fast oracle labels a structure file in batches, each structure is routed by the
-// pure rules of common/routing.ts (MACE label kept, DFT, discarded, queued or rejected), the
-// DFT-bound ones (capped) go through labellingWorkflow, and a manifest records which engine labelled each.
+// The tiered oracle: the fast oracle labels a structure file in batches into the run's store, each batch
+// routed in its activity by the pure rules of common/routing.ts (MACE label kept, DFT, discarded, queued or
+// rejected); the DFT-bound ones, capped most uncertain first, go through labellingWorkflow, the rest of
+// them wait in the queue; a manifest records which engine labelled each structure. Every list that grows
+// with the pool stays in files: the payloads carry paths and counts.
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { setCurrentDetails } from './progress';
-import type { LabelItem } from '../activities/mace/label';
-import type { RoutingDecision, TieredOracleSummary } from '../activities/campaign/routing';
+import type { TieredOracleSummary } from '../activities/campaign/routing';
 import { DftSchema, formatIssues } from '../common/campaign-schema';
-import { capDft, route, routingPolicy, uncertaintyOf, type RoutingPolicy, type UncertaintySource } from '../common/routing';
+import { routingPolicy, type RoutingPolicy, type UncertaintySource } from '../common/routing';
 import { control } from './activity-options';
 import { labellingWorkflow, type LabellingResult } from './labelling';
 import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';
@@ -17,18 +18,25 @@ export interface TieredOracleInput {
   /** Names the routing directory, <runDir>/routing/<name> (e.g. "gen-0-distillation"). */
   name: string;
   structureFile: string;
-  /** ids[i] is the structure at index i of structureFile. */
-  ids: string[];
+  /** ids[i] is the structure at index i of structureFile (content hashes) ... */
+  ids?: string[];
+  /** ... or the file's first `count` structures (ids read from the file: a pool of any size, no id list in a payload). */
+  count?: number;
   teacher: unknown;
   dft: unknown;
+  /** The committee to use instead of teacher.models (e.g. a bootstrapped or fine-tuned one). */
+  models?: string[];
   /** ACE extrapolation grades, one per structure (null = infinite): the uncertainty of a single model. */
   gamma?: (number | null)[];
+  /** A single model and no gamma: keep every label it could compute instead of failing (generation 0). */
+  withoutUncertainty?: 'accept';
   /** At most this many structures go to DFT (the most uncertain); the rest of the DFT-bound are queued. */
   dftLimit?: number;
   minDistance?: number;
   window?: number;
-  /** Also record the labelled structures and their labels (with the answering engine) in the run's store. */
-  store?: { source: string; generation: number };
+  /** Provenance in the run's store of structures it does not hold yet (labels always go to the store);
+   * without a source each structure's own (extxyz info) is used. */
+  store?: { source?: string; generation: number };
 }
 
 export interface TieredOracleResult extends TieredOracleSummary {
@@ -39,44 +47,38 @@ export interface TieredOracleResult extends TieredOracleSummary {
   policy: RoutingPolicy;
   oracle: { kind: string; key: string; size: number; modelHashes: string[] };
   dft: Pick<LabellingResult, 'labelled' | 'healed' | 'reused' | 'failed'> | null;
-  stored: { structures: number; labels: number; byEngine: Record<string, number> } | null;
 }
 
 export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<TieredOracleResult> {
   const t = parseTeacher(input.teacher);
   const d = DftSchema.safeParse(input.dft ?? {});
   if (!d.success) throw invalidConfig(`invalid dft section:\n${formatIssues(d.error).map((l) => `dft.${l}`).join('\n')}`);
-  const oracle = fastOracle(t);
-  const { policy, note } = routingPolicy(t, t.kind === 'chgnet' ? 1 : oracle.models.length, input.gamma?.length, input.ids.length);
+  const oracle = fastOracle(t, input.models);
+  const total = input.ids?.length ?? input.count ?? 0;
+  if (total === 0) throw invalidConfig('the tiered oracle needs structures: give ids (or count) for structureFile');
+  const { policy, note } = routingPolicy(t, t.kind === 'chgnet' ? 1 : oracle.models.length, input.gamma?.length, total, { withoutUncertainty: input.withoutUncertainty });
   if (note) setCurrentDetails(note);
 
-  const dftCandidates: { id: string; index: number; u: number }[] = [];
-  const records: Promise<string>[] = [];
   let oracleInfo: TieredOracleResult['oracle'] | undefined;
   await labelInBatches(
-    { runDir: input.runDir, structureFile: input.structureFile, ids: input.ids, oracle, batchSize: t.batch_size, window: input.window, what: 'tiered oracle' },
-    (res, start, b) => {
+    {
+      runDir: input.runDir,
+      structureFile: input.structureFile,
+      ids: input.ids,
+      count: input.ids ? undefined : total,
+      oracle,
+      batchSize: t.batch_size,
+      window: input.window,
+      what: 'tiered oracle',
+      provenance: input.store,
+      route: { name: input.name, policy, gamma: input.gamma },
+    },
+    (res) => {
       oracleInfo ??= { kind: res.oracle.kind, key: res.oracle.key, size: res.oracle.size, modelHashes: res.modelHashes };
-      const decisions = res.items.map((it: LabelItem, j): RoutingDecision => {
-        const index = start + j;
-        const gamma = input.gamma?.[index];
-        const judged = { fStd: it.fStd, flag: it.flag, gamma };
-        const u = uncertaintyOf(judged, policy);
-        const r = route(judged, policy);
-        if (r === 'dft') dftCandidates.push({ id: it.id, index, u });
-        const dec: RoutingDecision = { id: it.id, index, route: r, u: Number.isFinite(u) ? u : null };
-        if (it.fStd !== undefined) dec.fStd = it.fStd;
-        if (gamma !== undefined) dec.gamma = gamma;
-        if (it.flag) dec.flag = it.flag;
-        return dec;
-      });
-      records.push(control.recordRouting({ runDir: input.runDir, name: input.name, batch: b, structureFile: input.structureFile, labelDir: res.labelDir, decisions }));
     },
   );
-  await Promise.all(records);
 
-  const { dft: toDft, deferred } = capDft(dftCandidates, input.dftLimit);
-  if (deferred.length) await control.deferRouting({ runDir: input.runDir, name: input.name, ids: deferred.map((x) => x.id) });
+  const { toDft } = await control.capRouting({ runDir: input.runDir, name: input.name, limit: input.dftLimit });
   let labels: LabellingResult | undefined;
   if (toDft.length) {
     setCurrentDetails(`tiered oracle: ${toDft.length} structures to DFT`);
@@ -87,7 +89,7 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     });
     labels = await executeChild(labellingWorkflow, {
       workflowId: `${workflowInfo().workflowId}/dft`,
-      args: [{ runDir: input.runDir, dft: d.data, structureFile: subset.output, ids: toDft.map((x) => x.id), minDistance: input.minDistance }],
+      args: [{ runDir: input.runDir, dft: d.data, structureFile: subset.output, ids: toDft.map((x) => x.id), minDistance: input.minDistance, store: input.store }],
     });
   }
   const summary = await control.finalizeRouting({
@@ -96,9 +98,8 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     policy,
     note,
     oracle: oracleInfo!,
-    dft: labels ? { labels: labels.labels.map((l) => ({ structureId: l.structureId, labelFile: l.labelFile })), failures: labels.failures } : undefined,
+    dft: labels ? { labels: labels.labels.map((l) => ({ structureId: l.structureId, labelKey: l.labelKey })), failures: labels.failures } : undefined,
   });
-  const stored = input.store ? await control.storeRouting({ runDir: input.runDir, manifest: summary.manifest, ...input.store }) : null;
   const c = summary.counts;
   setCurrentDetails(`tiered oracle done: ${c.labelledByFastOracle} by ${oracleInfo!.kind}, ${c.labelledByDft} by DFT, ${c.discard} discarded, ${c.queue} queued, ${c.reject} rejected`);
   return {
@@ -109,7 +110,5 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
     policy,
     oracle: oracleInfo!,
     dft: labels ? { labelled: labels.labelled, healed: labels.healed, reused: labels.reused, failed: labels.failed } : null,
-    stored,
   };
 }
-

@@ -17,6 +17,7 @@ import { fitProgressParser } from './fit-progress';
 import { runTool } from '../runtime/process';
 import { callPython } from '../runtime/python';
 import { writeLammpsHandover } from '../md/lammps-handover';
+import { contract, filePath } from '../runtime/contract';
 
 export const FitInputSchema = z.object({
   /** Output directory for this potential, e.g. runs/<id>/potentials/gen-0. */
@@ -82,6 +83,24 @@ const CheckResult = z.object({
   seed_potential: z.object({ path: z.string(), lowered_r_in: z.record(z.string(), z.tuple([z.number(), z.number()])) }).optional(),
 });
 
+export const AceFitCheck = contract(
+  'ace-fit-check',
+  z.strictObject({
+    potential: z.record(z.string(), z.unknown()),
+    elements: z.array(z.string().min(1)).min(1),
+    dataset: filePath(),
+    test_dataset: filePath().optional(),
+    test_size: z.number().min(0).lt(1),
+    reference_energies: z.record(z.string(), z.number()).nullable(),
+    active_set: z.boolean(),
+    previous_potential: filePath().optional(),
+    mode: z.enum(['auto', 'continue', 'grow']),
+    zbl_margin: z.number().nonnegative().optional(),
+    seed_potential: filePath().optional(),
+  }),
+  CheckResult,
+);
+
 /** Problems in the training settings themselves, each naming the field and the fix. */
 export function trainingConfigProblems(t: TrainingSettings, elements: string[]): string[] {
   const problems: string[] = [];
@@ -145,7 +164,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   const seed = training.seed ?? input.seed;
   const spec = potentialSection(training, input.elements);
   const check = await callPython(
-    'ace-fit-check',
+    AceFitCheck,
     {
       potential: spec,
       elements: input.elements,
@@ -160,7 +179,6 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
       // Without a fixed zbl_inner_cutoff the previous potential's inner cutoffs are lowered to the new data's first.
       seed_potential: input.initialPotential && training.zbl_inner_cutoff === undefined ? path.resolve(outDir, 'check', 'seed-potential.yaml') : undefined,
     },
-    CheckResult,
     { workDir: path.join(outDir, 'check') },
   );
 

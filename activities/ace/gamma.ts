@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { activeSetOf, jsonNumber, parsePayload, requireFile } from './common';
 import { callPython } from '../runtime/python';
+import { contract, filePath } from '../runtime/contract';
 
 export const GammaInputSchema = z.object({
   /** Any ASE-readable file (extxyz) or a Pacemaker .pckl.gzip. */
@@ -31,6 +32,12 @@ const SummarySchema = z.object({
   median_gamma: z.number().nullable(),
   above: z.record(z.string(), z.number().int()),
 });
+
+export const AceGamma = contract(
+  'ace-gamma',
+  z.strictObject({ potential: filePath(), active_set: filePath(), structures: filePath(), results: filePath(), output: filePath().optional(), thresholds: z.array(z.number().positive()) }),
+  SummarySchema,
+);
 
 export interface GammaResult {
   results: string;
@@ -60,9 +67,8 @@ export async function extrapolationGrade(raw: GammaInput): Promise<GammaResult> 
   requireFile(activeSet, 'active set', 'fit with the active set on (pace_activeset), or pass activeSet');
   const results = path.resolve(input.results ?? input.structures.replace(/(\.[^./]+(\.gzip|\.gz)?)?$/, '.gamma.json'));
   const s = await callPython(
-    'ace-gamma',
+    AceGamma,
     { potential: path.resolve(input.potential), active_set: path.resolve(activeSet), structures: path.resolve(input.structures), results, output: input.output && path.resolve(input.output), thresholds: input.thresholds },
-    SummarySchema,
     { workDir: path.join(path.dirname(results), 'logs') },
   );
   return { results, output: input.output, count: s.count, flagged: s.flagged, maxGamma: jsonNumber(s.max_gamma)!, medianGamma: s.median_gamma, above: s.above };

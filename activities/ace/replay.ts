@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { nonRetryable, parsePayload, requireFile } from './common';
 import { NonRetryableErrors } from '../../common/errors';
 import { callPython } from '../runtime/python';
+import { contract, filePath } from '../runtime/contract';
 
 export const ReplayInputSchema = z.object({
   /** The persistent history (Pacemaker .pckl.gzip); absent before the first generation. */
@@ -23,6 +24,29 @@ export const ReplayInputSchema = z.object({
   potential: z.string().min(1).optional(),
 });
 export type ReplayInput = z.input<typeof ReplayInputSchema>;
+
+export const AceReplay = contract(
+  'ace-replay',
+  z.strictObject({
+    history: filePath(),
+    new: filePath(),
+    buffer_size: z.number().int().positive(),
+    seed: z.number().int().nonnegative(),
+    generation: z.number().int().nonnegative(),
+    strategy: z.enum(['uniform', 'd-optimal']),
+    potential: filePath().optional(),
+    training_out: filePath(),
+    history_out: filePath(),
+    manifest: filePath(),
+  }),
+  z.object({
+    training: z.number().int(),
+    history: z.number().int(),
+    new: z.number().int(),
+    replayed: z.number().int(),
+    history_before: z.number().int(),
+  }),
+);
 
 export const ReplayResultSchema = z.object({
   training: z.number().int(),
@@ -48,7 +72,7 @@ export async function buildTrainingSet(raw: ReplayInput): Promise<ReplayResult> 
   }
   const manifest = input.trainingFile.replace(/(\.pckl\.gzip|\.pkl\.gz)?$/, '.manifest.json');
   const counts = await callPython(
-    'ace-replay',
+    AceReplay,
     {
       history: path.resolve(input.historyFile),
       new: path.resolve(input.newDataset),
@@ -61,7 +85,6 @@ export async function buildTrainingSet(raw: ReplayInput): Promise<ReplayResult> 
       history_out: path.resolve(input.historyFile),
       manifest: path.resolve(manifest),
     },
-    ReplayResultSchema,
     { workDir: path.join(path.dirname(path.resolve(input.trainingFile)), 'logs') },
   );
   return { trainingFile: input.trainingFile, historyFile: input.historyFile, manifest, counts };

@@ -13,6 +13,7 @@ import { activeSetOf, nonRetryable, parsePayload, requireFile } from './common';
 import { potentialSection } from './fit-input';
 import { runTool } from '../runtime/process';
 import { callPython } from '../runtime/python';
+import { contract, filePath } from '../runtime/contract';
 
 export const SelectInputSchema = z
   .object({
@@ -38,7 +39,26 @@ export const SelectInputSchema = z
   });
 export type SelectInput = z.input<typeof SelectInputSchema>;
 
-const SelectedSchema = z.object({ indices: z.array(z.number().int()), maxvol: z.number().int(), filled: z.number().int() });
+export const AceCandidates = contract(
+  'ace-candidates',
+  z.strictObject({ structures: filePath(), out: filePath(), potential: filePath().optional(), basis: z.record(z.string(), z.unknown()).optional(), basis_out: filePath().optional() }),
+  z.object({ count: z.number().int() }),
+);
+export const AceSelected = contract(
+  'ace-selected',
+  z.strictObject({
+    candidates: filePath(),
+    selected: filePath(),
+    n: z.number().int().positive(),
+    seed: z.number().int().nonnegative(),
+    fill: z.boolean(),
+    potential: filePath().optional(),
+    active_set: filePath().optional(),
+    output: filePath(),
+    report: filePath(),
+  }),
+  z.object({ indices: z.array(z.number().int()), maxvol: z.number().int(), filled: z.number().int() }),
+);
 
 export interface SelectResult {
   /** Indices into the candidates file, most informative first. */
@@ -67,7 +87,7 @@ export async function selectDOptimal(raw: SelectInput): Promise<SelectResult> {
   // The fallback writes the unfitted basis into the work dir (no .asi beside it: MaxVol over candidates only).
   const basisYaml = input.potential ? path.resolve(input.potential) : path.join(work, 'unfitted-basis.yaml');
   await callPython(
-    'ace-candidates',
+    AceCandidates,
     {
       structures: path.resolve(input.candidates),
       out: cands,
@@ -75,7 +95,6 @@ export async function selectDOptimal(raw: SelectInput): Promise<SelectResult> {
       basis: input.potential ? undefined : potentialSection(input.training!, input.elements!),
       basis_out: input.potential ? undefined : basisYaml,
     },
-    z.object({ count: z.number().int() }),
     { workDir: work, logFile },
   );
   const args = [cands, '-p', basisYaml, '-m', String(input.n), '-o', selected, '-V'];
@@ -87,9 +106,8 @@ export async function selectDOptimal(raw: SelectInput): Promise<SelectResult> {
   const output = input.output ? path.resolve(input.output) : path.join(work, 'selected.extxyz');
   const report = path.join(work, 'selection.json');
   const r = await callPython(
-    'ace-selected',
+    AceSelected,
     { candidates: cands, selected, n: input.n, seed: input.seed, fill: input.fill, potential: input.potential && basisYaml, active_set: input.potential ? asi : undefined, output, report },
-    SelectedSchema,
     { workDir: work, logFile },
   );
   return { ...r, method: input.potential ? 'maxvol' : 'maxvol-unfitted-basis', output, report };

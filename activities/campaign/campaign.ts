@@ -1,5 +1,5 @@
-// Campaign bookkeeping (control queue): the resolved configuration persisted once, the accumulated DFT
-// label history, and the final report. Cheap, idempotent, file-based.
+// Campaign bookkeeping (control queue): the resolved configuration persisted once and the final report.
+// Cheap, idempotent, file-based. (Every DFT label so far is a query of the run's store.)
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,6 @@ import { defaultRunsDir } from '../../host/paths';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { assertCampaignInputs } from '../safety/campaign-inputs';
 import { deriveCampaign, type Derived } from './heuristics';
-import type { DatasetEntry } from '../store/datasets';
 import { runLayout } from '../../common/run-layout';
 
 export interface PreparedCampaign {
@@ -43,20 +42,6 @@ export async function prepareCampaign(input: { raw: unknown; campaignId: string 
   writeFileAtomic(run.campaignInput, JSON.stringify(input.raw, null, 1));
   writeFileAtomic(file, JSON.stringify({ campaignId: input.campaignId, campaign: r.campaign, derived: r.derived, at: new Date().toISOString() }, null, 1));
   return { runDir, campaign: r.campaign, derived: r.derived, resumed: false };
-}
-
-/** Append this generation's DFT labels to the campaign's history (deduplicated by structure id). */
-export async function appendDftHistory(input: { runDir: string; generation: number; entries: DatasetEntry[] }): Promise<{ historyFile: string; total: number; added: number }> {
-  const historyFile = runLayout(input.runDir).dftHistory;
-  const history = readJsonIfExists<(DatasetEntry & { generation: number })[]>(historyFile) ?? [];
-  const have = new Set(history.map((e) => e.name));
-  const fresh = input.entries.filter((e) => !have.has(e.name)).map((e) => ({ ...e, generation: input.generation }));
-  writeFileAtomic(historyFile, JSON.stringify([...history, ...fresh], null, 1));
-  return { historyFile, total: history.length + fresh.length, added: fresh.length };
-}
-
-export async function readDftHistory(input: { runDir: string }): Promise<DatasetEntry[]> {
-  return readJsonIfExists<DatasetEntry[]>(runLayout(input.runDir).dftHistory) ?? [];
 }
 
 /** The report users open first: status as JSON and a short human summary, both atomic. */

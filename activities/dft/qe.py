@@ -34,6 +34,11 @@ def write_input(p):
     if not atoms.get_pbc().all():
         raise HelperError("InvalidInput", f"{label}: pw.x needs a fully periodic cell (pbc on all axes)")
     dmin = check_physical(atoms, p.get("min_distance", 0.5), label)
+    from activities.structures.commands import structure_id
+
+    if structure_id(atoms) != label:  # the label goes into the store, which keys structures by content
+        raise HelperError("InvalidInput", f"structure id {label!r} is not the content hash of {p['structure_file']}[{p.get('index', 0)}] "
+                                          f"({structure_id(atoms)}); index the file first (`autopipe label dft` does)")
 
     ks = float(p["kspacing"])
     kpts = [int(k) for k in kspacing_to_grid(atoms, ks)]

@@ -1,8 +1,11 @@
 // The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing across Temporal
-// retries (the attempt number picks the ladder rung), every attempt kept in its own directory.
+// retries (the attempt number picks the ladder rung), every attempt kept in its own directory. The label
+// goes into the run's store (structure and label in one transaction) as soon as pw.x produced it; the
+// store is where every consumer reads it. dft/<id>/label-<key>.json stays as pw.x's raw record, written
+// first, so a worker killed between the two never costs a second SCF.
 import { currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DftSettings } from '../../common/campaign-schema';
@@ -10,11 +13,15 @@ import { NonRetryableErrors } from '../../common/errors';
 import { ladderRung, pwInputData } from './ladder';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
-import { reapStale, runTool } from '../runtime/process';
 import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
+import { recordPayload, StoreLabel, StoreRecord, storePath } from '../store/store';
+import { contract, filePath } from '../runtime/contract';
+import { costGuardSettings, pwLauncher, type PwRun } from './launch';
+
+export { commandArgv } from './pw-command';
 
 export interface DftLabelInput {
   runDir: string;
@@ -24,6 +31,9 @@ export interface DftLabelInput {
   index?: number;
   dft: DftSettings;
   minDistance?: number;
+  /** Provenance of the structure in the store when the store does not hold it yet. */
+  source?: string;
+  generation?: number;
 }
 
 export const DftLabelSchema = z.object({
@@ -46,13 +56,17 @@ export const DftLabelSchema = z.object({
     workflow_id: z.string().optional(),
     activity_id: z.string().optional(),
     finished_at: z.string(),
+    /** The batch job that ran pw.x (dft.launcher: slurm). */
+    job: z.object({ launcher: z.literal('slurm'), job_id: z.string(), state: z.string(), reattached: z.boolean() }).optional(),
   }),
 });
 export type DftLabel = z.infer<typeof DftLabelSchema>;
 
 export interface DftLabelRef {
   structureId: string;
+  /** The store key of the label: (structureId, oracle "dft", labelKey). */
   labelKey: string;
+  /** pw.x's raw record of this label (the store holds the label itself). */
   labelFile: string;
   energy: number;
   attempt: number;
@@ -60,7 +74,21 @@ export interface DftLabelRef {
   reused: boolean;
 }
 
-const QeWriteResult = z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() });
+export const QeWrite = contract(
+  'qe-write',
+  z.strictObject({
+    structure_file: filePath(),
+    index: z.number().int().nonnegative(),
+    label: z.string().min(1),
+    directory: filePath(),
+    pseudo_dir: filePath(),
+    pseudopotentials: z.record(z.string(), z.string().min(1)),
+    input_data: z.record(z.string(), z.record(z.string(), z.unknown())),
+    kspacing: z.number().positive(),
+    min_distance: z.number().nonnegative(),
+  }),
+  z.object({ input_file: z.string(), kpts: z.array(z.number()), natoms: z.number(), min_distance: z.number() }),
+);
 const QeReadResult = z.object({
   energy: z.number(),
   free_energy: z.number(),
@@ -72,10 +100,13 @@ const QeReadResult = z.object({
   natoms: z.number(),
 });
 
+export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath() }), QeReadResult);
+
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
-  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _l, ...physics } = dft;
-  return physics;
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
+  // The code is part of the question a label answers (and of every label key made so far).
+  return { code: 'quantum_espresso', ...physics };
 }
 
 export function dftLabelKey(structureId: string, dft: DftSettings): string {
@@ -90,47 +121,54 @@ export function labelFileFor(runDir: string, structureId: string, key: string): 
   return path.join(dftDir(runDir, structureId), `label-${key}.json`);
 }
 
-/** Split a command template such as "mpirun -np {ranks} pw.x" into an argv. */
-export function commandArgv(template: string, ranks: number): string[] {
-  return template.trim().split(/\s+/).map((t) => t.replaceAll('{ranks}', String(ranks)));
+/** The store's DFT label of this key, if any (a flagged failure record does not count). */
+async function storedDftLabel(input: DftLabelInput, key: string) {
+  const r = await dftHelperServer().request(
+    StoreLabel,
+    { store: storePath(input.runDir), structure_id: input.structureId, oracle: 'dft', settings_hash: key },
+    { workDir: path.join(dftDir(input.runDir, input.structureId), 'logs') },
+  );
+  return r.label && r.label.energy !== null ? { ...r.label, energy: r.label.energy } : undefined;
 }
 
-/** Heartbeat details from pw.x's output; `who` (structure, attempt, rung) rides along for watchers. */
-function scfProgress(who: Record<string, unknown>) {
-  let iteration = 0;
-  return (line: string) => {
-    const it = line.match(/iteration #\s*(\d+)/);
-    if (it) iteration = Number(it[1]);
-    const acc = line.match(/estimated scf accuracy\s*<\s*([\d.eE+-]+)\s*Ry/);
-    if (acc) return { ...who, scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
-    // Before the first iteration pw.x sets up (symmetry, G-vectors, pseudopotentials, starting
-    // wavefunctions): its latest line says how far it got.
-    if (iteration === 0 && line.trim()) return { ...who, setup: line.trim().slice(0, 100) };
-    return undefined;
-  };
+/** Structure and label into the store, one transaction (replaces a failure record of the same key). */
+async function storeDftLabel(input: DftLabelInput, labelFile: string): Promise<void> {
+  const dir = path.join(dftDir(input.runDir, input.structureId), 'logs');
+  await dftHelperServer().request(
+    StoreRecord,
+    recordPayload({ runDir: input.runDir, file: input.structureFile, indices: [input.index ?? 0], source: input.source ?? 'dft', generation: input.generation ?? 0, minDistance: input.minDistance, labelFiles: [labelFile] }),
+    { workDir: dir, logFile: path.join(dir, 'store.log') },
+  );
 }
-
 
 export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const { runDir, structureId, dft } = input;
   const key = dftLabelKey(structureId, dft);
   const labelFile = labelFileFor(runDir, structureId, key);
-  const existing = readJsonIfExists<DftLabel>(labelFile);
-  if (existing) {
-    const p = existing.provenance;
-    return { structureId, labelKey: key, labelFile, energy: existing.energy, attempt: p.attempt, healed: p.healed, reused: true };
+  const stored = await storedDftLabel(input, key);
+  if (stored) {
+    const p = stored.provenance as { attempt?: number; healed?: boolean };
+    return { structureId, labelKey: key, labelFile, energy: stored.energy, attempt: p.attempt ?? 1, healed: p.healed ?? false, reused: true };
   }
+  // pw.x finished but the worker died before the store write: record the raw label, no second SCF.
+  const raw = readJsonIfExists<DftLabel>(labelFile);
+  if (raw) {
+    await storeDftLabel(input, labelFile);
+    const p = raw.provenance;
+    return { structureId, labelKey: key, labelFile, energy: raw.energy, attempt: p.attempt, healed: p.healed, reused: true };
+  }
+
+  const base = dftDir(runDir, structureId);
+  // A run an earlier attempt started that outlived its worker (a batch job) is finished from, never
+  // repeated; a local leftover pw.x is stopped (launch-local.ts).
+  const launcher = pwLauncher(dft.launcher);
+  const resumed = await launcher.resume(base, key, dft);
+  if (resumed) return finishLabel(input, key, labelFile, resumed);
 
   const info = currentActivity()?.info;
   const attempt = info?.attempt ?? 1;
   const rung = ladderRung(dft, attempt);
-  const base = dftDir(runDir, structureId);
   const dir = path.join(base, `attempt-${attempt}`);
-  // A worker that died mid-attempt leaves its detached pw.x running and partial files: stop the one,
-  // remove the other, so no two pw.x ever write the same structure's scratch at once.
-  if (existsSync(base)) {
-    for (const d of readdirSync(base).filter((f) => f.startsWith('attempt-'))) reapStale(path.join(base, d, 'pw.pid'), path.join(base, d));
-  }
   rmSync(dir, { recursive: true, force: true });
   const cut = deriveCutoffs(dft.pseudo_dir, dft.pseudopotentials, dft);
   if (!(cut.ecutwfc > 0 && cut.ecutrho >= cut.ecutwfc)) {
@@ -144,7 +182,7 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
 
   // Through the worker's long-lived DFT helper (ASE stays imported): absolute paths, its cwd is not ours.
   const written = await dftHelperServer().request(
-    'qe-write',
+    QeWrite,
     {
       structure_file: path.resolve(input.structureFile),
       index: input.index ?? 0,
@@ -156,28 +194,22 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
       kspacing: dft.kspacing,
       min_distance: input.minDistance ?? 0.5,
     },
-    QeWriteResult,
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
-  checkPwInput(written.input_file, dft, `structure ${structureId}`); // the cost guard: refuse before pw.x starts
-  const [exe, ...pre] = commandArgv(dft.command, dft.ranks);
-  const run = await runTool({
-    command: exe!,
-    args: [...pre, '-in', 'espresso.pwi'],
-    cwd: dir,
-    logFile: path.join(dir, 'pw.log'),
-    pidFile: path.join(dir, 'pw.pid'),
-    progress: scfProgress({ structure: structureId, attempt, rung: rung.name }),
-    // gfortran buffers stdout into a pipe: unbuffered, each SCF iteration reaches the heartbeat as it happens.
-    env: { GFORTRAN_UNBUFFERED_PRECONNECTED: 'y' },
-    timeoutMs: dft.timeout_minutes * 60_000,
-    okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below
-  });
-  writeFileSync(path.join(dir, 'espresso.pwo'), run.stdout);
-  const out = await dftHelperServer().request('qe-read', { output_file: path.resolve(dir, 'espresso.pwo') }, QeReadResult, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
+  checkPwInput(written.input_file, costGuardSettings(dft), `structure ${structureId}`); // the cost guard: refuse before pw.x starts
+  const run = await launcher.run({ structureId, labelKey: key, base, dir, attempt, rung: rung.name, inputData, kpts: written.kpts }, dft);
+  return finishLabel(input, key, labelFile, run);
+}
+
+/** Read a finished run's output into the label file (convergence checked explicitly). */
+async function finishLabel(input: DftLabelInput, key: string, labelFile: string, run: PwRun): Promise<DftLabelRef> {
+  const { structureId, dft } = input;
+  const { dir, attempt } = run;
+  const info = currentActivity()?.info;
+  const out = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
   if (run.exitCode !== 0) {
-    throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${dir}/pw.log` });
+    throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
   }
 
   const label: DftLabel = {
@@ -190,18 +222,20 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     provenance: {
       oracle: 'dft',
       attempt,
-      rung: rung.name,
+      rung: run.rung,
       healed: attempt > 1,
-      parameters: { ...inputData, kpts: written.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
-      kpts: written.kpts,
+      parameters: { ...run.inputData, kpts: run.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
+      kpts: run.kpts,
       qe_version: out.qe_version,
       wall_seconds: out.wall_seconds,
       scf_iterations: out.scf_iterations,
       workflow_id: info?.workflowExecution?.workflowId,
       activity_id: info?.activityId,
       finished_at: new Date().toISOString(),
+      ...(run.job ? { job: run.job } : {}),
     },
   };
   writeFileAtomic(labelFile, JSON.stringify(DftLabelSchema.parse(label), null, 1));
+  await storeDftLabel(input, labelFile);
   return { structureId, labelKey: key, labelFile, energy: label.energy, attempt, healed: attempt > 1, reused: false };
 }

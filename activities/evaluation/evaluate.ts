@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ErrorMetricsSchema, type EvaluationSummary } from '../../common/evaluation';
 import { parsePayload, requireFile } from '../ace/common';
+import { contract, filePath } from '../runtime/contract';
 import { callPython } from '../runtime/python';
 
 export const EvaluateInputSchema = z.object({
@@ -43,6 +44,23 @@ const ReplySchema = z.object({
 });
 export type EvaluateReply = z.infer<typeof ReplySchema>;
 
+export const EvaluationScore = contract(
+  'evaluation-score',
+  z.strictObject({
+    potential: z.string().min(1),
+    data: filePath(),
+    results: filePath(),
+    plot_dir: filePath().optional(),
+    group_key: z.string().min(1),
+    energy_key: z.string().min(1).optional(),
+    forces_key: z.string().min(1).optional(),
+    stress_key: z.string().min(1).optional(),
+    title: z.string().optional(),
+    device: z.enum(['cpu', 'cuda']),
+  }),
+  ReplySchema,
+);
+
 export interface EvaluateResult extends EvaluationSummary {
   potential: string;
   data: string;
@@ -65,7 +83,7 @@ export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateRes
   const potential = isSpecial(input.potential) ? input.potential : models.map((m) => path.resolve(m)).join(',');
   const results = path.resolve(input.results ?? path.join(input.workDir, `${path.basename(input.data).replace(/\.[^.]+$/, '')}.evaluation.json`));
   const r = await callPython(
-    'evaluation-score',
+    EvaluationScore,
     {
       potential,
       data: path.resolve(input.data),
@@ -78,7 +96,6 @@ export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateRes
       title: input.title,
       device: input.device,
     },
-    ReplySchema,
     { workDir: input.workDir },
   );
   return {

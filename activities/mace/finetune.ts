@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { NonRetryableErrors } from '../../common/errors';
 import { trainMace } from './train';
 import { maceServer } from '../runtime/helper-server';
+import { contract, filePath } from '../runtime/contract';
 
 export interface FineTuneInput {
   outDir: string;
@@ -39,6 +40,16 @@ export interface FineTuneResult {
   wallSeconds: number;
 }
 
+const ModelInfo = {
+  model: z.string(),
+  sha256: z.string(),
+  r_max: z.number(),
+  atomic_numbers: z.array(z.number()),
+  heads: z.array(z.string()),
+  e0s: z.record(z.string(), z.number()),
+};
+export const MaceInspect = contract('mace-inspect', z.strictObject({ model: filePath(), field: z.string().optional() }), z.object(ModelInfo));
+
 const PreparedSchema = z.object({
   model: z.string(),
   sha256: z.string(),
@@ -49,6 +60,8 @@ const PreparedSchema = z.object({
   prepared: z.string(),
   patched: z.boolean(),
 });
+
+export const MacePrepareFoundation = contract('mace-prepare-foundation', z.strictObject({ model: filePath(), output: filePath(), field: z.string().optional() }), PreparedSchema);
 
 function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: NonRetryableErrors.InvalidInput, nonRetryable: true, message });
@@ -64,9 +77,8 @@ export async function fineTuneMace(input: FineTuneInput): Promise<FineTuneResult
   mkdirSync(input.outDir, { recursive: true });
   const logDir = path.join(input.outDir, 'logs');
   const f = await maceServer().request(
-    'mace-prepare-foundation',
+    MacePrepareFoundation,
     { model: path.resolve(input.foundationModel), output: path.join(path.resolve(input.outDir), `${input.name}.foundation.model`), field: 'foundation model' },
-    PreparedSchema,
     { workDir: logDir, logFile: path.join(logDir, `${input.name}.prepare.log`) },
   );
   // A multihead foundation (an earlier multihead fine-tune) continues from its target head.

@@ -1,38 +1,14 @@
-"""Label a batch of structures with the fast oracle (a MACE committee, one model, or CHGNet) and store one
-label file per structure with provenance; return only ids, uncertainties and flags.
-
-Label files: <label_root>/<oracle key>/<structure id>.json (label_root is <run>/mace/labels). Same top-level
-shape as the DFT labels (energy, forces, stress), so the dataset writer takes either. A label already on
-disk is reused, so a retried batch never recomputes finished structures.
+"""Label a batch of structures with the fast oracle (a MACE committee, one model, or CHGNet) into the
+run's store (oracle mace|chgnet, settings hash = the engine key: the models' content hashes), with
+provenance; return only ids, uncertainties and flags. A structure the engine could not judge gets a
+flagged label with infinite uncertainty. A label already in the store is reused, so a retried batch
+never recomputes finished structures.
 """
-import json
 import os
 import time
-from collections import OrderedDict
-
-from ase.io import read
 
 from activities.runtime.protocol import HelperError, progress
-
-_FRAMES = OrderedDict()
-
-
-def frames_of(path, keep=2):
-    """Parsed structure file, cached by (path, size, mtime): batches of one file parse it once per process."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise HelperError("InvalidInput", f"structure file not found: {path}") from None
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _FRAMES:
-        try:
-            _FRAMES[key] = read(path, index=":")
-        except Exception as err:
-            raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}") from err
-        while len(_FRAMES) > keep:
-            _FRAMES.popitem(last=False)
-    _FRAMES.move_to_end(key)
-    return _FRAMES[key]
+from activities.structures.reading import frames_of
 
 
 def oracle(p):
@@ -49,84 +25,103 @@ def oracle(p):
     raise HelperError("InvalidConfig", f"teacher.kind: unknown oracle kind {kind!r} (mace or chgnet)")
 
 
-def _write_atomic(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def _round(x):
     return None if x is None else float(x)
 
 
-def label_batch(p):
-    """Input: kind, models, device, dtype, structure_file, start, ids, label_root, provenance (extra keys).
+def _item(sid, energy, flag, fstd, estd):
+    if flag:
+        return {"id": sid, "flag": flag}
+    return {"id": sid, "fStd": _round(fstd), "eStd": _round(estd)}
 
-    ids[j] names the structure at index start + j of structure_file.
+
+def label_batch(p):
+    """Input: kind, models, device, dtype, structure_file, start, ids, store, provenance {source,
+    generation} for structures the store does not hold yet, plus extra provenance keys for the labels.
+
+    ids[j] names the structure at index start + j of structure_file. Labels already in the store (same
+    engine key) are reused; new ones go in with their structures in one transaction.
     """
+    from activities.store.commands import complete
+    from activities.store.store import Store, label_summary
+    from activities.structures.validation import check_structure
+
     t0 = time.time()
     engine, cached = oracle(p)
     load_seconds = time.time() - t0
     frames = frames_of(p["structure_file"])
-    start, ids = int(p.get("start", 0)), list(p["ids"])
-    if start < 0 or start + len(ids) > len(frames):
+    from activities.structures.commands import structure_id
+
+    start = int(p.get("start", 0))
+    n = len(p["ids"]) if p.get("ids") is not None else int(p["count"])
+    if start < 0 or start + n > len(frames):
         raise HelperError("InvalidInput", f"{p['structure_file']} has {len(frames)} structures; batch asks for "
-                                          f"indices {start}..{start + len(ids) - 1}")
-    label_dir = os.path.join(p["label_root"], engine.key)
-    os.makedirs(label_dir, exist_ok=True)
-    desc = engine.describe()
-    items = [None] * len(ids)
-    todo, todo_frames = [], []
-    reused = 0
+                                          f"indices {start}..{start + n - 1}")
+    # Without ids (a large set whose ids stay in the file), each structure is its content hash.
+    ids = list(p["ids"]) if p.get("ids") is not None else [structure_id(frames[start + j]) for j in range(n)]
+
     for j, sid in enumerate(ids):
-        atoms = frames[start + j]
-        info_id = atoms.info.get("structure_id")
+        info_id = frames[start + j].info.get("structure_id")
         if info_id is not None and str(info_id) != sid:
             raise HelperError("InvalidInput", f"{p['structure_file']}[{start + j}] is structure {info_id}, not {sid}")
-        path = os.path.join(label_dir, f"{sid}.json")
-        if os.path.exists(path):
-            with open(path) as fh:
-                old = json.load(fh)
-            u = old.get("uncertainty", {})
-            items[j] = {"id": sid, "fStd": u.get("force_std_max"), "eStd": u.get("energy_std_per_atom")}
-            reused += 1
-        else:
-            todo.append(j)
-            todo_frames.append(atoms)
-
-    total = len(todo)
-    rows = engine.evaluate(todo_frames, on_progress=lambda n: progress(evaluated=n, total=total)) if todo else []
-    finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    provenance = {"oracle": engine.kind, "oracle_key": engine.key, "committee_size": desc["size"], "models": desc["models"],
-                  "version": desc["version"], "dtype": desc["dtype"], "device": desc["device"], "finished_at": finished_at,
-                  **(p.get("provenance") or {})}
-    flagged = 0
-    for j, row in zip(todo, rows):
-        sid = ids[j]
-        if row["flag"]:
-            items[j] = {"id": sid, "flag": row["flag"]}
-            flagged += 1
-            continue
-        label = {
-            "structureId": sid,
-            "labelKey": engine.key,
-            "energy": row["energy"],
-            "forces": row["forces"].tolist(),
-            "stress": None if row["stress"] is None else [float(x) for x in row["stress"]],
-            "uncertainty": {"force_std_max": _round(row["force_std_max"]), "energy_std_per_atom": _round(row["energy_std_per_atom"])},
-            "provenance": {**provenance, "structure_file": os.path.abspath(p["structure_file"]), "index": start + j},
-        }
-        _write_atomic(os.path.join(label_dir, f"{sid}.json"), json.dumps(label))
-        items[j] = {"id": sid, "fStd": label["uncertainty"]["force_std_max"], "eStd": label["uncertainty"]["energy_std_per_atom"]}
+        if structure_id(frames[start + j]) != sid:  # the store keys structures by content, never by a name
+            raise HelperError("InvalidInput", f"{p['structure_file']}[{start + j}]: id {sid!r} is not the structure's content hash "
+                                              f"({structure_id(frames[start + j])}); index the file first (`autopipe dataset import`, structures-index)")
+    desc = engine.describe()
+    st = Store(p["store"])
+    try:
+        stored = st.labelled_keys(ids, engine.kind, engine.key)
+        items = [None] * len(ids)
+        todo = [j for j, sid in enumerate(ids) if sid not in stored]
+        for j, sid in enumerate(ids):
+            if sid in stored:
+                s = stored[sid]
+                items[j] = _item(sid, s["energy"], s["flag"], s["uncertainty"], s["energy_std_per_atom"])
+        total = len(todo)
+        rows = engine.evaluate([frames[start + j] for j in todo], on_progress=lambda n: progress(evaluated=n, total=total)) if todo else []
+        finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        extra = dict(p.get("provenance") or {})
+        caller = {k: extra.pop(k, None) for k in ("source", "generation")}
+        provenance = {"oracle": engine.kind, "oracle_key": engine.key, "committee_size": desc["size"], "models": desc["models"],
+                      "version": desc["version"], "dtype": desc["dtype"], "device": desc["device"], "finished_at": finished_at, **extra}
+        structures, labels, flagged = [], [], 0
+        for j, row in zip(todo, rows):
+            sid, atoms = ids[j], frames[start + j]
+            where = f"{p['structure_file']}[{start + j}]"
+            check_structure(atoms, where)  # finite and well-formed; an overlapping one is stored with its flag
+            if row["flag"]:
+                flagged += 1
+                lab = {"structure_id": sid, "oracle": engine.kind, "settings_hash": engine.key, "energy": None, "forces": None, "stress": None,
+                       "uncertainty": float("inf"), "flag": row["flag"]}
+            else:
+                lab = {"structure_id": sid, "oracle": engine.kind, "settings_hash": engine.key, "energy": float(row["energy"]),
+                       "forces": row["forces"], "stress": row["stress"], "uncertainty": _round(row["force_std_max"]),
+                       "energy_std_per_atom": _round(row["energy_std_per_atom"])}
+            lab.update(provenance={**provenance, "structure_file": os.path.abspath(p["structure_file"]), "index": start + j},
+                       workflow_id=extra.get("workflow_id"), activity_id=extra.get("activity_id"), where=where)
+            prov = {"source": caller["source"], "generation": caller["generation"], "workflow_id": extra.get("workflow_id"),
+                    "activity_id": extra.get("activity_id"), "where": where}
+            for key in ("source", "generation", "parent_id", "split", "config_type"):
+                if prov.get(key) is None and key in atoms.info:
+                    prov[key] = atoms.info[key] if key == "generation" else str(atoms.info[key])
+            prov = complete(prov, where)
+            prov["label_summary"] = label_summary(lab)  # written with the row: no second update per structure
+            structures.append((sid, atoms, prov))
+            labels.append(lab)
+            items[j] = _item(sid, lab["energy"], lab.get("flag"), lab.get("uncertainty"), lab.get("energy_std_per_atom"))
+        if structures:
+            with st.write():
+                st.insert_structures(structures, on_duplicate="skip")
+                st.add_labels(labels, on_duplicate="skip", summarised=st.last_inserted)
+    finally:
+        st.close()
     # Keep payloads small: omit absent uncertainties instead of sending nulls.
     items = [{k: v for k, v in it.items() if v is not None} for it in items]
     return {
         "oracle": {k: desc[k] for k in ("kind", "key", "committee", "size", "version")},
         "modelHashes": [m["sha256"][:16] for m in desc["models"]],
-        "labelDir": label_dir,
         "computed": total - flagged,
-        "reused": reused,
+        "reused": len(ids) - total,
         "flagged": flagged,
         "items": items,
         "modelsCached": cached,

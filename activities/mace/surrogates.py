@@ -58,7 +58,7 @@ def surrogates(p):
 
 def subset(p):
     """Input: structure_file, indices, output. The structures at those indices, in that order."""
-    from activities.mace.label import frames_of
+    from activities.structures.reading import frames_of
 
     frames = frames_of(p["structure_file"])
     bad = [i for i in p["indices"] if not 0 <= i < len(frames)]

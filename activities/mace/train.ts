@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../../common/errors';
 import { maceServer } from '../runtime/helper-server';
+import { contract, filePath } from '../runtime/contract';
 import { runTool } from '../runtime/process';
 
 export interface MaceFoundationOptions {
@@ -158,6 +159,11 @@ export const MaceEvalResult = z.object({
   ),
 });
 export type MaceEvalOutput = z.output<typeof MaceEvalResult>;
+export const MaceEval = contract(
+  'mace-eval',
+  z.strictObject({ models: z.array(filePath()).min(1), structures: filePath(), output: filePath().optional(), device: z.enum(['cpu', 'cuda']), dtype: z.enum(['float64', 'float32']).optional() }),
+  MaceEvalResult,
+);
 
 export interface MaceEvalInput {
   models: string[];
@@ -168,7 +174,7 @@ export interface MaceEvalInput {
 
 /** Inline results for a small file (the reply carries every number: keep it to a few dozen structures). */
 export async function evaluateMace(input: MaceEvalInput): Promise<MaceEvalOutput> {
-  return maceServer().request('mace-eval', { models: input.models, structures: input.structures, output: input.output, device: 'cpu' }, MaceEvalResult, {
+  return maceServer().request(MaceEval, { models: input.models, structures: input.structures, output: input.output, device: 'cpu' }, {
     workDir: input.workDir,
     logFile: path.join(input.workDir, 'mace-eval.log'),
   });

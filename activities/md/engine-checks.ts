@@ -2,7 +2,12 @@
 // (numba/llvmlite compile the ACE kernel, vesin builds neighbour lists, pyace reads the potential), the
 // threads it will use and whether the kernel is already compiled (the first exploration compiles it).
 import { execa } from 'execa';
+import { z } from 'zod';
 import { helperCliModule, pythonExe, pythonPath } from '../../host/paths';
+import { contract } from '../runtime/contract';
+
+/** The engine's versions and threads (no input); run as a plain process so doctor works without a worker. */
+export const MdEngineInfo = contract('md-engine-info', z.strictObject({}), z.record(z.string(), z.union([z.string(), z.number()])));
 
 export interface EngineCheck {
   name: string;

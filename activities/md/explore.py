@@ -184,8 +184,7 @@ def explore(p):
     the harvested frames uncut, with per-atom gamma)."""
     from activities.md import engine
 
-    if p["gamma_select"] >= p["gamma_halt"]:
-        raise HelperError("InvalidInput", "exploration.gamma_select must be < exploration.gamma_halt")
+    # gamma_select < gamma_halt is the contract's rule (common/rules.ts), validated before this runs.
     for key, f in (("potential", p["potential"]), ("active set", p["active_set"])):
         if not os.path.isfile(f):
             raise HelperError("InvalidInput", f"exploration needs the potential and its active set: {key} {f} not found")

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
 import { callPython } from '../runtime/python';
+import { contract, filePath } from '../runtime/contract';
+import { describe, gammaProblem } from '../../common/rules';
 
 const Trajectory = z.object({
   id: z.string(),
@@ -45,6 +47,38 @@ export const ExploreResult = z.object({
   }),
 });
 export type ExploreOutput = z.infer<typeof ExploreResult>;
+export const MdExplore = contract(
+  'md-explore',
+  z
+    .strictObject({
+      potential: filePath(),
+      active_set: filePath(),
+      structures: filePath(),
+      temperatures: z.array(z.number().positive()).min(1),
+      pressures: z.array(z.number()),
+      ensemble: z.enum(['npt', 'nvt']),
+      steps: z.number().int().positive(),
+      timestep_fs: z.number().positive(),
+      gamma_select: z.number().positive(),
+      gamma_halt: z.number().positive(),
+      max_atoms_dft: z.number().int().positive(),
+      supercell: z.array(z.number().int().positive()).length(3),
+      min_distance: z.number().positive(),
+      seed: z.number().int().nonnegative(),
+      sample_interval: z.number().int().positive(),
+      uncertain_from: filePath().optional(),
+      uncertain_count: z.number().int().nonnegative(),
+      threads: z.number().int().positive().optional(),
+      frames_output: filePath().optional(),
+      output: filePath(),
+    })
+    // The campaign's own rule (common/rules.ts), checked here too for callers outside a campaign.
+    .superRefine((p, ctx) => {
+      const g = gammaProblem(p.gamma_select, p.gamma_halt);
+      if (g) ctx.addIssue({ code: 'custom', path: ['gamma_select'], message: describe(g, p.gamma_select) });
+    }),
+  ExploreResult,
+);
 
 export interface ExploreInput {
   outDir: string;
@@ -67,33 +101,33 @@ export function explorationThreads(env: NodeJS.ProcessEnv = process.env): number
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
+/** The md-explore payload (pure): what the MD helper is asked to do. */
+export function explorePayload(input: ExploreInput) {
   const e = input.exploration;
-  return callPython(
-    'md-explore',
-    {
-      potential: input.potential,
-      active_set: input.activeSet,
-      structures: input.startStructures,
-      temperatures: e.temperatures,
-      pressures: e.pressures,
-      ensemble: e.ensemble,
-      steps: e.steps,
-      timestep_fs: e.timestep_fs,
-      gamma_select: e.gamma_select,
-      gamma_halt: e.gamma_halt,
-      max_atoms_dft: e.max_atoms_dft,
-      supercell: [1, 1, 1],
-      min_distance: input.minDistance,
-      seed: input.seed,
-      sample_interval: 10,
-      uncertain_from: input.uncertainFrom,
-      uncertain_count: e.uncertain_starts,
-      threads: explorationThreads(),
-      frames_output: input.framesOutput,
-      output: path.join(input.outDir, 'candidates.extxyz'),
-    },
-    ExploreResult,
-    { workDir: input.outDir },
-  );
+  return {
+    potential: input.potential,
+    active_set: input.activeSet,
+    structures: input.startStructures,
+    temperatures: e.temperatures,
+    pressures: e.pressures,
+    ensemble: e.ensemble,
+    steps: e.steps,
+    timestep_fs: e.timestep_fs,
+    gamma_select: e.gamma_select,
+    gamma_halt: e.gamma_halt,
+    max_atoms_dft: e.max_atoms_dft,
+    supercell: [1, 1, 1],
+    min_distance: input.minDistance,
+    seed: input.seed,
+    sample_interval: 10,
+    uncertain_from: input.uncertainFrom,
+    uncertain_count: e.uncertain_starts,
+    threads: explorationThreads(),
+    frames_output: input.framesOutput,
+    output: path.join(input.outDir, 'candidates.extxyz'),
+  };
+}
+
+export async function exploreMd(input: ExploreInput): Promise<ExploreOutput> {
+  return callPython(MdExplore, explorePayload(input), { workDir: input.outDir });
 }

@@ -80,6 +80,11 @@ def _record(store, sid):
             "provenance": json.loads(prov or "{}"), "workflow_id": wid, "activity_id": aid, "created_at": at,
         })
     rec["labels"] = labels
+    rec["sets"] = [
+        {"set_name": n, "generation": g, "oracle": o, "weight": w, "config_type": ct}
+        for n, g, o, w, ct in con.execute(
+            "SELECT set_name, generation, oracle, weight, config_type FROM autopipe_sets WHERE structure_id = ? ORDER BY generation, set_name", (sid,))
+    ]
     rec["children"] = [
         {"structure_id": c, "source": s, "generation": g}
         for c, s, g in con.execute("SELECT structure_id, source, generation FROM autopipe_structures WHERE parent_id = ? ORDER BY rowid", (sid,))

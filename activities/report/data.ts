@@ -3,20 +3,13 @@
 // exploration candidates' extrapolation grades, the training manifests, and the cost of the teacher.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
 import { runLayout } from '../../common/run-layout';
 import type { CampaignStatus, GenerationMetrics } from '../../workflows/campaign-api';
 import { readJsonIfExists } from '../runtime/files';
 import { callPython } from '../runtime/python';
+import { ReportCollect } from './contracts';
 import { loggedToolSeconds, readLedger, type LedgerRow } from './ledger';
-
-export const CollectResult = z.object({
-  store: z.boolean(),
-  by_generation: z.record(z.string(), z.object({ by_source: z.record(z.string(), z.number()), by_oracle: z.record(z.string(), z.number()) })),
-  provenance: z.record(z.string(), z.object({ source: z.string(), generation: z.number(), parent_id: z.string().nullable() })),
-  gamma: z.record(z.string(), z.array(z.number())),
-});
 
 /** Validation errors of one generation's potential against DFT labels never trained on (issue 15). */
 export interface ValidationPoint {
@@ -149,9 +142,8 @@ export async function collectReportData(input: CollectInput): Promise<ReportData
   const candidates: Record<string, string> = {};
   for (const m of metrics) if (m.explored) candidates[String(m.generation)] = path.join(run.exploration(m.generation), 'candidates.extxyz');
   const collected = await callPython(
-    'report-collect',
+    ReportCollect,
     { store: run.store, ids: ledger.map((r) => r.structureId), candidates },
-    CollectResult,
     { workDir: path.join(run.reportDir, 'work'), timeoutMs: 10 * 60_000 },
   );
 

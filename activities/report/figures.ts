@@ -27,7 +27,7 @@ function learning(d: ReportData, what: 'energy' | 'forces'): FigureSpec | undefi
   const ty = t.map((r) => {
     const s = r.metrics!.teacher!;
     const chosen = s.adopted ? s.after : s.before;
-    return num(what === 'energy' ? chosen.rmse_energy_mev_atom : chosen.rmse_forces_mev_a);
+    return num(what === 'energy' ? chosen?.rmse_energy_mev_atom : chosen?.rmse_forces_mev_a);
   });
   if (ty.some((v) => v !== null)) series.push({ label: 'teacher committee on all DFT labels so far', x: tx, y: ty, linestyle: ':' });
   if (!series.length) return undefined;

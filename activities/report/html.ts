@@ -69,7 +69,7 @@ function generationRow(g: GenerationRow): string {
   const dft = m?.dft ? `${m.dft.requested} picked, ${m.dft.labelled} labelled<br>${m.dft.healed} healed, ${m.dft.failed} failed` : '–';
   const t = m?.teacher;
   const teacher = t
-    ? `${t.adopted ? 'fine-tune adopted' : 'fine-tune rejected'}<br>on ${t.dftLabels} DFT: ${fmt(t.before.rmse_energy_mev_atom)} → ${fmt(t.after.rmse_energy_mev_atom)} meV/atom, ${fmt(t.before.rmse_forces_mev_a)} → ${fmt(t.after.rmse_forces_mev_a)} meV/Å<br>${t.surrogates} surrogates${t.note ? `<br><small>${esc(t.note)}</small>` : ''}`
+    ? `${t.adopted ? 'fine-tune adopted' : 'fine-tune not adopted'}: ${esc(t.decision)}<br>on ${t.dftLabels} DFT: ${fmt(t.before?.rmse_energy_mev_atom)} → ${fmt(t.after?.rmse_energy_mev_atom)} meV/atom, ${fmt(t.before?.rmse_forces_mev_a)} → ${fmt(t.after?.rmse_forces_mev_a)} meV/Å${t.trainedOn ? `<br>trained on ${t.trainedOn.new} new + ${t.trainedOn.replayed} replayed` : ''}<br>${t.surrogates} surrogates${t.note ? `<br><small>${esc(t.note)}</small>` : ''}`
     : '–';
   return `<tr><td>${g.generation}</td><td>${counts(g.bySource)}</td><td>${counts(g.byOracle)}</td><td>${dft}</td><td>${fit}</td><td>${ex}</td><td>${teacher}</td></tr>`;
 }
@@ -78,7 +78,17 @@ function generations(d: ReportData): string {
   if (!d.generations.length) return '<p>No generation has produced data yet.</p>';
   const store = d.storeFound ? '' : '<p class="warn">The run store was not found: structure counts are missing.</p>';
   return `${store}<p>One row per generation: the structures first stored in it (by source, and by the oracles that labelled them), its DFT picks, the fit of its potential (energy meV/atom / forces meV/Å), the exploration with that potential, and the teacher's fine-tune scored on every DFT label so far.</p>
-<table><tr><th>gen</th><th>structures by source</th><th>labelled by oracle</th><th>DFT picks</th><th>fit RMSE</th><th>exploration</th><th>teacher</th></tr>${d.generations.map(generationRow).join('')}</table>`;
+<table><tr><th>gen</th><th>structures by source</th><th>labelled by oracle</th><th>DFT picks</th><th>fit RMSE</th><th>exploration</th><th>teacher</th></tr>${d.generations.map(generationRow).join('')}</table>${decisions(d)}`;
+}
+
+/** The campaign's own account: where every candidate went, and each generation's decisions in order. */
+function decisions(d: ReportData): string {
+  const c = d.status?.candidates;
+  const acc = c
+    ? `<p>Candidates: ${c.generated} generated (${c.keptByTeacher} kept by the teacher, ${c.discarded} discarded, ${c.rejected} rejected); ${c.mdHarvested} from MD (${c.mdKeptByTeacher} kept by the teacher); ${c.pickedForDft} picked for DFT, ${c.notSelected} MD candidates not picked, ${c.waitingForDft} teacher-doubted still waiting for DFT.</p>`
+    : '';
+  const list = (d.status?.decisions ?? []).map((g) => `<li>generation ${g.generation}<ul>${g.decisions.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></li>`).join('');
+  return `${acc}${list ? `<h3>Decisions</h3><ul class="decisions">${list}</ul>` : ''}`;
 }
 
 function exploration(d: ReportData, figures: Record<string, string>): string {

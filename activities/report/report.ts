@@ -4,7 +4,6 @@
 import type { Client } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { runLayout } from '../../common/run-layout';
 import { connectClient } from '../../host/connections';
 import { temporalSettings } from '../../host/temporal-config';
@@ -12,6 +11,7 @@ import type { CampaignStatus } from '../../workflows/campaign-api';
 import { currentActivity } from '../runtime/context';
 import { writeFileAtomic } from '../runtime/files';
 import { callPython } from '../runtime/python';
+import { ReportPlots } from './contracts';
 import { collectReportData, type ReportData } from './data';
 import { figureSpecs } from './figures';
 import { renderReport, SECTIONS } from './html';
@@ -52,7 +52,7 @@ export async function buildCampaignReport(input: BuildReportInput): Promise<Buil
   }
   const specs = figureSpecs(data);
   const files = specs.length
-    ? await callPython('report-plots', { out_dir: path.join(run.reportDir, 'figures'), figures: specs }, z.record(z.string(), z.string()), {
+    ? await callPython(ReportPlots, { out_dir: path.join(run.reportDir, 'figures'), figures: specs }, {
         workDir: path.join(run.reportDir, 'work'),
         timeoutMs: 10 * 60_000,
       })

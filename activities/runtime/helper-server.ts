@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { NonRetryableErrors, RetryableErrors, nonRetryableErrorTypes } from '../../common/errors';
 import { pythonExe, pythonPath, stateDir } from '../../host/paths';
 import { callPython, parseProgressLine } from './python';
+import { contractInput, contractResult, type Contract } from './contract';
 
 const Reply = z.union([
   z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),
@@ -190,8 +191,10 @@ export class HelperServer {
   }
 
   /** Run one helper command in the server, starting it when needed. */
-  async request<T extends z.ZodType>(command: string, input: unknown, schema: T, opts: ServerRequestOptions): Promise<z.output<T>> {
-    if (process.env[this.envPrefix] === 'off') return callPython(command, input, schema, { workDir: opts.workDir });
+  async request<C extends Contract>(c: C, payload: z.input<C['input']>, opts: ServerRequestOptions): Promise<z.output<C['result']>> {
+    if (process.env[this.envPrefix] === 'off') return callPython(c, payload, { workDir: opts.workDir });
+    const command = c.command;
+    const input = contractInput(c, payload);
     if (!this.child || !this.ready) this.ready = this.start();
     this.setRef(true);
     await this.ready;
@@ -216,17 +219,9 @@ export class HelperServer {
     const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {
-      const raw = await result;
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        throw ApplicationFailure.create({
-          type: NonRetryableErrors.HelperFailed,
-          nonRetryable: true,
-          message: `helper "${command}" returned an unexpected result: ${parsed.error.message}`,
-        });
-      }
+      const parsed = contractResult(c, await result);
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      return parsed.data;
+      return parsed;
     } catch (err) {
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
       throw err;

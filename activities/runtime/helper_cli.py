@@ -3,7 +3,8 @@ import json
 import sys
 import traceback
 
-from activities.runtime.commands import COMMANDS, resolve
+from activities.runtime.commands import COMMANDS
+from activities.runtime.contracts import run
 from activities.runtime.protocol import HelperError, reply_error, reply_ok
 
 
@@ -15,7 +16,7 @@ def main(argv):
         with open(argv[2]) as fh:
             text = fh.read()
         payload = json.loads(text) if text.strip() else {}
-        reply_ok(resolve(argv[1])(payload))
+        reply_ok(run(argv[1], payload))
         return 0
     except HelperError as err:
         reply_error(err.type, err.message)

@@ -18,7 +18,8 @@ import threading
 import time
 import traceback
 
-from activities.runtime.commands import COMMANDS, resolve
+from activities.runtime.commands import COMMANDS
+from activities.runtime.contracts import run
 from activities.runtime.protocol import HelperError
 
 
@@ -46,7 +47,7 @@ def _serve(reply_fd, idle_seconds):
             rid = req.get("id")
             if req.get("command") not in COMMANDS:
                 raise HelperError("InvalidInput", f"unknown helper command {req.get('command')!r}")
-            reply = {"id": rid, "ok": True, "result": resolve(req["command"])(req.get("input") or {})}
+            reply = {"id": rid, "ok": True, "result": run(req["command"], req.get("input") or {})}
         except HelperError as err:
             reply = {"id": rid, "ok": False, "error": {"type": err.type, "message": err.message}}
         except Exception as err:  # keep serving: one bad request must not take the models down

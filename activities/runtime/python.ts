@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { NonRetryableErrors, nonRetryableErrorTypes } from '../../common/errors';
 import { helperCliModule, pythonExe, pythonPath } from '../../host/paths';
 import { runTool } from './process';
+import { contractInput, contractResult, type Contract } from './contract';
 
 const HelperReply = z.union([
   z.object({ ok: z.literal(true), result: z.unknown() }),
@@ -31,7 +32,9 @@ export function parseProgressLine(line: string): unknown {
   }
 }
 
-export async function callPython<T extends z.ZodType>(command: string, input: unknown, schema: T, opts: PythonCallOptions): Promise<z.output<T>> {
+export async function callPython<C extends Contract>(c: C, payload: z.input<C['input']>, opts: PythonCallOptions): Promise<z.output<C['result']>> {
+  const command = c.command;
+  const input = contractInput(c, payload);
   mkdirSync(opts.workDir, { recursive: true });
   const inputFile = path.join(opts.workDir, `${command}.input.json`);
   writeFileSync(inputFile, JSON.stringify(input, null, 1));
@@ -64,13 +67,5 @@ export async function callPython<T extends z.ZodType>(command: string, input: un
       message: `${reply.error.message} (helper "${command}", log: ${logFile})`,
     });
   }
-  const parsed = schema.safeParse(reply.result);
-  if (!parsed.success) {
-    throw ApplicationFailure.create({
-      type: NonRetryableErrors.HelperFailed,
-      nonRetryable: true,
-      message: `python helper "${command}" returned an unexpected result: ${parsed.error.message}`,
-    });
-  }
-  return parsed.data;
+  return contractResult(c, reply.result);
 }

@@ -16,10 +16,13 @@ import { idProblem } from '../../common/ids';
 import { costProblems, estimateDftCost, kptsFromSpacing, type DftCost } from '../dft/cost';
 import { valenceElectrons } from '../dft/pseudopotentials';
 import { callPython } from '../runtime/python';
-import { generatorRecipe } from '../structures/generate';
+import { generatorRecipe, RecipeSchema } from '../structures/generate';
+import { contract } from '../runtime/contract';
 import { runDirectoryProblem } from './run-directory';
 
 const Described = z.object({ natoms: z.number(), cell: z.array(z.array(z.number())), symbols: z.array(z.string()), pbc: z.array(z.boolean()) });
+/** The starting cell a campaign's recipe gives (the size and cost checks read it). */
+export const SafetyDescribe = contract('safety-describe', RecipeSchema, Described);
 
 export interface CampaignCheckOptions {
   /** The campaign id the run directory is named after (checked as an id). */
@@ -123,7 +126,7 @@ export async function checkCampaign(c: Campaign, opts: CampaignCheckOptions = {}
   let d: z.infer<typeof Described>;
   try {
     const recipe = generatorRecipe(c.system, c.generation, { seed: c.seed });
-    d = await callPython('safety-describe', recipe, Described, { workDir: work, timeoutMs: 120_000 });
+    d = await callPython(SafetyDescribe, recipe, { workDir: work, timeoutMs: 120_000 });
   } catch (err) {
     const field = c.system.structure_file ? 'system.structure_file' : 'system.prototype';
     problems.push(`${field}: ${(err as Error).message.replace(/ \(helper "safety-describe".*$/s, '')}`);

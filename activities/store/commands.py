@@ -8,7 +8,7 @@ import re
 from activities.runtime.protocol import HelperError
 from activities.store.store import ORACLE_PATTERN, SPLITS, Store
 from activities.structures.commands import structure_id, write_frames
-from activities.structures.reading import iter_frames
+from activities.structures.reading import frames_of, iter_frames
 from activities.structures.validation import check_label, check_structure
 
 DEFAULT_MIN_DISTANCE = 0.5  # Å: closer than this no oracle result means anything
@@ -41,12 +41,14 @@ def complete(prov, where):
     return prov
 
 
-def read_structures(path, prov, elements=None, min_distance=DEFAULT_MIN_DISTANCE):
-    """Validated (id, atoms, provenance) from a structure file, deduplicated within the file; the whole
-    file is checked before anything is written. What the caller gave wins; per-frame info in the file
-    (source, generation, parent_id, split, config_type) fills in the rest."""
+def read_structures(path, prov, elements=None, min_distance=DEFAULT_MIN_DISTANCE, indices=None):
+    """Validated (id, atoms, provenance) from a structure file (or the frames at `indices`), deduplicated
+    within the file; the whole selection is checked before anything is written. What the caller gave
+    wins; per-frame info in the file (source, generation, parent_id, split, config_type) fills in the rest."""
     items, seen, dupes = [], set(), 0
-    for i, atoms in iter_frames(path):
+    # A few frames of a large file (an oracle's batch): the parsed file is cached per process.
+    frames = iter_frames(path) if indices is None else ((int(i), frames_of(path)[int(i)]) for i in sorted(set(indices)))
+    for i, atoms in frames:
         where = f"{path} frame {i}"
         check_structure(atoms, where, elements=elements, min_distance=min_distance)
         sid = structure_id(atoms)
@@ -78,6 +80,74 @@ def insert(p):
     if p.get("return_ids", True):
         out["ids"] = [sid for sid, _, _ in items]
     return out
+
+
+def record(p):
+    """Structures and their labels in one transaction: what an oracle activity calls as it produces a
+    label. Input: store, file, indices (default all), source, generation, parent_id, elements,
+    min_distance (0/None: no distance check, for structures an oracle flagged), labels [inline dicts],
+    label_files, on_duplicate (labels; structures already stored keep their provenance). Output: counts."""
+    prov = provenance_defaults(p)
+    md = p.get("min_distance", DEFAULT_MIN_DISTANCE)
+    items, _ = read_structures(p["file"], prov, p.get("elements"), md or None, indices=p.get("indices"))
+    labels = [label_from_file(f) for f in p.get("label_files") or []] + list(p.get("labels") or [])
+    for lab in labels:
+        for key in ("workflow_id", "activity_id"):
+            if not lab.get(key) and p.get(key):
+                lab[key] = p[key]
+    st = Store(p["store"])
+    try:
+        with st.write():
+            inserted, existing, skipped = st.insert_structures(items, on_duplicate="skip")
+            checked = validated_labels(st, labels)
+            li, le, ls, lr = st.add_labels(checked, on_duplicate=p.get("on_duplicate", "error"))
+    finally:
+        st.close()
+    return {"structures": {"inserted": inserted, "existing": existing, "skipped": skipped},
+            "labels": {"inserted": li, "existing": le, "skipped": ls, "replaced": lr, "count": len(labels)}}
+
+
+def label(p):
+    """One label by key (structure_id, oracle, settings_hash), with provenance; null when absent (also when
+    the run has no store yet)."""
+    if not os.path.exists(p["store"]):
+        return {"label": None}
+    st = Store(p["store"], create=False)
+    try:
+        return {"label": st.label(p["structure_id"], p["oracle"], p["settings_hash"])}
+    finally:
+        st.close()
+
+
+def read_members(p):
+    """Members inline or from a members file ({"members": [...]}), each {id, oracle, settings_hash,
+    weight?, config_type?}; `weight` is the default for members without one (else 1)."""
+    members = list(p.get("members") or [])
+    if p.get("members_file"):
+        try:
+            with open(p["members_file"]) as fh:
+                members += json.load(fh)["members"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise HelperError("InvalidInput", f"cannot read members file {p['members_file']}: {err}") from err
+    default = p.get("weight", 1.0)
+    for m in members:
+        check_oracle(m.get("oracle"), f"member {m.get('id')}")
+        m.setdefault("weight", default)
+        w = m["weight"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise HelperError("InvalidInput", f"member {m.get('id')}: weight must be a finite number >= 0 (got {w!r})")
+    return members
+
+
+def add_members(p):
+    """Input: store, set, generation, members or members_file. Output: count."""
+    members = read_members(p)
+    st = Store(p["store"], create=False)
+    try:
+        n = st.add_members(p["set"], p["generation"], members)
+    finally:
+        st.close()
+    return {"set": p["set"], "count": n}
 
 
 def _uncertainty(data):

@@ -1,17 +1,16 @@
 """Dataset commands: export the store to Pacemaker's .pckl.gzip and MACE's extxyz (accumulated over
 generations, one label per structure, split train/test stably by hash), import either format into the
-store, describe a dataset file, and the foundation's direct writer from label files (smoke workflow)."""
+store, and describe a dataset file. Every dataset a workflow trains on is an export of the store."""
 import hashlib
 import os
 
 import numpy as np
 
 from activities.runtime.protocol import HelperError, progress
-from activities.store.commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, label_from_file, provenance_defaults
+from activities.store.commands import DEFAULT_MIN_DISTANCE, check_oracle, complete, provenance_defaults, read_members
 from activities.store.dataset_files import DEFAULT_CUTOFF, ExtxyzSink, PcklSink, extxyz_rows, file_sha256, is_pckl, pckl_rows, sibling
 from activities.store.store import Store, blob, label_summary
 from activities.structures.commands import structure_id
-from activities.structures.reading import read_all
 from activities.structures.validation import check_label, check_structure
 
 CHUNK = 2000
@@ -37,11 +36,23 @@ def _sinks(pckl, extxyz, refs, weights, cutoff=DEFAULT_CUTOFF):
     return out
 
 
+def _rows_of(st, p, f, oracles):
+    """(sid, atoms, prov, label, weight, config_type) by named sets (exact labels, per-member weights), or
+    by filters with the first of `oracles` that labelled each structure."""
+    if p.get("sets"):
+        yield from st.iter_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"))
+        return
+    for sid, atoms, prov, lab in st.iter_labelled(f, oracles, p.get("settings_hash")):
+        yield sid, atoms, prov, lab, None, None
+
+
 def export(p):
-    """Input: store; filters (generation, generations, generation_max, source(s), split); oracles (priority
-    list, default [dft]); settings_hash; pckl and/or extxyz paths; test_fraction (adds .test. files);
-    reference_energies; weights {oracle: w} (adds w_energy/w_forces); require_stress; cutoff (the ACE
-    cutoff: a slab's vacuum must exceed it)."""
+    """Input: store; either sets [names] (with set_generation_min/max; `define` {set, generation, members
+    or members_file} adds members to a set first, in the same call) or filters (generation, generations,
+    generation_max, source(s), split) with oracles (priority list, default [dft]) and settings_hash;
+    pckl and/or extxyz paths; test_fraction (adds .test. files); reference_energies; weights {oracle: w}
+    (adds w_energy/w_forces); require_stress; cutoff (the ACE cutoff: a slab's vacuum must exceed it).
+    A member's weight becomes Pacemaker's w_factor and MACE's config_weight."""
     if not p.get("pckl") and not p.get("extxyz"):
         raise HelperError("InvalidInput", "give a .pckl.gzip and/or an .extxyz output path")
     if p.get("pckl") and not is_pckl(p["pckl"]):
@@ -54,18 +65,25 @@ def export(p):
         raise HelperError("InvalidInput", f"test_fraction must be in [0, 1) (got {tf})")
     f = {k: p.get(k) for k in ("generation", "generations", "generation_max", "source", "sources", "split")}
     st = Store(p["store"], create=False)
+    if p.get("define"):
+        d = p["define"]
+        try:
+            st.add_members(d["set"], d["generation"], read_members(d))
+        except BaseException:
+            st.close()
+            raise
     cutoff = float(p.get("cutoff") or DEFAULT_CUTOFF)
     sinks = {"train": _sinks(p.get("pckl"), p.get("extxyz"), refs, weights, cutoff)}
     if tf > 0:
         sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights, cutoff)
     by_oracle, elements, n = {}, set(), 0
     try:
-        selected = st.count(f)
-        for sid, atoms, prov, lab in st.iter_labelled(f, oracles, p.get("settings_hash")):
+        selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max")) if p.get("sets") else st.count(f)
+        for sid, atoms, prov, lab, weight, config_type in _rows_of(st, p, f, oracles):
             where = f"store label {lab['oracle']}/{lab['settings_hash']} of {sid}"
             energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"], p.get("require_stress", False))
             meta = {"source": prov["source"], "generation": prov["generation"], "oracle": lab["oracle"], "settings_hash": lab["settings_hash"],
-                    "config_type": prov["config_type"]}
+                    "config_type": config_type or prov["config_type"], "weight": weight}
             for _, sink in sinks[split_of(sid, prov["split"], tf)]:
                 sink.add(sid, atoms, energy, forces, stress, meta, where)
             by_oracle[lab["oracle"]] = by_oracle.get(lab["oracle"], 0) + 1
@@ -74,6 +92,8 @@ def export(p):
             if n % 5000 == 0:
                 progress(exported=n, selected=selected)
         if n == 0:
+            if p.get("sets"):
+                raise HelperError("InvalidInput", f"the dataset would be empty: no labelled member in the set(s) {', '.join(p['sets'])}")
             raise HelperError("InvalidInput", f"the dataset would be empty: none of the {selected} selected structures has a {'/'.join(oracles)} label")
         files = []
         for split, group in sinks.items():
@@ -212,51 +232,3 @@ def info(p):
         out["columns"] = cols
         out["weights"] = "w_energy" in cols and "w_forces" in cols
     return out
-
-
-def _weight(entry, where):
-    w = entry.get("weight")
-    if w is None:
-        return None
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
-        raise HelperError("InvalidInput", f"{where}: training weight must be a finite number >= 0 (got {w!r})")
-    return float(w)
-
-
-def write_dataset(p):
-    """The direct writer (structures from files, labels from label files). Input: entries [{structure_file,
-    index, label_file, name, config_type?, weight?}], reference_energies, pckl, extxyz. Labels are DFT or
-    MACE label files. A weight (relative to a DFT label's 1) becomes Pacemaker's w_factor and MACE's
-    config_weight."""
-    refs = p.get("reference_energies") or {}
-    frames_of = {}
-    sinks = _sinks(p.get("pckl"), p.get("extxyz"), refs, None)
-    try:
-        for i, entry in enumerate(p["entries"]):
-            path = entry["structure_file"]
-            if path not in frames_of:
-                frames_of[path] = read_all(path)
-            idx = entry.get("index", 0)
-            if not 0 <= idx < len(frames_of[path]):
-                raise HelperError("InvalidInput", f"{path} has {len(frames_of[path])} structures, no index {idx}")
-            atoms = frames_of[path][idx]
-            lab = label_from_file(entry["label_file"])
-            where = entry["label_file"]
-            check_structure(atoms, f"{path}[{idx}]", min_distance=None)
-            energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"])
-            meta = {"oracle": lab["oracle"], "settings_hash": lab["settings_hash"], "config_type": entry.get("config_type"),
-                    "weight": _weight(entry, where)}
-            for _, sink in sinks:
-                sink.add(entry.get("name", f"s{i}"), atoms, energy, forces, stress, meta, where)
-        if not p["entries"]:
-            raise HelperError("InvalidInput", "the dataset would be empty")
-        out = {"count": len(p["entries"])}
-        for kind, sink in sinks:
-            out[kind] = sink.close()
-        return out
-    except BaseException:
-        for _, sink in sinks:
-            if isinstance(sink, ExtxyzSink):
-                sink.abort()
-        raise
-

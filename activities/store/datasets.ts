@@ -1,41 +1,12 @@
 // Datasets in the trainers' own formats: Pacemaker's gzip-pickled DataFrame (.pckl.gzip) and MACE's
-// extxyz (REF_energy / REF_forces / REF_stress), exported from the store (accumulated over generations,
-// one label per structure, split stably by hash) or imported into it. Payloads carry paths and checksums.
+// extxyz (REF_energy / REF_forces / REF_stress), always exported from the run's store (by filter, or by
+// named sets of exact labels with per-member weights), or imported into it. Payloads carry paths and
+// checksums.
 import path from 'node:path';
 import { z } from 'zod';
-import { callPython } from '../runtime/python';
-import { filterPayload, helperCall, storePath, type StoreFilter } from './store';
+import { FilterPayload, filterPayload, helperCall, MemberSchema, storePath, type MemberInput, type StoreFilter } from './store';
+import { contract, filePath } from '../runtime/contract';
 import { runLayout } from '../../common/run-layout';
-
-export interface DatasetEntry {
-  structure_file: string;
-  index: number;
-  label_file: string;
-  name: string;
-  config_type?: string;
-  /** Training weight relative to a DFT label (1): Pacemaker's w_factor, MACE's config_weight. */
-  weight?: number;
-}
-
-export interface WriteDatasetInput {
-  workDir: string;
-  entries: DatasetEntry[];
-  pckl?: string;
-  extxyz?: string;
-  referenceEnergies?: Record<string, number>;
-}
-
-const WriteDatasetResult = z.object({ count: z.number(), pckl: z.string().nullish().transform((v) => v ?? undefined), extxyz: z.string().nullish().transform((v) => v ?? undefined) });
-
-/** The direct writer: structures from files, labels from label files, optional per-entry weights. */
-export async function writeDataset(input: WriteDatasetInput): Promise<z.output<typeof WriteDatasetResult>> {
-  return callPython(
-    'dataset-write',
-    { entries: input.entries, pckl: input.pckl, extxyz: input.extxyz, reference_energies: input.referenceEnergies ?? {} },
-    WriteDatasetResult,
-    { workDir: path.join(input.workDir, 'logs') },
-  );
-}
 
 export const DatasetFileSchema = z.object({
   split: z.enum(['train', 'test']),
@@ -56,7 +27,13 @@ export const ExportResultSchema = z
     elements: z.array(z.string()),
     files: z.array(DatasetFileSchema),
   })
-  .transform(({ by_oracle, ...r }) => ({ ...r, byOracle: by_oracle }));
+  .transform(({ by_oracle, ...r }) => ({
+    ...r,
+    byOracle: by_oracle,
+    /** The training split's files (the references workflows pass on), when written. */
+    pckl: r.files.find((f) => f.format === 'pckl' && f.split === 'train')?.path,
+    extxyz: r.files.find((f) => f.format === 'extxyz' && f.split === 'train')?.path,
+  }));
 export type ExportResult = z.output<typeof ExportResultSchema>;
 
 export interface ExportDatasetInput {
@@ -66,6 +43,12 @@ export interface ExportDatasetInput {
   outDir?: string;
   formats?: ('pckl' | 'extxyz')[];
   filter?: Omit<StoreFilter, 'labelState' | 'oracle' | 'settingsHash'>;
+  /** Instead of a filter: the members of these named sets (exact labels, per-member weights)... */
+  sets?: string[];
+  /** ...whose generation lies in this range. */
+  setGenerations?: { min?: number; max?: number };
+  /** Add these members to a set first, in the same call (members inline or a members file). */
+  define?: { set: string; generation: number; members?: MemberInput[]; membersFile?: string; weight?: number };
   /** Oracle priority: each structure's label comes from the first oracle that labelled it (default dft). */
   oracles?: string[];
   settingsHash?: string;
@@ -80,12 +63,45 @@ export interface ExportDatasetInput {
   cutoff?: number;
 }
 
+export const DatasetExport = contract(
+  'dataset-export',
+  z.strictObject({
+    store: filePath(),
+    ...FilterPayload,
+    sets: z.array(z.string().min(1)).optional(),
+    set_generation_min: z.number().int().nonnegative().optional(),
+    set_generation_max: z.number().int().nonnegative().optional(),
+    define: z
+      .strictObject({ set: z.string().min(1), generation: z.number().int().nonnegative(), members: z.array(MemberSchema).optional(), members_file: filePath().optional(), weight: z.number().optional() })
+      .optional(),
+    oracles: z.array(z.string()),
+    pckl: filePath().optional(),
+    extxyz: filePath().optional(),
+    test_fraction: z.number(),
+    reference_energies: z.record(z.string(), z.number()).optional(),
+    weights: z.record(z.string(), z.number()).optional(),
+    require_stress: z.boolean(),
+    cutoff: z.number().positive().optional(),
+  }),
+  ExportResultSchema,
+);
+
 export async function exportDataset(input: ExportDatasetInput): Promise<ExportResult> {
   const outDir = input.outDir ?? runLayout(input.runDir).datasetsDir;
   const formats = input.formats ?? ['pckl', 'extxyz'];
-  return helperCall(input.runDir, 'dataset-export', {
+  return helperCall(input.runDir, DatasetExport, {
     store: storePath(input.runDir),
     ...filterPayload(input.filter),
+    sets: input.sets,
+    set_generation_min: input.setGenerations?.min,
+    set_generation_max: input.setGenerations?.max,
+    define: input.define && {
+      set: input.define.set,
+      generation: input.define.generation,
+      members: input.define.members,
+      members_file: input.define.membersFile && path.resolve(input.define.membersFile),
+      weight: input.define.weight,
+    },
     oracles: input.oracles ?? ['dft'],
     settings_hash: input.settingsHash,
     pckl: formats.includes('pckl') ? path.resolve(outDir, `${input.name}.pckl.gzip`) : undefined,
@@ -95,7 +111,7 @@ export async function exportDataset(input: ExportDatasetInput): Promise<ExportRe
     weights: input.weights,
     require_stress: input.requireStress ?? false,
     cutoff: input.cutoff,
-  }, ExportResultSchema);
+  });
 }
 
 export const ImportResultSchema = z
@@ -134,9 +150,30 @@ export interface ImportDatasetInput {
   keys?: { energy?: string; forces?: string; stress?: string };
 }
 
+export const DatasetImport = contract(
+  'dataset-import',
+  z.strictObject({
+    store: filePath(),
+    file: filePath(),
+    format: z.enum(['pckl', 'extxyz']).optional(),
+    oracle: z.string().optional(),
+    settings_hash: z.string().optional(),
+    source: z.string().optional(),
+    generation: z.number().int().nonnegative().optional(),
+    elements: z.array(z.string()).optional(),
+    min_distance: z.number().nonnegative(),
+    on_duplicate: z.enum(['error', 'skip']),
+    require_stress: z.boolean(),
+    energy_key: z.string().optional(),
+    forces_key: z.string().optional(),
+    stress_key: z.string().optional(),
+  }),
+  ImportResultSchema,
+);
+
 /** Validate every row, then insert structures and labels in one transaction (all or nothing). */
 export async function importDataset(input: ImportDatasetInput): Promise<ImportResult> {
-  return helperCall(input.runDir, 'dataset-import', {
+  return helperCall(input.runDir, DatasetImport, {
     store: storePath(input.runDir),
     file: path.resolve(input.file),
     format: input.format,
@@ -151,7 +188,7 @@ export async function importDataset(input: ImportDatasetInput): Promise<ImportRe
     energy_key: input.keys?.energy,
     forces_key: input.keys?.forces,
     stress_key: input.keys?.stress,
-  }, ImportResultSchema);
+  });
 }
 
 const Range = z.object({ min: z.number().nullable(), max: z.number().nullable() });
@@ -174,8 +211,9 @@ export const DatasetInfoSchema = z.union([
   z.object({ kind: z.literal('store') }).loose(),
 ]);
 export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
+export const DatasetInfo = contract('dataset-info', z.strictObject({ file: filePath() }), DatasetInfoSchema);
 
 /** What a dataset file (or a store) holds; validates every row on the way. */
 export async function datasetInfo(input: { file: string; runDir?: string }): Promise<DatasetInfo> {
-  return helperCall(input.runDir, 'dataset-info', { file: path.resolve(input.file) }, DatasetInfoSchema);
+  return helperCall(input.runDir, DatasetInfo, { file: path.resolve(input.file) });
 }

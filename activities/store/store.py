@@ -9,6 +9,8 @@ Layout (see docs/store.md for the reasons):
 - autopipe_structures: provenance as typed, indexed columns (the truth the workflows query).
 - autopipe_labels: any number of labels per structure, keyed (structure, oracle, settings hash), never
   overwritten (a failure marker may be replaced by a real label of the same key).
+- autopipe_sets: named sets of exact labels (a generation's training data: which label of which
+  structure, with which weight), so every dataset and the replay history are exports of the store.
 Every write is one BEGIN IMMEDIATE transaction: a batch goes in whole or not at all.
 """
 import datetime as _dt
@@ -26,7 +28,7 @@ from ase.db.sqlite import SQLite3Database, index_statements, init_statements
 
 from activities.runtime.protocol import HelperError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: autopipe_sets
 BUSY_TIMEOUT_S = 120
 ORACLE_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
 SPLITS = ("train", "validation", "test")
@@ -67,6 +69,17 @@ _SCHEMA = [
         CHECK ((energy IS NULL) = (forces IS NULL)),
         CHECK (energy IS NOT NULL OR flag IS NOT NULL))""",
     "CREATE INDEX IF NOT EXISTS autopipe_labels_oracle ON autopipe_labels(oracle, settings_hash)",
+    """CREATE TABLE IF NOT EXISTS autopipe_sets (
+        set_name TEXT NOT NULL CHECK (length(set_name) > 0),
+        structure_id TEXT NOT NULL REFERENCES autopipe_structures(structure_id),
+        oracle TEXT NOT NULL,
+        settings_hash TEXT NOT NULL,
+        weight REAL NOT NULL CHECK (weight >= 0),
+        generation INTEGER NOT NULL CHECK (generation >= 0),
+        config_type TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (set_name, structure_id))""",
+    "CREATE INDEX IF NOT EXISTS autopipe_sets_generation ON autopipe_sets(set_name, generation)",
 ]
 
 
@@ -168,6 +181,8 @@ class Store:
                 self.con.execute("INSERT INTO autopipe_meta VALUES ('schema_version', ?), ('created_at', ?)", (str(SCHEMA_VERSION), utc_now()))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise HelperError("InvalidInput", f"{self.path} was written by a newer autopipe (store schema {row[0]} > {SCHEMA_VERSION}); upgrade autopipe")
+            else:  # an older store: the tables above were added, nothing else changes
+                self.con.execute("UPDATE autopipe_meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def _ase_alias(self):
         """`ase db` and `ase gui` pick the backend from the extension and know .db, not .sqlite: a relative
@@ -286,7 +301,7 @@ class Store:
                     if _same_label(old, lab):
                         existing += 1
                         continue
-                    if old[0] is None and lab.get("energy") is not None:
+                    if old[0] is None and (lab.get("energy") is not None or lab.get("flag")):  # a failure record: the newest outcome wins
                         self.con.execute("DELETE FROM autopipe_labels WHERE structure_id=? AND oracle=? AND settings_hash=?", key)
                         replaced += 1
                     elif on_duplicate == "skip":
@@ -382,6 +397,77 @@ class Store:
             label = {"oracle": r[10], "settings_hash": r[11], "energy": r[12], "forces": deblob(r[13], (n, 3)),
                      "stress": deblob(r[14], (6,))}
             yield sid, atoms, prov, label
+
+    def label(self, structure_id, oracle, settings_hash):
+        """One label by its key, with provenance (None when absent)."""
+        r = self.con.execute(
+            "SELECT energy, flag, provenance, created_at FROM autopipe_labels WHERE structure_id=? AND oracle=? AND settings_hash=?",
+            (structure_id, oracle, settings_hash)).fetchone()
+        if r is None:
+            return None
+        return {"energy": r[0], "flag": r[1], "provenance": json.loads(r[2] or "{}"), "created_at": r[3]}
+
+    def labelled_keys(self, ids, oracle, settings_hash):
+        """The ids among `ids` that already have a label (real or flagged) under this oracle and settings."""
+        out = {}
+        for chunk in _chunks(list(ids), 900):
+            q = (f"SELECT structure_id, energy, flag, uncertainty, energy_std_per_atom FROM autopipe_labels WHERE oracle=? AND settings_hash=? "
+                 f"AND structure_id IN ({','.join('?' * len(chunk))})")
+            for sid, energy, flag, unc, estd in self.con.execute(q, [oracle, settings_hash, *chunk]):
+                out[sid] = {"energy": energy, "flag": flag, "uncertainty": unc, "energy_std_per_atom": estd}
+        return out
+
+    def add_members(self, set_name, generation, members):
+        """Members [{id, oracle, settings_hash, weight, config_type}] of a named set; each must name a real
+        stored label. Re-adding the same member replaces it (a retried activity), so this is idempotent."""
+        with self.write():
+            for m in members:
+                row = self.con.execute(
+                    "SELECT energy FROM autopipe_labels WHERE structure_id=? AND oracle=? AND settings_hash=?",
+                    (m["id"], m["oracle"], m["settings_hash"])).fetchone()
+                if row is None or row[0] is None:
+                    raise HelperError("InvalidInput", f"set {set_name}: structure {m['id']} has no {m['oracle']} label with settings {m['settings_hash']} in {self.path}")
+                self.con.execute(
+                    "INSERT INTO autopipe_sets VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (set_name, structure_id) DO UPDATE SET "
+                    "oracle=excluded.oracle, settings_hash=excluded.settings_hash, weight=excluded.weight, generation=excluded.generation, "
+                    "config_type=excluded.config_type",
+                    (set_name, m["id"], m["oracle"], m["settings_hash"], float(m.get("weight", 1.0)), int(generation), m.get("config_type"), utc_now()))
+        return len(members)
+
+    def count_members(self, set_names, generation_min=None, generation_max=None):
+        conds, params = [f"set_name IN ({','.join('?' * len(set_names))})"], list(set_names)
+        for op, v in ((">=", generation_min), ("<=", generation_max)):
+            if v is not None:
+                conds.append(f"generation {op} ?")
+                params.append(int(v))
+        return self.con.execute(f"SELECT count(DISTINCT structure_id) FROM autopipe_sets WHERE {' AND '.join(conds)}", params).fetchone()[0]
+
+    def iter_members(self, set_names, generation_min=None, generation_max=None):
+        """(structure_id, atoms, provenance, label, weight, config_type) of the members of the named sets,
+        in the order they were added; a structure in several sets comes once (its first membership)."""
+        conds = [f"m.set_name IN ({','.join('?' * len(set_names))})"]
+        params = list(set_names)
+        if generation_min is not None:
+            conds.append("m.generation >= ?")
+            params.append(int(generation_min))
+        if generation_max is not None:
+            conds.append("m.generation <= ?")
+            params.append(int(generation_max))
+        sql = (
+            "SELECT s.structure_id, s.source, s.generation, s.parent_id, s.split, s.config_type, y.numbers, y.positions, y.cell, y.pbc, "
+            "l.oracle, l.settings_hash, l.energy, l.forces, l.stress, s.natoms, m.weight, m.config_type "
+            "FROM autopipe_sets m JOIN autopipe_structures s ON s.structure_id = m.structure_id JOIN systems y ON y.id = s.system_id "
+            "JOIN autopipe_labels l ON l.structure_id = m.structure_id AND l.oracle = m.oracle AND l.settings_hash = m.settings_hash "
+            f"WHERE {' AND '.join(conds)} ORDER BY m.rowid"
+        )
+        seen = set()
+        for r in self.con.execute(sql, params):
+            if r[0] in seen:
+                continue
+            seen.add(r[0])
+            sid, atoms, prov = _structure_row(r[:10])
+            label = {"oracle": r[10], "settings_hash": r[11], "energy": r[12], "forces": deblob(r[13], (r[15], 3)), "stress": deblob(r[14], (6,))}
+            yield sid, atoms, prov, label, r[16], r[17]
 
     def labels_of(self, ids):
         out = {}

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { callPython } from '../runtime/python';
+import { contract, filePath, type Contract } from '../runtime/contract';
 import { runLayout } from '../../common/run-layout';
 
 
@@ -31,7 +32,23 @@ export const StoreFilterSchema = z.strictObject({
 });
 export type StoreFilter = z.input<typeof StoreFilterSchema>;
 
-export function filterPayload(f: StoreFilter = {}): Record<string, unknown> {
+/** The filter as the store helpers read it (snake_case). */
+export const FilterPayload = {
+  generation: z.number().int().nonnegative().optional(),
+  generations: z.array(z.number().int().nonnegative()).optional(),
+  generation_max: z.number().int().nonnegative().optional(),
+  source: z.string().min(1).optional(),
+  sources: z.array(z.string().min(1)).optional(),
+  split: z.enum(['train', 'validation', 'test']).optional(),
+  label_state: z.enum(['labelled', 'unlabelled', 'flagged']).optional(),
+  oracle: z.string().optional(),
+  settings_hash: z.string().min(1).optional(),
+};
+const store = () => filePath();
+const ids = () => z.array(z.string().optional()).optional();
+const activity = { workflow_id: z.string().optional(), activity_id: z.string().optional() };
+
+export function filterPayload(f: StoreFilter = {}) {
   const v = StoreFilterSchema.parse(f);
   return {
     generation: v.generation,
@@ -51,10 +68,10 @@ export function filterPayload(f: StoreFilter = {}): Record<string, unknown> {
  * One helper call with its own work directory (concurrent calls never share an input file); removed on
  * success, kept on failure so the error's log path stays valid.
  */
-export async function helperCall<T extends z.ZodType>(baseDir: string | undefined, command: string, input: unknown, schema: T): Promise<z.output<T>> {
+export async function helperCall<C extends Contract>(baseDir: string | undefined, c: C, input: z.input<C['input']>): Promise<z.output<C['result']>> {
   const root = baseDir ? path.join(baseDir, 'logs', 'store') : path.join(os.tmpdir(), 'autopipe-helpers');
-  const dir = path.join(root, `${command}-${Date.now()}-${randomBytes(4).toString('hex')}`);
-  const result = await callPython(command, input, schema, { workDir: dir, logFile: path.join(dir, 'helper.log') });
+  const dir = path.join(root, `${c.command}-${Date.now()}-${randomBytes(4).toString('hex')}`);
+  const result = await callPython(c, input, { workDir: dir, logFile: path.join(dir, 'helper.log') });
   rmSync(dir, { recursive: true, force: true });
   return result;
 }
@@ -65,7 +82,8 @@ export interface InsertStructuresInput {
   runDir: string;
   /** Any ASE-readable structure file; extxyz info keys source/generation/parent_id/split/config_type are kept. */
   file: string;
-  source: string;
+  /** Default: each frame's own source (extxyz info), else initial_random. */
+  source?: string;
   generation: number;
   parentId?: string;
   split?: 'train' | 'validation' | 'test';
@@ -89,9 +107,26 @@ export const InsertResultSchema = z
   })
   .transform(({ duplicates_in_file, ...r }) => ({ ...r, duplicatesInFile: duplicates_in_file }));
 export type InsertResult = z.output<typeof InsertResultSchema>;
+export const StoreInsert = contract(
+  'store-insert',
+  z.strictObject({
+    store: store(),
+    file: filePath(),
+    source: z.string().min(1).optional(),
+    generation: z.number().int().nonnegative(),
+    parent_id: z.string().optional(),
+    split: z.enum(['train', 'validation', 'test']).optional(),
+    elements: z.array(z.string()).optional(),
+    min_distance: z.number().nonnegative(),
+    on_duplicate: OnDuplicate,
+    return_ids: z.boolean(),
+    ...activity,
+  }),
+  InsertResultSchema,
+);
 
 export async function insertStructures(input: InsertStructuresInput): Promise<InsertResult> {
-  return helperCall(input.runDir, 'store-insert', {
+  return helperCall(input.runDir, StoreInsert, {
     store: storePath(input.runDir),
     file: path.resolve(input.file),
     source: input.source,
@@ -103,11 +138,32 @@ export async function insertStructures(input: InsertStructuresInput): Promise<In
     on_duplicate: input.onDuplicate ?? 'error',
     return_ids: input.returnIds ?? true,
     ...activityIds(),
-  }, InsertResultSchema);
+  });
 }
 
 export const LabelCountsSchema = z.object({ inserted: z.number(), existing: z.number(), skipped: z.number(), replaced: z.number(), count: z.number() });
 export type LabelCounts = z.infer<typeof LabelCountsSchema>;
+
+const jsonReal = () => z.union([z.number(), z.enum(['inf', '-inf'])]).nullable().optional();
+/** One label as the store helpers read it (infinity travels as "inf": JSON has none). */
+export const LabelPayloadSchema = z.strictObject({
+  structure_id: z.string().min(1),
+  oracle: z.string(),
+  settings_hash: z.string().min(1),
+  energy: z.number().nullable().optional(),
+  forces: z.array(z.array(z.number()).length(3)).nullable().optional(),
+  stress: z.array(z.number()).length(6).nullable().optional(),
+  uncertainty: jsonReal(),
+  energy_std_per_atom: jsonReal(),
+  extrapolation_grade: jsonReal(),
+  flag: z.string().optional(),
+  provenance: z.record(z.string(), z.unknown()).optional(),
+});
+export const StoreAddLabels = contract(
+  'store-add-labels',
+  z.strictObject({ store: store(), label_files: z.array(filePath()).optional(), labels: z.array(LabelPayloadSchema).optional(), on_duplicate: OnDuplicate, ...activity }),
+  LabelCountsSchema,
+);
 
 export interface AddLabelFilesInput {
   runDir: string;
@@ -122,12 +178,12 @@ export interface AddLabelFilesInput {
 /** Ingest label files: oracle from their provenance, settings hash = their labelKey. */
 export async function addLabelFiles(input: AddLabelFilesInput): Promise<LabelCounts> {
   const files = [...(input.labelFiles ?? []), ...(input.labelDir ? (input.ids ?? []).map((id) => path.join(input.labelDir!, `${id}.json`)) : [])];
-  return helperCall(input.runDir, 'store-add-labels', {
+  return helperCall(input.runDir, StoreAddLabels, {
     store: storePath(input.runDir),
     label_files: files.map((f) => path.resolve(f)),
     on_duplicate: input.onDuplicate ?? 'error',
     ...activityIds(),
-  }, LabelCountsSchema);
+  });
 }
 
 // zod's number() refuses Infinity, which is a meaningful uncertainty here.
@@ -152,10 +208,10 @@ export const LabelInputSchema = z.strictObject({
 export type LabelInput = z.input<typeof LabelInputSchema>;
 
 // JSON has no infinity: an infinite uncertainty travels as the string "inf".
-const jsonNumber = (x: number | null | undefined) => (x === undefined || x === null ? x : Number.isFinite(x) ? x : x > 0 ? 'inf' : '-inf');
+const jsonNumber = (x: number | null | undefined): number | 'inf' | '-inf' | null | undefined => (x === undefined || x === null ? x : Number.isFinite(x) ? x : x > 0 ? 'inf' : '-inf');
 
-export async function addLabels(input: { runDir: string; labels: LabelInput[]; onDuplicate?: z.infer<typeof OnDuplicate> }): Promise<LabelCounts> {
-  const labels = z.array(LabelInputSchema).parse(input.labels).map((l) => ({
+function labelPayload(l: z.output<typeof LabelInputSchema>) {
+  return {
     structure_id: l.structureId,
     oracle: l.oracle,
     settings_hash: l.settingsHash,
@@ -167,28 +223,34 @@ export async function addLabels(input: { runDir: string; labels: LabelInput[]; o
     extrapolation_grade: jsonNumber(l.extrapolationGrade),
     flag: l.flag,
     provenance: l.provenance,
-  }));
-  return helperCall(input.runDir, 'store-add-labels', { store: storePath(input.runDir), labels, on_duplicate: input.onDuplicate ?? 'error', ...activityIds() }, LabelCountsSchema);
+  };
+}
+
+export async function addLabels(input: { runDir: string; labels: LabelInput[]; onDuplicate?: z.infer<typeof OnDuplicate> }): Promise<LabelCounts> {
+  const labels = z.array(LabelInputSchema).parse(input.labels).map(labelPayload);
+  return helperCall(input.runDir, StoreAddLabels, { store: storePath(input.runDir), labels, on_duplicate: input.onDuplicate ?? 'error', ...activityIds() });
 }
 
 export const QueryResultSchema = z.object({ count: z.number(), ids: z.array(z.string()), truncated: z.boolean() });
 export type QueryResult = z.infer<typeof QueryResultSchema>;
+export const StoreQuery = contract('store-query', z.strictObject({ store: store(), ...FilterPayload, limit: z.number().int().positive() }), QueryResultSchema);
 
 /** Ids of the matching structures in insertion order; at most `limit` (default 5000) so the payload stays small. */
 export async function queryStore(input: { runDir: string; filter?: StoreFilter; limit?: number }): Promise<QueryResult> {
-  return helperCall(input.runDir, 'store-query', { store: storePath(input.runDir), ...filterPayload(input.filter), limit: input.limit ?? 5000 }, QueryResultSchema);
+  return helperCall(input.runDir, StoreQuery, { store: storePath(input.runDir), ...filterPayload(input.filter), limit: input.limit ?? 5000 });
 }
 
 export const MaterialisedSchema = z.object({ output: z.string(), ids: z.array(z.string()), count: z.number() });
+export const StoreStructures = contract('store-structures', z.strictObject({ store: store(), output: filePath(), ids: z.array(z.string()).optional(), ...FilterPayload }), MaterialisedSchema);
 
 /** Stored structures as an exact extxyz file (ids[i] at index i), for an oracle that reads files. */
 export async function exportStructures(input: { runDir: string; output: string; ids?: string[]; filter?: StoreFilter }): Promise<z.infer<typeof MaterialisedSchema>> {
-  return helperCall(input.runDir, 'store-structures', {
+  return helperCall(input.runDir, StoreStructures, {
     store: storePath(input.runDir),
     output: path.resolve(input.output),
     ids: input.ids,
     ...filterPayload(input.filter),
-  }, MaterialisedSchema);
+  });
 }
 
 const Uncertain = z.union([z.number(), z.literal('inf').transform(() => Infinity)]).nullable();
@@ -214,10 +276,11 @@ export const LabelSummarySchema = z
     createdAt: l.created_at,
   }));
 export type LabelSummary = z.output<typeof LabelSummarySchema>;
+export const StoreLabels = contract('store-labels', z.strictObject({ store: store(), ids: z.array(z.string()) }), z.object({ labels: z.record(z.string(), z.array(LabelSummarySchema)) }));
 
 /** Every label of the given structures, without arrays: oracle, settings, energy, uncertainty, grade, flag. */
 export async function storeLabels(input: { runDir: string; ids: string[] }): Promise<Record<string, LabelSummary[]>> {
-  const r = await helperCall(input.runDir, 'store-labels', { store: storePath(input.runDir), ids: input.ids }, z.object({ labels: z.record(z.string(), z.array(LabelSummarySchema)) }));
+  const r = await helperCall(input.runDir, StoreLabels, { store: storePath(input.runDir), ids: input.ids });
   return r.labels;
 }
 
@@ -234,8 +297,112 @@ export const StoreSummarySchema = z.object({
   natoms: z.object({ min: z.number().nullable(), max: z.number().nullable(), mean: z.number().nullable() }),
 });
 export type StoreSummary = z.infer<typeof StoreSummarySchema>;
+export const StoreInfo = contract('store-info', z.strictObject({ store: store() }), StoreSummarySchema);
 
 /** Counts by generation, source and oracle (what a campaign's status shows). */
 export async function storeInfo(input: { runDir: string }): Promise<StoreSummary> {
-  return helperCall(input.runDir, 'store-info', { store: storePath(input.runDir) }, StoreSummarySchema);
+  return helperCall(input.runDir, StoreInfo, { store: storePath(input.runDir) });
+}
+
+export const RecordResultSchema = z.object({
+  structures: z.object({ inserted: z.number(), existing: z.number(), skipped: z.number() }),
+  labels: LabelCountsSchema,
+});
+export type RecordResult = z.infer<typeof RecordResultSchema>;
+export const StoreRecord = contract(
+  'store-record',
+  z.strictObject({
+    store: store(),
+    file: filePath(),
+    indices: z.array(z.number().int().nonnegative()).optional(),
+    source: z.string().min(1).optional(),
+    generation: z.number().int().nonnegative().optional(),
+    elements: z.array(z.string()).optional(),
+    min_distance: z.number().nonnegative(),
+    labels: z.array(LabelPayloadSchema).optional(),
+    label_files: z.array(filePath()).optional(),
+    on_duplicate: OnDuplicate,
+    ...activity,
+  }),
+  RecordResultSchema,
+);
+
+export interface RecordInput {
+  runDir: string;
+  /** The structures' file and the frames to record (default: all). */
+  file: string;
+  indices?: number[];
+  /** Provenance for structures the store does not hold yet (a stored structure keeps its record). */
+  source?: string;
+  generation?: number;
+  elements?: string[];
+  /** Å; 0 skips the distance check (a structure an oracle flagged as overlapping). */
+  minDistance?: number;
+  labels?: LabelInput[];
+  /** Label files: pw.x's raw records (label-<key>.json) and failure records (failed-<key>.json). */
+  labelFiles?: string[];
+}
+
+/** The payload of store-record (shared by the one-shot call and the DFT worker's long-lived helper). */
+export function recordPayload(input: RecordInput): z.input<typeof StoreRecord.input> {
+  return {
+    store: storePath(input.runDir),
+    file: path.resolve(input.file),
+    indices: input.indices,
+    source: input.source,
+    generation: input.generation,
+    elements: input.elements,
+    min_distance: input.minDistance ?? 0.5,
+    labels: input.labels ? z.array(LabelInputSchema).parse(input.labels).map(labelPayload) : undefined,
+    label_files: input.labelFiles?.map((f) => path.resolve(f)),
+    on_duplicate: 'error' as const,
+    ...activityIds(),
+  };
+}
+
+/** Structures and their labels in one store transaction: what an oracle calls as it produces labels. */
+export async function recordLabels(input: RecordInput): Promise<RecordResult> {
+  return helperCall(input.runDir, StoreRecord, recordPayload(input));
+}
+
+export const StoreLabel = contract(
+  'store-label',
+  z.strictObject({ store: store(), structure_id: z.string().min(1), oracle: z.string(), settings_hash: z.string().min(1) }),
+  z.object({
+    label: z.object({ energy: z.number().nullable(), flag: z.string().nullable(), provenance: z.record(z.string(), z.unknown()), created_at: z.string() }).nullable(),
+  }),
+);
+
+/** One member of a named set in the store, as the helpers read it. */
+export const MemberSchema = z.strictObject({
+  id: z.string().min(1),
+  oracle: z.string(),
+  settings_hash: z.string().min(1),
+  weight: z.number().optional(),
+  config_type: z.string().optional(),
+});
+export const StoreMembers = contract(
+  'store-members',
+  z.strictObject({ store: store(), set: z.string().min(1), generation: z.number().int().nonnegative(), members: z.array(MemberSchema).optional(), members_file: filePath().optional(), weight: z.number().optional() }),
+  z.object({ set: z.string(), count: z.number() }),
+);
+
+export interface MemberInput {
+  id: string;
+  oracle: string;
+  settings_hash: string;
+  /** Training weight relative to a DFT label (1). */
+  weight?: number;
+  config_type?: string;
+}
+
+/** Add exact labels to a named set of the store (e.g. a generation's training data); idempotent. */
+export async function addMembers(input: { runDir: string; set: string; generation: number; members?: MemberInput[]; membersFile?: string }): Promise<{ set: string; count: number }> {
+  return helperCall(input.runDir, StoreMembers, {
+    store: storePath(input.runDir),
+    set: input.set,
+    generation: input.generation,
+    members: input.members,
+    members_file: input.membersFile && path.resolve(input.membersFile),
+  });
 }

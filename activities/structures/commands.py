@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 
-from activities.runtime.protocol import HelperError
 from activities.structures.extxyz import format_frame
 from activities.structures.generator import generate as generate_frames
 
@@ -59,19 +58,11 @@ def generate(p):
     extra = {k: v for k, v in (p.get("insert") or {}).items() if k in ("source", "generation")}
     write_frames(p["output"], [(atoms, {**meta, **extra}) for atoms, meta in frames])
     natoms = [len(a) for a, _ in frames]
-    out = {"output": p["output"], "ids": [m["structure_id"] for _, m in frames], "rejected": stats["rejected"],
+    out = {"output": p["output"], "count": len(frames), "rejected": stats["rejected"],
            "duplicates": stats["duplicates"], "modes": stats["modes"], "parent_id": stats["parent_id"],
            "natoms": min(natoms), "natoms_max": max(natoms)}
+    if p.get("return_ids", True):
+        out["ids"] = [m["structure_id"] for _, m in frames]
     if stored:
         out["store"] = stored
     return out
-
-
-def make(p):
-    """The foundation's simple generator (smoke workflow): rattled, isotropically strained copies.
-    Input: prototype|structure_file, elements, supercell, count, rattle_sigma, volume_range, seed,
-    min_distance, output. Output: output, ids, rejected, natoms."""
-    if not p.get("prototype") and not p.get("structure_file"):
-        raise HelperError("InvalidConfig", "give system.prototype or system.structure_file")
-    out = generate({**p, "fractions": {}})
-    return {"output": out["output"], "ids": out["ids"], "rejected": out["rejected"], "natoms": out["natoms"]}

@@ -1,5 +1,6 @@
 """Reading structures for helpers, with the checks every oracle needs before it spends time."""
 import os
+from collections import OrderedDict
 
 import numpy as np
 from ase.io import iread, read
@@ -74,3 +75,24 @@ def check_physical(atoms, min_dist, label="structure"):
             f"{label}: atoms are {dmin:.3f} Å apart, closer than the minimum {min_dist} Å (overlapping atoms)",
         )
     return dmin
+
+
+_FRAMES = OrderedDict()
+
+
+def frames_of(path, keep=2):
+    """Parsed structure file, cached by (path, size, mtime): batches of one file parse it once per process."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise HelperError("InvalidInput", f"structure file not found: {path}") from None
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if key not in _FRAMES:
+        try:
+            _FRAMES[key] = read(path, index=":")
+        except Exception as err:
+            raise HelperError("InvalidInput", f"cannot read structures from {path}: {err}") from err
+        while len(_FRAMES) > keep:
+            _FRAMES.popitem(last=False)
+    _FRAMES.move_to_end(key)
+    return _FRAMES[key]

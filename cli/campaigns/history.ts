@@ -4,51 +4,15 @@
 import type { Client } from '@temporalio/client';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { runLayout } from '../../common/run-layout';
 import { defaultRunsDir } from '../../host/paths';
 import { readJsonIfExists } from '../../activities/runtime/files';
 import { callPython } from '../../activities/runtime/python';
+import { ReportHistory, type StructureRecord } from '../../activities/report/contracts';
 import { readLedger, type LedgerRow } from '../../activities/report/ledger';
 import { scheduledActivities, workflowLink } from '../../activities/report/temporal-links';
 import type { Campaign } from '../../common/campaign-schema';
-
-const Label = z.object({
-  oracle: z.string(),
-  settings_hash: z.string(),
-  energy: z.number().nullable(),
-  energy_per_atom: z.number().nullable(),
-  max_force: z.number().nullable(),
-  uncertainty: z.number().nullable(),
-  energy_std_per_atom: z.number().nullable(),
-  extrapolation_grade: z.number().nullable(),
-  flag: z.string().nullable(),
-  provenance: z.record(z.string(), z.unknown()),
-  workflow_id: z.string().nullable(),
-  activity_id: z.string().nullable(),
-  created_at: z.string(),
-});
-const StructureRecord = z.object({
-  structure_id: z.string(),
-  natoms: z.number(),
-  formula: z.string(),
-  source: z.string(),
-  generation: z.number(),
-  parent_id: z.string().nullable(),
-  split: z.string().nullable(),
-  config_type: z.string().nullable(),
-  workflow_id: z.string().nullable(),
-  activity_id: z.string().nullable(),
-  created_at: z.string(),
-  labels: z.array(Label),
-  children: z.array(z.object({ structure_id: z.string(), source: z.string(), generation: z.number() })),
-});
-const HistoryResult = z.object({
-  store: z.string(),
-  also_in: z.array(z.string()),
-  structure: StructureRecord,
-  ancestors: z.array(z.union([StructureRecord, z.object({ structure_id: z.string(), missing: z.literal(true) })])),
-});
 
 export interface TrainingUse {
   what: 'ace-fit' | 'teacher';
@@ -62,7 +26,7 @@ export interface StructureHistory {
   store: string;
   alsoIn: string[];
   structure: z.infer<typeof StructureRecord>;
-  ancestors: z.infer<typeof HistoryResult>['ancestors'];
+  ancestors: z.infer<typeof ReportHistory.result>['ancestors'];
   dft?: LedgerRow;
   trainedBy: TrainingUse[];
   links: { made?: string; dft?: string; labels: Record<string, string> };
@@ -78,9 +42,10 @@ export function candidateStores(runDir?: string, runsDir = defaultRunsDir): stri
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
 }
 
-/** Which ACE fits (training manifests) and which committees trained on the structure. */
-export function trainingUses(runDir: string, id: string, source: string, dftLabelled: boolean): TrainingUse[] {
+/** Which ACE fits (training manifests) and which committees (the store's teacher sets) trained on the structure. */
+export function trainingUses(runDir: string, s: Pick<z.infer<typeof StructureRecord>, 'structure_id' | 'sets'>): TrainingUse[] {
   const run = runLayout(runDir);
+  const id = s.structure_id;
   const out: TrainingUse[] = [];
   if (existsSync(run.datasetsDir)) {
     for (const f of readdirSync(run.datasetsDir).sort()) {
@@ -91,10 +56,12 @@ export function trainingUses(runDir: string, id: string, source: string, dftLabe
       else if (man.replayed?.includes(id)) out.push({ what: 'ace-fit', generation: Number(m[1]), how: 'replayed from the history' });
     }
   }
-  if (source === 'teacher_seed' && dftLabelled) out.push({ what: 'teacher', generation: 0, how: 'bootstrap committee (seed DFT label)' });
-  const hist = readJsonIfExists<{ name: string; generation: number }[]>(run.dftHistory) ?? [];
-  const h = hist.find((e) => e.name === id);
-  if (h && source !== 'teacher_seed') out.push({ what: 'teacher', generation: h.generation, how: 'committee fine-tune on the new DFT labels' });
+  for (const m of s.sets) {
+    if (m.set_name === 'teacher-bootstrap') out.push({ what: 'teacher', generation: m.generation, how: 'bootstrap committee (seed DFT label)' });
+    else if (/^teacher-gen-\d+-finetune$/.test(m.set_name)) {
+      out.push({ what: 'teacher', generation: m.generation, how: m.config_type === 'dft_replay' ? 'committee fine-tune (replayed DFT label)' : 'committee fine-tune on the new DFT labels' });
+    }
+  }
   return out.sort((a, b) => a.generation - b.generation || a.what.localeCompare(b.what));
 }
 
@@ -109,7 +76,7 @@ export async function structureHistory(structureId: string, opts: HistoryOptions
   const stores = candidateStores(opts.runDir, opts.runsDir);
   if (!stores.length) throw new Error(opts.runDir ? `no store in ${opts.runDir}` : `no campaign stores under ${opts.runsDir ?? defaultRunsDir}: give --campaign ID or --run DIR`);
   const work = path.join(path.dirname(stores[0]!), 'report', 'work');
-  const r = await callPython('report-history', { stores, structure_id: structureId }, HistoryResult, { workDir: work });
+  const r = await callPython(ReportHistory, { stores, structure_id: structureId }, { workDir: work });
   const runDir = path.dirname(r.store);
   const resolved = readJsonIfExists<{ campaignId?: string; campaign: Campaign }>(runLayout(runDir).campaignResolved);
   const s = r.structure;
@@ -139,7 +106,7 @@ export async function structureHistory(structureId: string, opts: HistoryOptions
     structure: s,
     ancestors: r.ancestors,
     dft,
-    trainedBy: trainingUses(runDir, s.structure_id, s.source, s.labels.some((l) => l.oracle === 'dft' && l.energy !== null)),
+    trainedBy: trainingUses(runDir, s),
     links,
   };
 }

@@ -48,7 +48,7 @@ async function generate(opts: GenerateOptions): Promise<number> {
     return 0;
   }
   const modes = Object.entries(r.modes).filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`).join(', ');
-  console.log(`${r.ids.length} structures (${r.natoms === r.natomsMax ? r.natoms : `${r.natoms}-${r.natomsMax}`} atoms; ${modes}) -> ${r.output}`);
+  console.log(`${r.count} structures (${r.natoms === r.natomsMax ? r.natoms : `${r.natoms}-${r.natomsMax}`} atoms; ${modes}) -> ${r.output}`);
   console.log(`rejected ${r.rejected} with atoms closer than ${c.generation.min_distance} Å, dropped ${r.duplicates} duplicates`);
   if (r.store) console.log(`store ${r.store.store}: ${r.store.inserted} inserted, ${r.store.existing} already there`);
   return 0;

@@ -35,8 +35,8 @@ describe('autopipe validate', () => {
     expect(r.exitCode).toBe(1);
     const f = fixture('bad-structure.yaml');
     expect(r.stderr.split('\n')).toEqual([
-      `${f}: teacher.accept_threshold: must be <= teacher.dft_threshold`,
-      `${f}: exploration.gamma_select: must be < exploration.gamma_halt`,
+      `${f}: teacher.accept_threshold: must be <= teacher.dft_threshold (0.1)`,
+      `${f}: exploration.gamma_select: must be < exploration.gamma_halt (5)`,
       `${f}: dft.pseudopotentials.Fe: "Fe" is not in system.elements`,
       '3 problems found',
     ]);
@@ -55,7 +55,7 @@ describe('autopipe validate', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('dft.ecutrho = 80  (derived: ecutrho = 80 Ry: max(4 x ecutwfc for norm-conserving');
-    expect(r.stdout).toContain('dft.kspacing = 0.055  (default)');
+    expect(r.stdout).toContain('dft.max_retries = 3  (default)');
     expect(r.stdout).toContain('examples/si-demo.yaml: valid (system Si, elements Si)');
   });
 

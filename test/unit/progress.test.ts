@@ -108,6 +108,8 @@ describe('what a watcher shows and when it counts as news', () => {
     stopAfterGeneration: false,
     current: 'bootstrapping',
     structures: { bySource: {}, byOracle: {} },
+    candidates: { generated: 0, keptByTeacher: 0, discarded: 0, rejected: 0, waitingForDft: 0, mdHarvested: 0, mdKeptByTeacher: 0, pickedForDft: 0, notSelected: 0 },
+    decisions: [],
     dft: { used: 2, budget: 24, labelled: 2, healed: 0, failed: 0, running: ['a'] },
     thresholds: { accept: 0.1, dft: 0.5, gammaSelect: 2, gammaHalt: 5 },
     teacher: { models: 0, uncertainty: 'ace-gamma' },

@@ -86,8 +86,8 @@ describe('threshold validation', () => {
     expect(r.ok ? [] : r.errors).toEqual([
       'teacher.bootstrap.members: must be >= 2 (a committee)',
       'teacher.surrogates.weight: must be <= 1',
-      'teacher.accept_threshold: must be <= teacher.dft_threshold',
-      'teacher.gamma_accept_threshold: must be <= teacher.gamma_dft_threshold',
+      'teacher.accept_threshold: must be <= teacher.dft_threshold (0.2)',
+      'teacher.gamma_accept_threshold: must be <= teacher.gamma_dft_threshold (5)',
     ]);
   });
 });

@@ -1,0 +1,24 @@
+// Cross-field rules of the campaign, defined once: the campaign schema, the tune update of a running
+// campaign and the routing policy all call these, so a rule and its message never drift apart.
+// A problem names the field it is about (path) and says what it must be, naming the other field.
+export type Problem = { path: string[]; message: string } | undefined;
+
+/** exploration: frames are harvested between gamma_select and gamma_halt, so select must be below halt. */
+export function gammaProblem(select: number, halt: number): Problem {
+  return select < halt ? undefined : { path: ['exploration', 'gamma_select'], message: `must be < exploration.gamma_halt (${halt})` };
+}
+
+/** A label is kept at or below the accept threshold and sent to DFT above the DFT threshold. */
+export function acceptDftProblem(accept: number, dft: number, names: [string, string] = ['accept_threshold', 'dft_threshold']): Problem {
+  return accept <= dft ? undefined : { path: ['teacher', names[0]], message: `must be <= teacher.${names[1]} (${dft})` };
+}
+
+/** The DFT budget cannot be lowered below what was already spent. */
+export function budgetProblem(total: number, used: number): Problem {
+  return total >= used ? undefined : { path: ['budgets', 'dft_total'], message: `must be >= the ${used} DFT calculations already used` };
+}
+
+/** "teacher.accept_threshold (0.3) must be <= teacher.dft_threshold (0.2)": the problem with the value given. */
+export function describe(p: NonNullable<Problem>, value: unknown): string {
+  return `${p.path.join('.')} (${String(value)}) ${p.message}`;
+}

@@ -1,0 +1,70 @@
+// The ACE fit of a generation from the run's store: the generation's training data is a named set of
+// exact labels (set "training", generation g); the refit trains on all of it plus a replay of the earlier
+// generations' training data (the store's set, generations < g) up to training.replay_buffer_size, and
+// starts from the previous potential when there is one.
+import type { FitResult } from '../activities/ace/fit';
+import type { MemberInput } from '../activities/store/store';
+import type { Campaign } from '../common/campaign-schema';
+import { runLayout } from '../common/run-layout';
+import { control, ml } from './activity-options';
+
+export const TRAINING_SET = 'training';
+
+export interface AceRefitInput {
+  runDir: string;
+  campaign: Campaign;
+  /** The potential's generation: its training data is the set's members of this generation. */
+  generation: number;
+  /** New members of this generation's training data (inline, a bounded list) ... */
+  members?: MemberInput[];
+  /** ... and/or a members file (e.g. the tiered oracle's, for thousands of structures), with a default weight. */
+  membersFile?: { file: string; weight: number };
+  previousPotential?: string;
+}
+
+export interface AceRefit {
+  trainingFile: string;
+  counts: { training: number; history: number; new: number; replayed: number };
+  fit: Pick<FitResult, 'potentialYaml' | 'yace' | 'asi' | 'metrics'>;
+}
+
+export async function aceRefit(input: AceRefitInput): Promise<AceRefit> {
+  const { runDir, campaign: c, generation: g } = input;
+  const run = runLayout(runDir);
+  if (input.members?.length) await control.addMembers({ runDir, set: TRAINING_SET, generation: g, members: input.members });
+  const fresh = await control.exportDataset({
+    runDir,
+    name: `gen-${g}-new`,
+    formats: ['pckl'],
+    sets: [TRAINING_SET],
+    setGenerations: { min: g, max: g },
+    define: input.membersFile && { set: TRAINING_SET, generation: g, membersFile: input.membersFile.file, weight: input.membersFile.weight },
+  });
+  // The replay history is an export of the store (earlier generations' training data), never a second copy.
+  const history = g > 0
+    ? (await control.exportDataset({ runDir, name: `gen-${g}-history`, formats: ['pckl'], sets: [TRAINING_SET], setGenerations: { max: g - 1 } })).pckl!
+    : run.dataset(`gen-${g}-history.pckl.gzip`);
+  const ts = await ml.buildTrainingSet({
+    historyFile: history,
+    newDataset: fresh.pckl!,
+    trainingFile: run.trainingSet(g),
+    bufferSize: c.training.replay_buffer_size,
+    seed: c.seed + g,
+    generation: g,
+    strategy: c.training.replay_selection,
+    potential: input.previousPotential,
+  });
+  const fit = await ml.fitAce({
+    outDir: run.potential(g),
+    datasetFile: ts.trainingFile,
+    elements: c.system.elements,
+    training: c.training,
+    seed: c.seed + g,
+    initialPotential: input.previousPotential,
+  });
+  return {
+    trainingFile: ts.trainingFile,
+    counts: { training: ts.counts.training, history: ts.counts.history_before, new: ts.counts.new, replayed: ts.counts.replayed },
+    fit: { potentialYaml: fit.potentialYaml, yace: fit.yace, asi: fit.asi, metrics: fit.metrics },
+  };
+}
