@@ -17,6 +17,7 @@ import { startTestWorkers, testClient } from './helpers/temporal';
 import { recordViews } from './helpers/progress';
 import type { CampaignView } from '../cli/campaigns/live';
 import { structureHistory } from '../cli/campaigns/history';
+import { queryStore } from '../activities/store/store';
 import { artifact } from './browser/chromium';
 import { projectRoot } from '../host/paths';
 import { openReport } from './browser/report-check';
@@ -137,16 +138,21 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
   });
 
   it('tells one structure\'s story: made, labelled by DFT, trained on', async () => {
-    // a structure generation 0's exploration found and DFT labelled: generation 1's ACE fit trained on it
-    const history = JSON.parse(readFileSync(path.join(outcome.runDir, 'datasets', 'dft-history.json'), 'utf8')) as { name: string; structure_file: string }[];
-    const gen0 = history.find((e) => e.structure_file.includes('/selection/gen-0/'))!;
+    // a structure DFT labelled in generation 0 (an MD or teacher-doubted pick, not a seed): generation 1's
+    // ACE fit trained on it as new data
+    const dft = await queryStore({ runDir: outcome.runDir, filter: { oracle: 'dft', labelState: 'labelled', generation: 0 }, limit: 1000 });
+    const manifest = JSON.parse(readFileSync(path.join(outcome.runDir, 'datasets', 'gen-1-training.manifest.json'), 'utf8')) as { new: string[] };
+    const picked = dft.ids.find((i) => manifest.new.includes(i))!;
+    expect(picked, 'a generation-0 DFT label in generation 1\'s new training data').toBeDefined();
+    const gen0 = { name: picked };
     const h = await structureHistory(gen0.name.slice(0, 10), { runDir: outcome.runDir });
     expect(h.structure.structure_id).toBe(gen0.name);
     expect(h.structure.labels.map((l) => l.oracle)).toContain('dft');
     expect(h.dft?.status).toBe('labelled');
     expect(h.dft?.attempts[0]?.wallSeconds).toBeGreaterThan(0);
     expect(h.trainedBy).toContainEqual({ what: 'ace-fit', generation: 1, how: 'new data' });
-    expect(h.trainedBy.some((t) => t.what === 'teacher' && t.generation === 0)).toBe(true);
+    // the committee's fine-tune trained on it when the campaign fine-tuned (the store's teacher sets say so)
+    if (status.metrics[0]?.teacher?.trainedOn) expect(h.trainedBy.some((t) => t.what === 'teacher' && t.generation === 0)).toBe(true);
   });
 
   it('the read commands answer with --json through the real CLI', async () => {

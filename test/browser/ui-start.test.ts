@@ -146,8 +146,21 @@ describe('starting and steering a campaign from the Temporal UI', () => {
     const run = (await client.workflow.getHandle(id).describe()).runId;
     await page.goto(`${ui}/workflows/${id}/${run}/query`);
     await page.getByRole('button', { name: 'Run Query' }).click();
-    // The UI's viewer renders the lines in view: the DFT counters, with the structures in pw.x now, are.
-    await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toMatch(/"running": \[\s*"[0-9a-f]{20}",\s*"[0-9a-f]{20}"/);
+    // The UI's viewer (CodeMirror) renders only the lines near the view: scroll down step by step until
+    // the DFT counters, with the structures in pw.x now, are among them.
+    const scroller = page.locator('.cm-scroller').first();
+    const RUNNING_TWO = /"running": \[\s*"[0-9a-f]{20}",\s*"[0-9a-f]{20}"/;
+    await expect
+      .poll(async () => {
+        const text = await page.locator('body').innerText();
+        if (!RUNNING_TWO.test(text)) {
+          // whichever scrolls, the viewer or the page
+          await scroller.hover().catch(() => undefined);
+          await page.mouse.wheel(0, 200);
+        }
+        return text;
+      }, { timeout: 30_000 })
+      .toMatch(RUNNING_TWO);
     await centre(page.locator('.cm-line', { hasText: '"running"' }).first());
     await shot(browser, 'status-query');
     // the rest of the same answer: the running children's step records, outermost first
