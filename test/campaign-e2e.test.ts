@@ -151,8 +151,8 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     expect(h.dft?.status).toBe('labelled');
     expect(h.dft?.attempts[0]?.wallSeconds).toBeGreaterThan(0);
     expect(h.trainedBy).toContainEqual({ what: 'ace-fit', generation: 1, how: 'new data' });
-    // the committee's fine-tune trained on it when the campaign fine-tuned (the store's teacher sets say so)
-    if (status.metrics[0]?.teacher?.trainedOn) expect(h.trainedBy.some((t) => t.what === 'teacher' && t.generation === 0)).toBe(true);
+    // generation 0's fine-tune (the committee of generation 1) trained on it, as the store's teacher sets say
+    if (status.metrics[0]?.teacher?.trainedOn) expect(h.trainedBy).toContainEqual({ what: 'teacher', generation: 1, how: 'committee fine-tune on the new DFT labels' });
   });
 
   it('the read commands answer with --json through the real CLI', async () => {

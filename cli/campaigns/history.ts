@@ -139,7 +139,7 @@ export function formatHistory(h: StructureHistory): string {
     for (const a of d.attempts) out.push(`    attempt ${a.attempt}: rung ${a.rung}${a.wallSeconds !== undefined ? `, ${num(a.wallSeconds, 1)} s` : ''}${a.exit !== undefined ? `, exit ${a.exit}` : ', no exit recorded'}`);
     if (h.links.dft) out.push(`    ${h.links.dft}`);
   } else out.push('  DFT: never sent to DFT');
-  out.push(h.trainedBy.length ? `  trained on by:\n${h.trainedBy.map((t) => `    ${t.what === 'ace-fit' ? `ACE fit of generation ${t.generation}` : `teacher, generation ${t.generation}`}: ${t.how}`).join('\n')}` : '  trained on by: nothing yet');
+  out.push(h.trainedBy.length ? `  trained on by:\n${h.trainedBy.map((t) => `    ${t.what === 'ace-fit' ? `ACE fit of generation ${t.generation}` : `teacher committee of generation ${t.generation}`}: ${t.how}`).join('\n')}` : '  trained on by: nothing yet');
   if (s.children.length) out.push(`  derived structures (${s.children.length}): ${s.children.map((c) => `${c.structure_id} (${c.source}, gen ${c.generation})`).join(', ')}`);
   return out.join('\n');
 }
