@@ -69,7 +69,7 @@ function generationRow(g: GenerationRow): string {
   const dft = m?.dft ? `${m.dft.requested} picked, ${m.dft.labelled} labelled<br>${m.dft.healed} healed, ${m.dft.failed} failed` : '–';
   const t = m?.teacher;
   const teacher = t
-    ? `${t.adopted ? 'fine-tune adopted' : 'fine-tune not adopted'}: ${esc(t.decision)}<br>on ${t.dftLabels} DFT: ${fmt(t.before?.rmse_energy_mev_atom)} → ${fmt(t.after?.rmse_energy_mev_atom)} meV/atom, ${fmt(t.before?.rmse_forces_mev_a)} → ${fmt(t.after?.rmse_forces_mev_a)} meV/Å${t.trainedOn ? `<br>trained on ${t.trainedOn.new} new + ${t.trainedOn.replayed} replayed` : ''}<br>${t.surrogates} surrogates${t.note ? `<br><small>${esc(t.note)}</small>` : ''}`
+    ? `${t.adopted ? 'fine-tune adopted' : 'fine-tune not adopted (the old committee stays)'}<br>on ${t.dftLabels} DFT: ${fmt(t.before?.rmse_energy_mev_atom)} → ${fmt(t.after?.rmse_energy_mev_atom)} meV/atom, ${fmt(t.before?.rmse_forces_mev_a)} → ${fmt(t.after?.rmse_forces_mev_a)} meV/Å${t.trainedOn ? `<br>trained on ${t.trainedOn.new} new + ${t.trainedOn.replayed} replayed` : ''}<br>${t.surrogates} surrogates${t.note ? `<br><small>${esc(t.note)}</small>` : ''}`
     : '–';
   return `<tr><td>${g.generation}</td><td>${counts(g.bySource)}</td><td>${counts(g.byOracle)}</td><td>${dft}</td><td>${fit}</td><td>${ex}</td><td>${teacher}</td></tr>`;
 }
