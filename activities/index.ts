@@ -17,6 +17,7 @@ import { dftLabel } from './dft/qe';
 import { prepareCampaign, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
 import { findResumePoint } from './campaign/resume';
+import { writeHtmlReport } from './report/report';
 import { addLabelFiles, addLabels, addMembers, exportStructures, insertStructures, queryStore, recordLabels, storeInfo, storeLabels } from './store/store';
 import { generateStructures } from './structures/generate';
 
@@ -26,7 +27,7 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
-const campaignControlActivities = { prepareCampaign, writeCampaignReport, assembleDftPool, splitDftPool, findResumePoint };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool, findResumePoint };
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };

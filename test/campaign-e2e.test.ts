@@ -1,5 +1,6 @@
 // The product end to end: a tiny Si campaign through two generations of all four phases on real tools
 // (pw.x, MACE, pacemaker, the Temporal server), then the final potential loaded and used.
+import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,12 +14,20 @@ import { statusQuery, type CampaignStatus } from '../workflows/campaign-api';
 import { loadCampaignFile } from '../cli/campaign-file';
 import { pyJson } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
+import { recordViews } from './helpers/progress';
+import type { CampaignView } from '../cli/campaigns/live';
+import { structureHistory } from '../cli/campaigns/history';
+import { queryStore } from '../activities/store/store';
+import { artifact } from './browser/chromium';
+import { projectRoot } from '../host/paths';
+import { openReport } from './browser/report-check';
 
 describe('campaign end to end', () => {
   let stop: () => Promise<void>;
   let outcome: CampaignOutcome;
   let status: CampaignStatus;
   let id: string;
+  let views: CampaignView[];
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-e2e-'));
 
   beforeAll(async () => {
@@ -28,7 +37,9 @@ describe('campaign end to end', () => {
     const client = await testClient();
     id = `e2e-${Date.now()}`;
     const h = await client.workflow.start(campaignWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [{ ...loaded.raw, id, run_directory: runDir }] });
+    const watching = recordViews(client, id); // what `autopipe status` shows, every second
     outcome = await h.result();
+    views = await watching.stop();
     status = await client.workflow.getHandle(id).query(statusQuery);
   }, 30 * 60_000); // a whole campaign on real tools; ~5 min on a quiet 2-core machine
   afterAll(async () => stop?.());
@@ -89,5 +100,69 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
       writeFileSync(process.env.AUTOPIPE_RECORD_HISTORY, proto.temporal.api.history.v1.History.encode(gen0.history).finish());
     }
     for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) expect(r.error).toBeUndefined();
+  });
+
+  it('status showed every phase and the work inside it while it ran, DFT counted live', () => {
+    const phases = new Set(views.map((v) => v.status!.phase));
+    for (const p of ['teacher', 'distillation', 'exploration', 'labelling', 'finetune']) expect(phases, p).toContain(p);
+    // the teacher's seed DFT counted while its child still ran (issue: "DFT: 0/24 used" during the teacher)
+    const teacher = views.filter((v) => v.status!.phase === 'teacher');
+    expect(Math.max(...teacher.map((v) => v.status!.dft.used))).toBeGreaterThan(0);
+    expect(teacher.some((v) => v.status!.progress?.some((p) => p.dft && p.dft.running.length > 0)), 'a DFT record with structures running').toBe(true);
+    // the seed labelling's last record arrives before it closes: while the committee trains, all seeds count
+    const seeds = status.structures.bySource.teacher_seed!;
+    const training = teacher.filter((v) => v.status!.progress?.some((p) => p.step.startsWith('training')));
+    expect(training.length, 'views while the committee trained').toBeGreaterThan(0);
+    for (const v of training) expect(v.status!.dft.used, 'DFT used while the committee trains').toBe(seeds);
+    // Heartbeats of the activities in flight, as status reads them. pw.x runs long enough here to be seen
+    // mid-SCF; the tiny MACE and ACE fits may finish between two polls, so for them the heartbeat must at
+    // least name what runs (what epochs and iterations look like is the unit tests' and the demo's part).
+    const beats = views.flatMap((v) => v.activities);
+    const saw = (what: string, ok: (a: (typeof beats)[number]) => boolean) => expect(beats.some(ok), what).toBe(true);
+    saw('a DFT heartbeat with its structure and SCF iteration', (a) => a.type === 'dftLabel' && typeof a.details?.scf_iteration === 'number' && typeof a.details?.structure === 'string');
+    saw('a MACE training heartbeat naming its member', (a) => a.type === 'trainMace' && String(a.details?.member).startsWith('member-') && (typeof a.details?.epoch === 'number' || typeof a.details?.setup === 'string'));
+    saw('an ACE fit heartbeat (iteration and loss, or pacemaker\'s latest line)', (a) => a.type === 'fitAce' && ((typeof a.details?.iteration === 'number' && typeof a.details?.loss === 'number') || typeof a.details?.last === 'string'));
+  });
+
+  it('writes an HTML report that renders in headless Chromium: every image loads, every section has content', async () => {
+    const file = path.join(outcome.runDir, 'report', 'index.html');
+    const r = await openReport(file, artifact('campaign-report.png'));
+    expect(r.images.length).toBeGreaterThanOrEqual(3); // two learning curves, a gamma histogram per exploration
+    for (const img of r.images) expect(img.naturalWidth, img.alt).toBeGreaterThan(0);
+    for (const [id, text] of Object.entries(r.sections)) expect(text.length, id).toBeGreaterThan(20);
+    expect(Object.keys(r.sections)).toEqual(['summary', 'learning-curve', 'parity', 'generations', 'exploration', 'ledger', 'cost']);
+    // one ledger row per DFT calculation, each linked to the exact activity event in the Temporal UI
+    const activityLinks = r.links.filter((l) => /\/history\/events\/\d+$/.test(l));
+    expect(activityLinks.length).toBe(outcome.dft.used);
+    expect(r.sections.cost).toMatch(/DFT core-hours spent\s+0\.\d+/);
+  });
+
+  it('tells one structure\'s story: made, labelled by DFT, trained on', async () => {
+    // a structure DFT labelled in generation 0 (an MD or teacher-doubted pick, not a seed): generation 1's
+    // ACE fit trained on it as new data
+    const dft = await queryStore({ runDir: outcome.runDir, filter: { oracle: 'dft', labelState: 'labelled', generation: 0 }, limit: 1000 });
+    const manifest = JSON.parse(readFileSync(path.join(outcome.runDir, 'datasets', 'gen-1-training.manifest.json'), 'utf8')) as { new: string[] };
+    const picked = dft.ids.find((i) => manifest.new.includes(i))!;
+    expect(picked, 'a generation-0 DFT label in generation 1\'s new training data').toBeDefined();
+    const gen0 = { name: picked };
+    const h = await structureHistory(gen0.name.slice(0, 10), { runDir: outcome.runDir });
+    expect(h.structure.structure_id).toBe(gen0.name);
+    expect(h.structure.labels.map((l) => l.oracle)).toContain('dft');
+    expect(h.dft?.status).toBe('labelled');
+    expect(h.dft?.attempts[0]?.wallSeconds).toBeGreaterThan(0);
+    expect(h.trainedBy).toContainEqual({ what: 'ace-fit', generation: 1, how: 'new data' });
+    // generation 0's fine-tune (the committee of generation 1) trained on it, as the store's teacher sets say
+    if (status.metrics[0]?.teacher?.trainedOn) expect(h.trainedBy).toContainEqual({ what: 'teacher', generation: 1, how: 'committee fine-tune on the new DFT labels' });
+  });
+
+  it('the read commands answer with --json through the real CLI', async () => {
+    const cli = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'bin', 'autopipe.mjs'), ...args], { cwd: projectRoot, env: process.env, reject: false });
+    const [list, st, rep] = await Promise.all([cli('list', '--json'), cli('status', id, '--json'), cli('report', id, '--json')]);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).find((r: { id: string }) => r.id === id)).toMatchObject({ workflowStatus: 'COMPLETED', phase: 'finished', dftUsed: outcome.dft.used });
+    expect(st.exitCode, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ campaignId: id, status: 'COMPLETED', outcome: `stopped: ${outcome.stopReason}; report ${outcome.report}`, recorded: { phase: 'finished', dft: { used: outcome.dft.used } } });
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    expect(JSON.parse(rep.stdout)).toMatchObject({ file: path.join(outcome.runDir, 'report', 'index.html'), dftCalculations: outcome.dft.used, runDir: outcome.runDir });
   });
 });

@@ -59,7 +59,10 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     namespace,
     shutdownGraceTime: grace,
     interceptors: { activity: [livenessInterceptor] },
-    maxHeartbeatThrottleInterval: '10s',
+    // Heartbeat details are the live progress `watch` shows (SCF iteration, epoch, fit loss, MD step): send
+    // them every few seconds, not at the SDK's default 0.8 x heartbeat timeout. Heartbeats update the
+    // activity's state only; they add no history events.
+    maxHeartbeatThrottleInterval: '3s',
   };
   const workers: Worker[] = [];
   const queueName = (q: QueueKind) => (opts.privateRun ? privateQueue(q, opts.privateRun) : TaskQueues[q]);

@@ -2,6 +2,7 @@
 // workflow and every client (CLI, tests). Plain definitions only: safe on both sides.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { StepProgress } from '../common/progress';
 
 export const Phases = ['preparing', 'teacher', 'distillation', 'exploration', 'labelling', 'finetune', 'paused', 'finished', 'failed'] as const;
 export type Phase = (typeof Phases)[number];
@@ -60,13 +61,16 @@ export interface CampaignStatus {
   current?: string;
   structures: { bySource: Record<string, number>; byOracle: Record<string, number> };
   candidates: CandidateCounts;
-  dft: { used: number; budget: number; labelled: number; healed: number; failed: number };
+  /** Counted live: finished calculations of running children included; `running` = structure ids in pw.x now. */
+  dft: { used: number; budget: number; labelled: number; healed: number; failed: number; running?: string[] };
   thresholds: { accept: number; dft: number; gammaSelect: number; gammaHalt: number };
   teacher: { models: number; uncertainty: 'committee' | 'ace-gamma' };
   potential?: { generation: number; yaml: string; yace: string; asi?: string };
   metrics: GenerationMetrics[];
   /** Every decision the campaign took, per generation, in order (also the branches that skip a step). */
   decisions: { generation: number; decisions: string[] }[];
+  /** What the running child workflows report (outermost first): step, n of m, DFT counters. */
+  progress?: StepProgress[];
 }
 
 export const pauseSignal = defineSignal('pause');

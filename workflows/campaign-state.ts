@@ -1,6 +1,7 @@
 // The campaign's state (carried across continueAsNew: small, references only), the status built from it,
 // and the tuning rules. Pure and workflow-safe; campaign.ts drives it.
 import type { Campaign } from '../common/campaign-schema';
+import type { LiveDft, StepProgress } from '../common/progress';
 import { budgetProblem, describe, gammaProblem, acceptDftProblem } from '../common/rules';
 import type { CampaignStatus, CandidateCounts, GenerationMetrics, Phase, Tuning } from './campaign-api';
 
@@ -44,8 +45,17 @@ export function initialState(campaignId: string, campaign: Campaign): CampaignSt
 
 export const add = (m: Record<string, number>, k: string, n: number) => void (m[k] = (m[k] ?? 0) + n);
 
-export function buildStatus(state: CampaignState, phase: Phase, current: string | undefined, stopReason: string | undefined): CampaignStatus {
+/** What running children have reported (workflows/progress.ts): their DFT counters and progress records. */
+export interface LiveView {
+  dft: LiveDft;
+  records: StepProgress[];
+}
+
+/** The status query's answer: the settled state plus, when given, what the running children have done so far. */
+export function buildStatus(state: CampaignState, phase: Phase, current: string | undefined, stopReason: string | undefined, live?: LiveView): CampaignStatus {
   const c = state.campaign;
+  const d = state.dft;
+  const l = live?.dft;
   return {
     campaignId: state.campaignId,
     system: c.system.name,
@@ -58,12 +68,14 @@ export function buildStatus(state: CampaignState, phase: Phase, current: string 
     current,
     structures: { bySource: { ...state.bySource }, byOracle: { ...state.byOracle } },
     candidates: { ...state.candidates },
-    dft: { ...state.dft, budget: c.budgets.dft_total },
+    // Counted live: the calculations a running labelling workflow has finished count at once.
+    dft: l ? { used: d.used + l.done, labelled: d.labelled + l.labelled, healed: d.healed + l.healed, failed: d.failed + l.failed, running: l.running, budget: c.budgets.dft_total } : { ...d, budget: c.budgets.dft_total },
     thresholds: { accept: c.teacher.accept_threshold, dft: c.teacher.dft_threshold, gammaSelect: c.exploration.gamma_select, gammaHalt: c.exploration.gamma_halt },
     teacher: { models: state.teacherModels.length, uncertainty: state.teacherModels.length > 1 ? 'committee' : 'ace-gamma' },
     potential: state.potential,
     metrics: state.metrics,
     decisions: state.decisions,
+    progress: live?.records,
   };
 }
 

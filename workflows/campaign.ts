@@ -20,6 +20,7 @@ import {
   ChildWorkflowFailure,
   condition,
   continueAsNew,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -39,6 +40,7 @@ import { labellingWorkflow } from './labelling';
 import { reusingChildren, splitResume } from './resume';
 import { failureText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
+import { trackProgress } from './progress';
 
 export type { CampaignState } from './campaign-state';
 
@@ -77,7 +79,8 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // provisional state is replaced by the prepared one (derived values, run directory) right after.
   let state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
   const c = () => state.campaign;
-  const status = () => buildStatus(state, phase, current, stopReason);
+  const live = trackProgress();
+  const status = () => buildStatus(state, phase, current, stopReason, { dft: live.dft(), records: live.records() });
   setHandler(statusQuery, status);
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
@@ -152,9 +155,14 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
         ...state.decisions.flatMap((x) => [`Generation ${x.generation}:`, ...x.decisions.map((d) => `- ${d}`)]),
       ],
     });
+    await htmlReport();
     return { campaignId: state.campaignId, runDir: state.runDir, stopReason: reason, generations: state.generation, dft: state.dft, potential: state.potential, metrics: state.metrics, report };
   };
   const childId = (name: string) => `${state.campaignId}/gen-${g}/${name}`;
+  // runs/<id>/report/index.html after every generation (the patch keeps older histories replayable).
+  const htmlReport = async () => {
+    if (patched('html-report')) await control.writeHtmlReport({ runDir: state.runDir, status: status() });
+  };
 
   if (!carried) {
     // A resume may bring a fixed configuration: prepared again, the stored one kept as history.
@@ -173,7 +181,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // -- teacher: without model files, a committee trained on DFT labels of seed structures (DFT budget) ----
   const teacherPhase = async () => {
     await enter('teacher', 'bootstrapping the MACE committee from DFT labels');
-    const t = await executeChild(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
+    const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
     state.dft.labelled += t.labelled;
     state.dft.failed += t.failed;
@@ -187,7 +195,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // -- distillation: generation 0's candidates, routed by the teacher; the confident ones train ACE gen 0 --
   const distillationPhase = async (seedLabels: { structureId: string; labelKey: string }[]): Promise<Verdict> => {
     await enter('distillation', `labelling ${c().generation.count} candidates with the teacher`);
-    const d = await executeChild(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels, dftLabels: seedLabels }] });
+    const d = await live.child(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels, dftLabels: seedLabels }] });
     add(state.bySource, 'initial_random', d.generated);
     add(state.byOracle, 'mace', d.kept);
     Object.assign(state.candidates, { generated: d.generated, keptByTeacher: d.kept, discarded: d.routes.discard, rejected: d.routes.reject, waitingForDft: d.queued });
@@ -205,7 +213,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     await enter('exploration', `MD with generation-${pot.generation} ACE`);
     let ex: ExplorationResult;
     try {
-      ex = await executeChild(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi, generation: pot.generation } }] });
+      ex = await live.child(explorationWorkflow, { workflowId: childId('exploration'), args: [{ runDir: state.runDir, campaign: c(), generation: g, potential: { yaml: pot.yaml, asi: pot.asi, generation: pot.generation } }] });
     } catch (err) {
       if (!(err instanceof ChildWorkflowFailure)) throw err;
       decide(`exploration failed (${failureText(err)}): no MD candidates this generation`);
@@ -234,7 +242,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   const routingPhase = async (ex: ExplorationResult): Promise<MdRouted> => {
     await enter('labelling', `the teacher judges ${ex.candidates} MD candidates`);
     try {
-      const r = await executeChild(tieredOracleWorkflow, {
+      const r = await live.child(tieredOracleWorkflow, {
         workflowId: childId('md-routing'),
         args: [{
           runDir: state.runDir,
@@ -281,7 +289,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     if (m) m.pool = { md: pick.pool.md, teacher: pick.pool.teacher, pickedMd: pick.picked.md, pickedTeacher: pick.picked.teacher, notSelected: pick.notSelected, stillWaiting: pick.pending.count };
     decide(`labelling: picked ${pick.ids.length} for DFT (${pick.picked.md} from MD, ${pick.picked.teacher} teacher-doubted; ${pick.method}); ${pick.notSelected} MD candidates not picked, ${pick.pending.count} teacher-doubted still waiting`);
     add(state.bySource, `active_learning_iter_${g}`, pick.ids.length);
-    const labels = await executeChild(labellingWorkflow, {
+    const labels = await live.child(labellingWorkflow, {
       workflowId: childId('labelling'),
       args: [{ runDir: state.runDir, dft: c().dft, structureFile: pick.file, ids: pick.ids, minDistance: c().generation.min_distance, store: { source: `active_learning_iter_${g}`, generation: g } }],
     });
@@ -299,7 +307,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }, teacherLabelled?: string) => {
     await enter('finetune', `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
     try {
-      const ft = await executeChild(finetuneWorkflow, {
+      const ft = await live.child(finetuneWorkflow, {
         workflowId: childId('finetune'),
         args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml }],
       });
@@ -346,6 +354,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   if (state.stopAfterGeneration) return finish(`stopped by request after generation ${g}`);
   if (state.generation >= c().budgets.max_generations) return finish(`generation limit reached (${c().budgets.max_generations})`);
   if (state.dft.used >= c().budgets.dft_total) return finish(`DFT budget exhausted (${state.dft.used} of ${c().budgets.dft_total})`);
+  await htmlReport();
   await condition(() => !state.paused);
   return continueAsNew<typeof campaignWorkflow>(raw, state);
 }

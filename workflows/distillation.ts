@@ -3,7 +3,8 @@
 // confident labels (and the teacher's seed DFT labels) train the generation-0 ACE potential. Structures
 // the teacher doubts are not labelled here: they wait in the routing queue, most uncertain first, and
 // compete with the MD picks for the campaign's DFT budget.
-import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { RouteCounts } from '../common/routing';
 import type { Campaign } from '../common/campaign-schema';
 import { control } from './activity-options';

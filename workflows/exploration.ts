@@ -2,7 +2,7 @@
 // default); trajectories halt when gamma exceeds the halt threshold; uncertain frames become DFT
 // candidates. Starts are varied: the campaign's own generation recipe (defects, shear, strain) at MD size,
 // plus the training structures the potential is least sure of.
-import { setCurrentDetails } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { ExploreOutput } from '../activities/md/explore';
 import type { Campaign } from '../common/campaign-schema';
 import { control, ml } from './activity-options';

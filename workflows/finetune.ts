@@ -3,7 +3,8 @@
 // far, surrogates from a validated committee), then the incremental ACE refit on the new DFT labels and
 // surrogates plus a replay of the history. The teacher step is optional: whatever happens to it, the
 // refit runs and the decision is recorded.
-import { ChildWorkflowFailure, executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { MemberInput } from '../activities/store/store';
 import type { Campaign } from '../common/campaign-schema';
 import { aceRefit, type AceRefit } from './ace-refit';

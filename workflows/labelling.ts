@@ -2,10 +2,11 @@
 // sliding window of dft.concurrency, failures recorded and counted instead of failing the campaign.
 // Labels healed by changing the physics train only when dft.train_physics_changed allows it; otherwise
 // they are returned apart (`untrained`), for the store but not for training sets.
-import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type { DftLabelRef } from '../activities/dft/qe';
 import type { DftSettings } from '../common/campaign-schema';
 import { control, dftActivityOptions, dftProxy } from './activity-options';
+import { progressSettled, reportDft } from './progress';
 import { slidingWindow } from './window';
 
 export interface LabellingInput {
@@ -44,7 +45,11 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
   const result: LabellingResult = { labelled: 0, healed: 0, physicsChanged: 0, reused: 0, failed: 0, labels: [], untrained: [], failures: [] };
   const trainChanged = input.dft.train_physics_changed ?? true;
   let done = 0;
+  const running = new Set<string>();
+  const progress = () => reportDft({ done, total: input.ids.length, labelled: result.labelled, healed: result.healed, failed: result.failed, running: [...running] });
   await slidingWindow(input.ids, input.dft.concurrency, async (structureId, index) => {
+    running.add(structureId);
+    progress();
     try {
       const ref: DftLabelRef = await dft.dftLabel.executeWithOptions(
         { ...dftActivityOptions(input.dft), summary: `DFT ${structureId}` },
@@ -69,9 +74,11 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
         });
     }
     done++;
-    setCurrentDetails(`DFT ${done}/${input.ids.length}: ${result.labelled} labelled (${result.healed} healed), ${result.failed} failed`);
+    running.delete(structureId);
+    progress();
   });
   result.labels.sort((a, b) => a.index - b.index);
   result.untrained.sort((a, b) => a.index - b.index);
+  await progressSettled(); // the campaign counts the last calculation before this workflow closes
   return result;
 }

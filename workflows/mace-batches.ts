@@ -1,7 +1,8 @@
 // Shared by the MACE-tier workflows: the label-batch activity options, teacher-section parsing, and the
 // one batched labelling loop every workflow uses (a sliding window of maceLabelBatch activities over a
 // structure file; labels go into the run's store, optionally routed in the same activity).
-import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { MlActivities } from '../activities';
 import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
@@ -72,7 +73,7 @@ export async function labelInBatches(input: LabelBatchesInput, onBatch: (res: Ma
     );
     await onBatch(res, start, b);
     done += res.items.length;
-    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${total} structures`);
+    setCurrentDetails(`${input.what ?? 'MACE'} labelling: ${done}/${total} structures`, { done, total, unit: 'structures' });
   });
 }
 

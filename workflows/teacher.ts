@@ -7,7 +7,8 @@
 // Fine-tuning is an improvement step: when it cannot run or does not help, the result keeps the old
 // committee and says why; it never fails the caller for that.
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
-import { ActivityFailure, ApplicationFailure, executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { reportCounts, setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
 import type { MemberInput } from '../activities/store/store';
 import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
@@ -93,8 +94,9 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     sets: ['teacher-bootstrap'],
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
-  setCurrentDetails(`training ${b.members} committee members`);
+  setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
+  let membersDone = 0;
   const trained = await Promise.all(
     seeds.map((seed, k) =>
       ml.trainMace({
@@ -112,7 +114,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
         // energy reference from being swamped (forces stay at MACE's default 100); no stress term (MACE's
         // default 0): the committee judges forces, which is what routing reads.
         energyWeight: 10,
-      }),
+      }).then((m) => (reportCounts({ done: ++membersDone }), m)),
     ),
   );
   const models = trained.map((m) => m.model);

@@ -3,7 +3,8 @@
 // rejected); the DFT-bound ones, capped most uncertain first, go through labellingWorkflow, the rest of
 // them wait in the queue; a manifest records which engine labelled each structure. Every list that grows
 // with the pool stays in files: the payloads carry paths and counts.
-import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails } from './progress';
 import type { TieredOracleSummary } from '../activities/campaign/routing';
 import { DftSchema, formatIssues } from '../common/campaign-schema';
 import { routingPolicy, type RoutingPolicy, type UncertaintySource } from '../common/routing';

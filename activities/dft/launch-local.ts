@@ -3,8 +3,21 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { reapStale, runTool } from '../runtime/process';
-import type { PwLauncher } from './launch';
+import type { PwAttempt, PwLauncher } from './launch';
 import { commandArgv, scfProgress } from './pw-command';
+
+/** Heartbeat details: which structure, attempt and rung ride along for watchers; before the first SCF
+ *  iteration (symmetry, G-vectors, pseudopotentials, starting wavefunctions) pw.x's latest line. */
+function localProgress(attempt: PwAttempt) {
+  const scf = scfProgress();
+  const who = { structure: attempt.structureId, attempt: attempt.attempt, rung: attempt.rung };
+  let started = false;
+  return (line: string) => {
+    const p = scf(line);
+    if (p) started = true;
+    return p ? { ...who, ...p } : !started && line.trim() ? { ...who, setup: line.trim().slice(0, 100) } : undefined;
+  };
+}
 
 export const localLauncher: PwLauncher = {
   kind: 'local',
@@ -28,7 +41,9 @@ export const localLauncher: PwLauncher = {
       cwd: dir,
       logFile,
       pidFile: path.join(dir, 'pw.pid'),
-      progress: scfProgress(),
+      progress: localProgress(attempt),
+      // gfortran buffers stdout into a pipe: unbuffered, each SCF iteration reaches the heartbeat as it happens.
+      env: { GFORTRAN_UNBUFFERED_PRECONNECTED: 'y' },
       timeoutMs: dft.timeout_minutes * 60_000,
       okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides
     });

@@ -165,7 +165,16 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
   if (resumeFrom !== undefined) args.push('--restart_latest');
   const started = Date.now();
   try {
-    await runTool({ command: 'mace_run_train', args, cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress: epochProgress, pidFile: path.join(work, 'train.pid') });
+    // Which member and how many epochs ride along in each heartbeat, for watchers.
+    let epochs = false;
+    const progress = (line: string) => {
+      const e = epochProgress(line);
+      if (e) epochs = true;
+      const who = { member: input.name, max_epochs: input.maxEpochs };
+      // Before the first epoch (torch import, data loading, E0s), its latest log line.
+      return e ? { ...who, ...e } : !epochs && line.trim() ? { ...who, setup: line.trim().slice(0, 120) } : undefined;
+    };
+    await runTool({ command: 'mace_run_train', args, cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress, pidFile: path.join(work, 'train.pid') });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'ToolFailed') {
       throw ApplicationFailure.create({ type: NonRetryableErrors.TrainingFailed, nonRetryable: true, message: `mace_run_train failed: ${err.message}` });

@@ -37,6 +37,9 @@ COMMANDS = {
     "dataset-export": ("activities.store.datasets", "export"),
     "dataset-import": ("activities.store.datasets", "import_"),
     "dataset-info": ("activities.store.datasets", "info"),
+    "report-collect": ("activities.report.collect", "collect"),
+    "report-history": ("activities.report.collect", "history"),
+    "report-plots": ("activities.report.plots", "plots"),
     "safety-describe": ("activities.safety.structures", "describe"),
 }
 

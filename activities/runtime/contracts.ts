@@ -20,6 +20,7 @@ import { DatasetExport, DatasetImport, DatasetInfo } from '../store/datasets';
 import { StoreAddLabels, StoreInfo, StoreInsert, StoreLabel, StoreLabels, StoreMembers, StoreQuery, StoreRecord, StoreStructures } from '../store/store';
 import { StructuresGenerate, StructuresIndex } from '../structures/generate';
 import { SafetyDescribe } from '../safety/campaign-inputs';
+import { ReportCollect, ReportHistory, ReportPlots } from '../report/contracts';
 import { contract, type Contract } from './contract';
 
 /** `autopipe doctor`: versions of the Python stack (no input). */
@@ -29,7 +30,7 @@ const all: Contract[] = [
   Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates,
   AceGamma, AceFitCheck, AceCandidates, AceSelected, AceReplay, MdExplore, MdLammps, MdEngineInfo, EvaluationScore, StructuresGenerate, StructuresIndex, StructuresSubset,
   StoreInsert, StoreAddLabels, StoreQuery, StoreStructures, StoreLabels, StoreInfo, StoreRecord, StoreLabel, StoreMembers,
-  DatasetExport, DatasetImport, DatasetInfo, SafetyDescribe,
+  DatasetExport, DatasetImport, DatasetInfo, SafetyDescribe, ReportCollect, ReportHistory, ReportPlots,
 ];
 
 export const contracts: Record<string, Contract> = Object.fromEntries(all.map((c) => [c.command, c]));

@@ -20,7 +20,7 @@ import { NonRetryableErrors, RetryableErrors, nonRetryableErrorTypes } from '../
 import { pythonExe, pythonPath, stateDir } from '../../host/paths';
 import { callPython, parseProgressLine } from './python';
 import { contractInput, contractResult, type Contract } from './contract';
-import { heartbeat } from './liveness';
+import { heartbeat, whileQuiet } from './liveness';
 import { signalFailureType } from './process';
 import { killSession, trackSession } from './reaper';
 
@@ -36,6 +36,8 @@ interface Pending {
   reject: (e: unknown) => void;
   logFile?: string;
   ctx?: Context;
+  /** Its latest stderr line, which a quiet heartbeat carries before any progress. */
+  lastLine?: string;
 }
 
 export interface ServerRequestOptions {
@@ -186,6 +188,7 @@ export class HelperServer {
     this.tail.push(line);
     if (this.tail.length > 30) this.tail.shift();
     const details = parseProgressLine(line);
+    if (current) current.lastLine = line;
     if (details !== undefined && current?.ctx) heartbeat(current.ctx, details);
   }
 
@@ -200,15 +203,20 @@ export class HelperServer {
     const ctx = currentActivity();
     const id = this.nextId++;
     const child = this.child!;
+    let entry: Pending | undefined;
     const result = new Promise<unknown>((resolve, reject) => {
-      this.pending.push({ id, command, resolve, reject, logFile: opts.logFile, ctx });
+      entry = { id, command, resolve, reject, logFile: opts.logFile, ctx };
+      this.pending.push(entry);
     });
     if (opts.logFile) mkdirSync(path.dirname(opts.logFile), { recursive: true });
     child.stdin!.write(JSON.stringify({ id, command, input }) + '\n');
 
-    // Quiet batches are kept alive by the worker's periodic heartbeat (liveness.ts). A cancelled MACE
-    // batch (minutes long) takes the server down with it; a DFT helper request takes milliseconds and may
-    // share the server with another slot's request, so it finishes and the cancellation is raised after it.
+    // Quiet batches are kept alive by the worker's periodic heartbeat (liveness.ts), which says before the
+    // first progress line what the helper last printed. A cancelled MACE batch (minutes long) takes the
+    // server down with it; a DFT helper request takes milliseconds and may share the server with another
+    // slot's request, so it finishes and the cancellation is raised after it.
+    const t0 = Date.now();
+    const stopQuiet = ctx ? whileQuiet(ctx, () => ({ alive: true, request: id, seconds: Math.round((Date.now() - t0) / 1000), last: entry?.lastLine?.trim().slice(0, 160) })) : undefined;
     const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {
@@ -219,6 +227,7 @@ export class HelperServer {
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
       throw err;
     } finally {
+      stopQuiet?.();
       ctx?.cancellationSignal.removeEventListener('abort', onCancel);
     }
   }

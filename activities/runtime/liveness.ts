@@ -13,12 +13,22 @@ export const HEARTBEAT_INTERVAL_MS = 5000;
 const DEADLINE_MARGIN_MS = 60_000;
 
 const lastDetails = new WeakMap<Context, unknown>();
+const quietDetails = new WeakMap<Context, () => unknown>();
 const startedAt = new WeakMap<Context, number>();
 
 /** Heartbeat with progress details; the periodic beat repeats them, so the UI keeps showing them. */
 export function heartbeat(ctx: Context, details: unknown): void {
   lastDetails.set(ctx, details);
   ctx.heartbeat(details);
+}
+
+/**
+ * What the periodic beat says while no progress details were given yet (a tool's latest output line,
+ * seconds so far), for watchers; returns the function that stops it.
+ */
+export function whileQuiet(ctx: Context, details: () => unknown): () => void {
+  quietDetails.set(ctx, details);
+  return () => quietDetails.delete(ctx);
 }
 
 /** Milliseconds left before this attempt should stop its tool (undefined outside a worker). */
@@ -52,7 +62,7 @@ export const livenessInterceptor: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     async execute(input, next) {
       startedAt.set(ctx, Date.now());
-      const beat = () => ctx.heartbeat(lastDetails.get(ctx) ?? { alive: true });
+      const beat = () => ctx.heartbeat(lastDetails.get(ctx) ?? quietDetails.get(ctx)?.() ?? { alive: true });
       beat(); // the first one at once: a crash in the first seconds is noticed as fast as a later one
       const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
       try {

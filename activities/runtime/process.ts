@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readlinkSync, w
 import path from 'node:path';
 import { NonRetryableErrors, RetryableErrors } from '../../common/errors';
 import { resolveExecutable } from '../../host/paths';
-import { heartbeat, msUntilDeadline } from './liveness';
+import { heartbeat, msUntilDeadline, whileQuiet } from './liveness';
 import { killSession, trackSession } from './reaper';
 
 export interface RunToolOptions {
@@ -125,8 +125,10 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   child.stdout?.on('data', splitter());
   child.stderr?.on('data', splitter());
 
-  // A quiet tool is kept alive by the worker's periodic heartbeat (liveness.ts), which repeats the
-  // last progress details.
+  // A quiet tool is kept alive by the worker's periodic heartbeat (liveness.ts), which repeats the last
+  // progress details; before the first, the tool's latest output line says what it is doing (watchers show it).
+  const quiet = () => ({ alive: true, seconds: Math.round((Date.now() - started) / 1000), last: tail[tail.length - 1]?.trim().slice(0, 160) });
+  const stopQuiet = ctx ? whileQuiet(ctx, quiet) : undefined;
   let cancelled = false;
   const onCancel = () => {
     cancelled = true;
@@ -136,6 +138,7 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
 
   const r = await child;
+  stopQuiet?.();
   ctx?.cancellationSignal.removeEventListener('abort', onCancel);
   killSession(child.pid, 'SIGKILL'); // stray grandchildren of a finished tool must not outlive it
   untrack();

@@ -1,15 +1,11 @@
-// Campaign commands on the server: start, status, watch, pause, resume, stop, tune, list.
+// Campaign commands: start, status, watch, pause, resume, stop, tune, list, report, history. The read
+// commands' logic lives in cli/campaigns/ (library functions); these wrappers parse and print.
 import type { Command } from 'commander';
 import { stamp } from '../args';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
 import { idProblem } from '../../common/ids';
 import { CampaignError, InputError, UsageError } from '../errors';
-
-function bar(done: number, total: number, width = 24): string {
-  const f = total > 0 ? Math.min(1, done / total) : 0;
-  return `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${done}/${total}`;
-}
 
 /** "gamma_select=2 dft_total=40" -> {gamma_select: 2, dft_total: 40} */
 export function parseTunePairs(pairs: string[]): Record<string, number> {
@@ -56,47 +52,38 @@ async function start(file: string, opts: { id?: string; wait?: boolean }): Promi
 }
 
 async function status(id: string, opts: { json?: boolean }): Promise<number> {
-  const { client, campaignHandle, closedOutcome, formatStatus } = await import('../campaign-client');
-  const { statusQuery } = await import('../../workflows/campaign-api');
-  const h = await campaignHandle(await client(), id);
+  const { client, campaignHandle, closedOutcome } = await import('../campaign-client');
+  const { readCampaignView } = await import('../campaigns/live');
+  const { formatStatus, formatView } = await import('../campaigns/format');
+  const c = await client();
+  const h = await campaignHandle(c, id);
   const state = h.description.status.name;
+  const view = await readCampaignView(c, id);
   if (state === 'RUNNING') {
-    const s = await h.query(statusQuery);
-    console.log(opts.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-    return 0;
+    console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+    return view.status ? 0 : 1;
   }
-  // A closed campaign: its outcome from the server (a query would need a worker to replay it).
+  // A closed campaign: how it ended (its outcome from the server; a query would need a worker to replay
+  // it), and the status it recorded in its run directory when it has one.
   const outcome = await closedOutcome(h);
   const closed = h.description.closeTime?.toISOString();
-  if (opts.json) console.log(JSON.stringify({ campaignId: id, status: state, closeTime: closed, outcome }, null, 2));
-  else console.log(`campaign ${id}: ${state.toLowerCase()}${closed ? ` at ${closed}` : ''}\n  ${outcome.replaceAll('\n', '\n  ')}`);
+  const recorded = view.status;
+  if (opts.json) console.log(JSON.stringify({ campaignId: id, status: state, closeTime: closed, outcome, recorded }, null, 2));
+  else console.log(`campaign ${id}: ${state.toLowerCase()}${closed ? ` at ${closed}` : ''}\n  ${outcome.replaceAll('\n', '\n  ')}${recorded ? `\n${formatStatus(recorded)}` : ''}`);
   return state === 'COMPLETED' ? 0 : 1;
 }
 
-async function watch(id: string, opts: { interval: string }): Promise<number> {
+async function watch(id: string, opts: { interval: string; plain?: boolean; json?: boolean }): Promise<number> {
   const every = Number(opts.interval);
   if (opts.interval.trim() === '' || !Number.isFinite(every) || every <= 0) throw new UsageError(`--interval must be a number of seconds > 0 (got "${opts.interval}")`);
   const { client, campaignHandle } = await import('../campaign-client');
-  const { statusQuery } = await import('../../workflows/campaign-api');
-  const h = await campaignHandle(await client(), id);
-  let last = '';
-  for (;;) {
-    const d = await h.describe();
-    let line: string;
-    try {
-      const s = await h.query(statusQuery);
-      line = `gen ${s.generation} ${s.phase.padEnd(12)} DFT ${bar(s.dft.used, s.dft.budget)}  potentials ${s.metrics.length}  ${s.current ?? ''}`;
-    } catch {
-      line = `workflow ${d.status.name}`;
-    }
-    if (line !== last) console.log(line);
-    last = line;
-    if (d.status.name !== 'RUNNING') {
-      console.log(`campaign ${d.status.name.toLowerCase()}`);
-      return d.status.name === 'COMPLETED' ? 0 : 1;
-    }
-    await new Promise((r) => setTimeout(r, every * 1000));
-  }
+  const { defaultMode, watchCampaign } = await import('../campaigns/watch');
+  const c = await client();
+  await campaignHandle(c, id);
+  const mode = opts.json ? 'json' : opts.plain ? 'lines' : defaultMode();
+  const r = await watchCampaign(c, id, { intervalMs: every * 1000, mode });
+  if (mode !== 'json') console.log(`campaign ${r.workflowStatus.toLowerCase()}${r.view?.status?.stopReason ? `: ${r.view.status.stopReason}` : ''}`);
+  return r.workflowStatus === 'COMPLETED' ? 0 : 1;
 }
 
 /** Signals and updates reach running campaigns only; a closed one says so and how it ended. */
@@ -146,13 +133,49 @@ async function tune(id: string, pairs: string[]): Promise<number> {
   }
 }
 
-async function list(): Promise<number> {
+async function list(opts: { json?: boolean; limit?: string }): Promise<number> {
+  const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer (got "${opts.limit}")`);
   const { client } = await import('../campaign-client');
-  const c = await client();
-  for await (const w of c.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
-    console.log(`${w.workflowId.padEnd(44)} ${w.status.name.padEnd(11)} started ${w.startTime.toISOString()}`);
-  }
+  const { formatCampaignRows, listCampaigns } = await import('../campaigns/list');
+  const rows = await listCampaigns(await client(), { limit });
+  console.log(opts.json ? JSON.stringify(rows, null, 2) : formatCampaignRows(rows));
   return 0;
+}
+
+async function report(id: string, opts: { json?: boolean }): Promise<number> {
+  const { optionalClient } = await import('../campaign-client');
+  const { campaignReport } = await import('../campaigns/report');
+  const { uiNamespaceBase } = await import('../../activities/report/temporal-links');
+  const { temporalSettings } = await import('../../host/temporal-config');
+  const c = await optionalClient();
+  try {
+    const r = await campaignReport(id, { client: c, ui: c ? uiNamespaceBase(temporalSettings()) : undefined });
+    r.warnings.forEach((w) => console.error(`warning: ${w}`));
+    console.log(opts.json ? JSON.stringify(r, null, 2) : r.file);
+    return 0;
+  } finally {
+    await c?.connection.close();
+  }
+}
+
+async function history(structureId: string, opts: { json?: boolean; campaign?: string; run?: string }): Promise<number> {
+  const { optionalClient } = await import('../campaign-client');
+  const { formatHistory, structureHistory } = await import('../campaigns/history');
+  const { runDirFor } = await import('../campaigns/live');
+  const { uiNamespaceBase } = await import('../../activities/report/temporal-links');
+  const { temporalSettings } = await import('../../host/temporal-config');
+  if (opts.run && opts.campaign) throw new UsageError('give --campaign or --run, not both');
+  const runDir = opts.run ?? (opts.campaign ? runDirFor(opts.campaign) : undefined);
+  if ((opts.run || opts.campaign) && !runDir) throw new InputError(`no run directory for ${opts.run ? `--run ${opts.run}` : `--campaign ${opts.campaign}`} (a campaign's run directory holds campaign.resolved.json)`);
+  const c = await optionalClient();
+  try {
+    const h = await structureHistory(structureId, { runDir, client: c, ui: uiNamespaceBase(temporalSettings()) });
+    console.log(opts.json ? JSON.stringify(h, null, 2) : formatHistory(h));
+    return 0;
+  } finally {
+    await c?.connection.close();
+  }
 }
 
 function idCommand(program: Command, name: string, description: string) {
@@ -168,13 +191,15 @@ export const register: Register = (program, act) => {
     .option('--wait', 'wait until the campaign ends and print its outcome')
     .addHelpText('after', examples('autopipe start examples/si-demo.yaml', 'autopipe start my.yaml --id si-run-1 --wait'))
     .action(act(start));
-  idCommand(program, 'status', 'phase, generation, structure counts, DFT budget, metrics')
-    .option('--json', 'the status as JSON')
+  idCommand(program, 'status', 'phase, generation, structure counts, DFT used (live), metrics, and what runs now')
+    .option('--json', 'the status and the running activities\' heartbeats as JSON')
     .addHelpText('after', examples('autopipe status si-run-1', 'autopipe status si-run-1 --json'))
     .action(act(status));
-  idCommand(program, 'watch', 'live progress until the campaign ends (exit 0 when it completed)')
-    .option('--interval <seconds>', 'seconds between updates', '3')
-    .addHelpText('after', examples('autopipe watch si-run-1', 'autopipe watch si-run-1 --interval 10'))
+  idCommand(program, 'watch', 'live progress bars until the campaign ends (plain lines when stdout is not a terminal; exit 0 when it completed)')
+    .option('--interval <seconds>', 'seconds between updates', '2')
+    .option('--plain', 'one line per change (at least every 10 s), also on a terminal')
+    .option('--json', 'one JSON object per change (NDJSON)')
+    .addHelpText('after', examples('autopipe watch si-run-1', 'autopipe watch si-run-1 --plain --interval 5 > watch.log'))
     .action(act(watch));
   idCommand(program, 'pause', 'pause between phases')
     .addHelpText('after', examples('autopipe pause si-run-1'))
@@ -192,7 +217,22 @@ export const register: Register = (program, act) => {
     .action(act(tune));
   program
     .command('list')
-    .description('campaigns on the server')
-    .addHelpText('after', examples('autopipe list'))
+    .description('campaigns on the server: status, phase, generation, DFT used, first start')
+    .option('--json', 'the rows as JSON')
+    .option('--limit <n>', 'the newest n campaigns only')
+    .addHelpText('after', examples('autopipe list', 'autopipe list --json --limit 5'))
     .action(act(list));
+  idCommand(program, 'report', 'write the campaign\'s HTML report (runs/<id>/report/index.html) now and print its path')
+    .option('--json', 'what was written (file, sections, figures, costs) as JSON')
+    .addHelpText('after', examples('autopipe report si-run-1', 'autopipe report runs/si-run-1 --json'))
+    .action(act(report));
+  program
+    .command('history')
+    .description('one structure\'s story: how it was made, every label and oracle, DFT attempts and rungs, the fits that trained on it, links into the Temporal UI')
+    .argument('<structure-id>', 'structure id, or a unique prefix of at least 6 hex digits')
+    .option('--campaign <id>', 'look in this campaign\'s store (default: every store under runs/)')
+    .option('--run <dir>', 'look in the store of this run directory')
+    .option('--json', 'the story as JSON')
+    .addHelpText('after', examples('autopipe history d4b7bd74', 'autopipe history d4b7bd749b5afc562fea --campaign si-run-1 --json'))
+    .action(act(history));
 };

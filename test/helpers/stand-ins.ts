@@ -66,6 +66,11 @@ export const standInControl = {
     note('report', { candidates: s.candidates, thresholds: s.thresholds, dft: s.dft, generation: s.generation, system: s.system, campaignId: s.campaignId });
     return `${input.runDir}/report/README.md`;
   },
+  // The HTML report (matplotlib, the store) is the report tests' part; here only that the campaign asks for it.
+  async writeHtmlReport(input: { runDir: string; status: { generation: number; phase: string } }) {
+    note('html-report', { generation: input.status.generation, phase: input.status.phase });
+    return { file: `${input.runDir}/report/index.html` };
+  },
   async generateStructures(input: GenerateStructuresInput) {
     const recipe = generatorRecipe(input.system, input.generation, { count: input.count, seed: input.seed });
     const key = JSON.stringify({ recipe, store: input.store });

@@ -76,6 +76,11 @@ SAMPLES = {
     "dataset-import": {"store": STORE, "file": F, "oracle": "emt", "min_distance": 0.5, "on_duplicate": "error", "require_stress": False},
     "dataset-info": {"file": "/t.pckl.gzip"},
     "safety-describe": RECIPE,
+    "report-collect": {"store": STORE, "ids": ["a" * 20], "candidates": {"1": "/runs/x/exploration/gen-1/candidates.extxyz"}},
+    "report-history": {"stores": [STORE], "structure_id": "a" * 8},
+    "report-plots": {"out_dir": "/runs/x/report/figures", "figures": [
+        {"name": "learning-forces", "kind": "lines", "title": "t", "xlabel": "DFT", "ylabel": "RMSE", "series": [{"label": "a", "x": [1, 2], "y": [3, None]}]},
+        {"name": "gamma-gen-1", "kind": "histogram", "title": "t", "values": [1.2, 3.4], "vlines": [{"x": 2, "label": "select"}]}]},
 }
 
 
@@ -135,4 +140,7 @@ def test_real_results_of_the_store_and_dataset_commands_follow_their_contracts(t
     out = contracts.run("dataset-export", {"store": store, "sets": ["t"], "oracles": ["dft"], "pckl": str(tmp_path / "t.pckl.gzip"),
                                            "extxyz": str(tmp_path / "t.extxyz"), "test_fraction": 0, "require_stress": False})
     contracts.run("dataset-info", {"file": out["files"][0]["path"]})
+    contracts.run("report-collect", {"store": store, "ids": ids, "candidates": {}})
+    hist = contracts.run("report-history", {"stores": [store], "structure_id": ids[0]})
+    assert [m["set_name"] for m in hist["structure"]["sets"]] == ["t"]
     assert json.loads(json.dumps(out))["count"] == 2
