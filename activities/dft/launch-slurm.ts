@@ -12,6 +12,7 @@ import { NonRetryableErrors, RetryableErrors } from '../../common/errors';
 import { SlurmSchema, slurmTimeLimitMinutes, type SlurmSettings } from '../../common/launcher-schema';
 import { resolveExecutable } from '../../host/paths';
 import { currentActivity } from '../runtime/context';
+import { heartbeat } from '../runtime/liveness';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { sha256 } from '../runtime/hashing';
 import type { PwAttempt, PwLauncher, PwRun } from './launch';
@@ -126,7 +127,8 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
     reattached,
     ...lastScfProgress(tail(path.join(rec.dir, JobFiles.pwOut))),
   });
-  const beat = ctx ? setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS) : undefined;
+  // Through liveness.heartbeat, so the worker's periodic beat repeats the job's details (not just "alive").
+  const beat = ctx ? setInterval(() => heartbeat(ctx, details()), HEARTBEAT_MS) : undefined;
   let aborted: unknown;
   let wake: () => void = () => {};
   const onAbort = () => {
@@ -140,7 +142,7 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
   try {
     let answer = await currentState(jobId);
     if (typeof answer !== 'string') state = answer.state;
-    ctx?.heartbeat(details());
+    if (ctx) heartbeat(ctx, details());
     if (reattached) {
       rec.reattachedBy.push({ attempt: attemptNow, at: new Date().toISOString(), state: typeof answer === 'string' ? answer.toUpperCase() : answer.state });
       writeRecord(rec);
@@ -156,7 +158,7 @@ async function watch(rec: JobRecord, dft: DftSettings, reattached: boolean): Pro
       if (answer !== 'unknown') {
         if (answer.state !== state) {
           state = answer.state;
-          ctx?.heartbeat(details());
+          if (ctx) heartbeat(ctx, details());
         }
         if (isTerminal(answer.state)) {
           final = answer;
