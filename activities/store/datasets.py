@@ -40,14 +40,14 @@ def _rows_of(st, p, f, oracles):
     """(sid, atoms, prov, label, weight, config_type) by named sets (exact labels, per-member weights), or
     by filters with the first of `oracles` that labelled each structure."""
     if p.get("sets"):
-        yield from st.iter_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"))
+        yield from st.iter_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"), p.get("set_oracles"))
         return
     for sid, atoms, prov, lab in st.iter_labelled(f, oracles, p.get("settings_hash")):
         yield sid, atoms, prov, lab, None, None
 
 
 def export(p):
-    """Input: store; either sets [names] (with set_generation_min/max; `define` {set, generation, members
+    """Input: store; either sets [names] (with set_generation_min/max and set_oracles, the members' oracles to keep; `define` {set, generation, members
     or members_file} adds members to a set first, in the same call) or filters (generation, generations,
     generation_max, source(s), split) with oracles (priority list, default [dft]) and settings_hash;
     pckl and/or extxyz paths; test_fraction (adds .test. files); reference_energies; weights {oracle: w}
@@ -78,7 +78,7 @@ def export(p):
         sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights, cutoff)
     by_oracle, elements, n = {}, set(), 0
     try:
-        selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max")) if p.get("sets") else st.count(f)
+        selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"), p.get("set_oracles")) if p.get("sets") else st.count(f)
         for sid, atoms, prov, lab, weight, config_type in _rows_of(st, p, f, oracles):
             where = f"store label {lab['oracle']}/{lab['settings_hash']} of {sid}"
             energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"], p.get("require_stress", False))
