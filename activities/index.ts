@@ -14,6 +14,7 @@ import { extrapolationGrade } from './ace/gamma';
 import { buildTrainingSet } from './ace/replay';
 import { selectDOptimal } from './ace/selection';
 import { dftLabel } from './dft/qe';
+import { drawValidation, scoreValidation } from './evaluation/validation';
 import { prepareCampaign, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
 import { addLabelFiles, addLabels, addMembers, exportStructures, insertStructures, queryStore, recordLabels, storeInfo, storeLabels } from './store/store';
@@ -25,11 +26,11 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
-const campaignControlActivities = { prepareCampaign, writeCampaignReport, assembleDftPool, splitDftPool };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, assembleDftPool, splitDftPool, drawValidation };
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };
-export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, ...aceActivities };
+export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, scoreValidation, ...aceActivities };
 
 export type ControlActivities = typeof controlActivities;
 export type DftActivities = typeof dftActivities;
