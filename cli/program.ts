@@ -10,6 +10,7 @@ Environment:
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default autopipe), TEMPORAL_TLS_CERT/KEY/CA, TEMPORAL_API_KEY
       an external Temporal service instead of the embedded one
   AUTOPIPE_TEMPORAL_PORT, AUTOPIPE_TEMPORAL_UI_PORT   ports of the embedded dev server (7233, 8233)
+  AUTOPIPE_TEMPORAL_IP                               where it listens: 127.0.0.1, or 0.0.0.0 for other hosts
 
 Every command has --help with its options and an example, e.g. \`autopipe start --help\`.`;
 

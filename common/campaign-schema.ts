@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { isElement } from './elements';
 import { acceptDftProblem, gammaProblem, type Problem } from './rules';
 import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
+import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
 const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') });
 const positive = () => num().positive('must be > 0');
@@ -150,6 +151,8 @@ export const DftSchema = z.strictObject({
     })
     .default({ max_atoms: 1000, max_kpoints: 20000, max_fft_points: 1e8 })
     .describe('the cost guard (activities/dft/cost.ts): pw.x never starts on a calculation estimated above these'),
+  launcher: z.enum(LauncherKinds).default('local').describe('where pw.x runs: a child of the DFT worker (local) or a Slurm batch job (see dft.slurm, docs/hpc.md)'),
+  slurm: SlurmSchema.optional().describe('batch job settings, with launcher: slurm'),
 });
 
 export const TrainingSchema = z.strictObject({
@@ -260,6 +263,10 @@ export const CampaignSchema = z
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['generation', 'substitution', el], message: `"${el}" is not in system.elements` });
     }
+    if (c.dft.slurm && c.dft.launcher !== 'slurm')
+      ctx.addIssue({ code: 'custom', path: ['dft', 'slurm'], message: 'is set but dft.launcher is "local": add `launcher: slurm` or remove dft.slurm' });
+    if (c.dft.launcher === 'slurm' && c.dft.ranks > 1 && !/\bsrun\b|\bmpirun\b|\bmpiexec\b|\{ranks\}/.test(c.dft.command))
+      ctx.addIssue({ code: 'custom', path: ['dft', 'command'], message: `"${c.dft.command}" starts one rank but dft.ranks is ${c.dft.ranks}: use "srun pw.x" (or "mpirun -np {ranks} pw.x")` });
     for (const el of Object.keys(c.dft.pseudopotentials)) {
       if (!c.system.elements.includes(el))
         ctx.addIssue({ code: 'custom', path: ['dft', 'pseudopotentials', el], message: `"${el}" is not in system.elements` });

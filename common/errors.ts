@@ -4,6 +4,12 @@ export const RetryableErrors = {
   ScfNotConverged: 'ScfNotConverged',
   ProcessKilled: 'ProcessKilled',
   ToolFailed: 'ToolFailed',
+  /** A batch job reached its time limit; the next attempt restarts from the charge density it saved. */
+  TimeLimit: 'TimeLimit',
+  /** The batch system lost the job (node failure, preemption, cancelled by someone else): submit again. */
+  NodeFailure: 'NodeFailure',
+  /** The worker stopped while its batch job runs on; the next attempt re-attaches to the job. */
+  WorkerShutdown: 'WorkerShutdown',
 } as const;
 
 export const NonRetryableErrors = {
@@ -18,6 +24,8 @@ export const NonRetryableErrors = {
   DuplicateStructure: 'DuplicateStructure',
   /** The store already holds a different label under the same (structure, oracle, settings) key. */
   LabelConflict: 'LabelConflict',
+  /** The batch job ran out of memory: the same request would again (ask for more memory or nodes). */
+  OutOfMemory: 'OutOfMemory',
   /** A data file that would run code when read (a pickle naming something outside the allow-list). */
   UnsafeInput: 'UnsafeInput',
   /** A calculation whose estimated cost exceeds the configured limits (activities/dft/cost.ts). */

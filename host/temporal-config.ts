@@ -13,6 +13,8 @@ export interface TemporalSettings {
   apiKey?: string;
   uiPort: number;
   port: number;
+  /** Where the embedded dev server listens (AUTOPIPE_TEMPORAL_IP): 127.0.0.1 (default) or 0.0.0.0. */
+  bindIp: string;
 }
 
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
@@ -20,6 +22,9 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   const uiPort = Number(env.AUTOPIPE_TEMPORAL_UI_PORT ?? 8233);
   const externalAddress = env.TEMPORAL_ADDRESS || undefined; // empty counts as unset
   const external = Boolean(externalAddress);
+  // Workers on other hosts need the embedded server on all interfaces (docs/hpc.md); this host talks
+  // to it on loopback either way.
+  const bindIp = env.AUTOPIPE_TEMPORAL_IP || '127.0.0.1';
   const address = externalAddress ?? `127.0.0.1:${port}`;
   const namespace = env.TEMPORAL_NAMESPACE ?? 'autopipe';
   let tls: TemporalSettings['tls'];
@@ -31,7 +36,7 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   } else if (env.TEMPORAL_API_KEY || env.TEMPORAL_TLS === 'true') {
     tls = true;
   }
-  return { address, namespace, external, tls, apiKey: env.TEMPORAL_API_KEY, uiPort, port };
+  return { address, namespace, external, tls, apiKey: env.TEMPORAL_API_KEY, uiPort, port, bindIp };
 }
 
 export function uiUrl(s: TemporalSettings, workflowId?: string): string {

@@ -3,6 +3,7 @@
 # everything in place it only compares stamps (well under 10 s). Used by `npm test` and `npm run demo`.
 #
 # Pins and why:
+# - Slurm: Debian's slurm-wlm 22.05 + munge, and iproute2 (only for the HPC tests; no daemon is enabled).
 # - Quantum ESPRESSO: Debian's quantum-espresso (6.7 on bookworm) + quantum-espresso-data (pseudopotentials
 #   in /usr/share/espresso/pseudo). apt once hit a transient "rename failed" in its cache here: retried.
 # - Python (python/requirements.lock.txt, installed with --no-deps so pip's resolver cannot swap builds):
@@ -43,6 +44,25 @@ if ! command -v pw.x >/dev/null 2>&1 || [ ! -d /usr/share/espresso/pseudo ]; the
     [ "$try" = 3 ] && { log "apt-get install quantum-espresso failed 3 times"; exit 1; }
     log "apt-get failed (attempt $try), retrying"; sleep 3
   done
+fi
+
+# 1b. Slurm and munge from Debian (slurm-wlm 22.05 on bookworm) and iproute2 (`ip netns`), for the tests of
+#     DFT past one machine: scripts/hpc/slurm-cluster.sh starts a one-node cluster, scripts/hpc/netns-host.sh
+#     a second "host"; no daemon is enabled here. Optional: without root or sudo those tests say why they skip.
+have_ip() { [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /usr/bin/ip ] || [ -x /bin/ip ]; }
+if [ ! -x /usr/bin/sbatch ] || [ ! -x /usr/sbin/slurmd ] || [ ! -x /usr/sbin/munged ] || ! have_ip; then
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    log "installing Slurm, munge and iproute2 (apt)"
+    $SUDO apt-get update -qq
+    for try in 1 2 3; do
+      if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq slurm-wlm munge iproute2 >/dev/null; then break; fi
+      [ "$try" = 3 ] && { log "apt-get install slurm-wlm munge iproute2 failed 3 times"; exit 1; }
+      log "apt-get failed (attempt $try), retrying"; sleep 3
+    done
+  else
+    log "Slurm is not installed and this user cannot run apt-get: the Slurm tests will be skipped"
+  fi
 fi
 
 # 2. The Python venv, keyed by the lock files and the interpreter version.

@@ -12,7 +12,7 @@ import { TaskQueues } from '../common/queues';
 import { defaultRunsDir } from '../host/paths';
 import { campaign, checkBadInput, extxyz, PARTIAL_CIF, sandbox, snapshot, type BadInput } from './helpers/bad-input';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
-import { py } from './helpers/python';
+import { py, pyJson } from './helpers/python';
 import { cuTraining, emtDataset } from './fixtures/training/data';
 import { potentialSection } from '../activities/ace/fit-input';
 import { runTool } from '../activities/runtime/process';
@@ -77,14 +77,20 @@ describe('bad-input catalogue: the campaign workflow started with plain JSON (th
     const client = await testClient();
     const runDir = box.at('run-label');
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, kspacing: 0.0001, max_retries: 0 });
-    const h = await client.workflow.start('labellingWorkflow', { taskQueue: TaskQueues.control, workflowId: `ui-label-${tag}`, args: [{ runDir, dft, structureFile: si2, ids: ['si2'] }] });
+    // Structure ids are content hashes (the store keys structures by content).
+    const [id] = await pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(si2)}, ':')]))`);
+    const h = await client.workflow.start('labellingWorkflow', { taskQueue: TaskQueues.control, workflowId: `ui-label-${tag}`, args: [{ runDir, dft, structureFile: si2, ids: [id!] }] });
     const r = (await h.result()) as { labelled: number; failed: number; failures: { reason: string }[] };
     expect(r.labelled).toBe(0);
     expect(r.failed).toBe(1);
-    expect(r.failures[0]!.reason).toMatch(/^TooExpensive: structure si2: a 3190x3190x3190 k-point grid \(3\.25e\+10 points\) exceeds dft\.limits\.max_kpoints \(20000\)/);
+    expect(r.failures[0]!.reason).toMatch(new RegExp(`^TooExpensive: structure ${id}: a 3190x3190x3190 k-point grid \\(3\\.25e\\+10 points\\) exceeds dft\\.limits\\.max_kpoints \\(20000\\)`));
     expect(r.failures[0]!.reason).toContain('nothing was started');
     // pw.x never ran: the attempt holds the written input and no pw.x output or log.
-    const attempt = path.join(runDir, 'dft', 'si2', 'attempt-1');
+    const attempt = path.join(runDir, 'dft', id!, 'attempt-1');
     expect(readdirSync(attempt).sort()).toEqual(expect.arrayContaining(['espresso.pwi']));
     expect(existsSync(path.join(attempt, 'pw.log'))).toBe(false);
     expect(existsSync(path.join(attempt, 'espresso.pwo'))).toBe(false);

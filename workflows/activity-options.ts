@@ -3,6 +3,7 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { ControlActivities, DftActivities, MlActivities } from '../activities';
 import type { DftSettings } from '../common/campaign-schema';
 import { nonRetryableErrorTypes } from '../common/errors';
+import { dftAttemptMinutes } from '../common/launcher-schema';
 import { TaskQueues } from '../common/queues';
 
 export const control = proxyActivities<ControlActivities>({
@@ -22,8 +23,9 @@ export const ml = proxyActivities<MlActivities>({
 export function dftActivityOptions(dft: DftSettings): ActivityOptions {
   return {
     taskQueue: TaskQueues.dft,
-    startToCloseTimeout: `${dft.timeout_minutes} minutes`,
-    // runTool heartbeats every 5 s while pw.x runs: 30 s of silence means the worker is gone.
+    // A Slurm job's attempt includes its wait in the queue (common/launcher-schema.ts).
+    startToCloseTimeout: `${dftAttemptMinutes(dft)} minutes`,
+    // runTool and the Slurm watcher heartbeat every 5 s: 30 s of silence means the worker is gone.
     heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: dft.max_retries + 1, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   };

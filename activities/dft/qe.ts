@@ -5,7 +5,7 @@
 // first, so a worker killed between the two never costs a second SCF.
 import { currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DftSettings } from '../../common/campaign-schema';
@@ -13,13 +13,15 @@ import { NonRetryableErrors } from '../../common/errors';
 import { ladderRung, pwInputData } from './ladder';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
-import { reapStale, runTool } from '../runtime/process';
 import { checkPwInput } from './cost';
 import { deriveCutoffs } from './pseudopotentials';
 import { dftHelperServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
 import { recordPayload, StoreLabel, StoreRecord, storePath } from '../store/store';
 import { contract, filePath } from '../runtime/contract';
+import { costGuardSettings, pwLauncher, type PwRun } from './launch';
+
+export { commandArgv } from './pw-command';
 
 export interface DftLabelInput {
   runDir: string;
@@ -54,6 +56,8 @@ export const DftLabelSchema = z.object({
     workflow_id: z.string().optional(),
     activity_id: z.string().optional(),
     finished_at: z.string(),
+    /** The batch job that ran pw.x (dft.launcher: slurm). */
+    job: z.object({ launcher: z.literal('slurm'), job_id: z.string(), state: z.string(), reattached: z.boolean() }).optional(),
   }),
 });
 export type DftLabel = z.infer<typeof DftLabelSchema>;
@@ -100,7 +104,7 @@ export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath
 
 /** Settings that change the physics of a label; command, ranks and retries do not. */
 export function physicsSettings(dft: DftSettings) {
-  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _l, ...physics } = dft;
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
   // The code is part of the question a label answers (and of every label key made so far).
   return { code: 'quantum_espresso', ...physics };
 }
@@ -116,23 +120,6 @@ export function dftDir(runDir: string, structureId: string): string {
 export function labelFileFor(runDir: string, structureId: string, key: string): string {
   return path.join(dftDir(runDir, structureId), `label-${key}.json`);
 }
-
-/** Split a command template such as "mpirun -np {ranks} pw.x" into an argv. */
-export function commandArgv(template: string, ranks: number): string[] {
-  return template.trim().split(/\s+/).map((t) => t.replaceAll('{ranks}', String(ranks)));
-}
-
-function scfProgress() {
-  let iteration = 0;
-  return (line: string) => {
-    const it = line.match(/iteration #\s*(\d+)/);
-    if (it) iteration = Number(it[1]);
-    const acc = line.match(/estimated scf accuracy\s*<\s*([\d.eE+-]+)\s*Ry/);
-    if (acc) return { scf_iteration: iteration, estimated_accuracy_ry: Number(acc[1]) };
-    return undefined;
-  };
-}
-
 
 /** The store's DFT label of this key, if any (a flagged failure record does not count). */
 async function storedDftLabel(input: DftLabelInput, key: string) {
@@ -171,16 +158,17 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     return { structureId, labelKey: key, labelFile, energy: raw.energy, attempt: p.attempt, healed: p.healed, reused: true };
   }
 
+  const base = dftDir(runDir, structureId);
+  // A run an earlier attempt started that outlived its worker (a batch job) is finished from, never
+  // repeated; a local leftover pw.x is stopped (launch-local.ts).
+  const launcher = pwLauncher(dft.launcher);
+  const resumed = await launcher.resume(base, key, dft);
+  if (resumed) return finishLabel(input, key, labelFile, resumed);
+
   const info = currentActivity()?.info;
   const attempt = info?.attempt ?? 1;
   const rung = ladderRung(dft, attempt);
-  const base = dftDir(runDir, structureId);
   const dir = path.join(base, `attempt-${attempt}`);
-  // A worker that died mid-attempt leaves its detached pw.x running and partial files: stop the one,
-  // remove the other, so no two pw.x ever write the same structure's scratch at once.
-  if (existsSync(base)) {
-    for (const d of readdirSync(base).filter((f) => f.startsWith('attempt-'))) reapStale(path.join(base, d, 'pw.pid'), path.join(base, d));
-  }
   rmSync(dir, { recursive: true, force: true });
   const cut = deriveCutoffs(dft.pseudo_dir, dft.pseudopotentials, dft);
   if (!(cut.ecutwfc > 0 && cut.ecutrho >= cut.ecutwfc)) {
@@ -209,22 +197,19 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     { workDir: dir, logFile: path.join(dir, 'qe-write.log') },
   );
 
-  checkPwInput(written.input_file, dft, `structure ${structureId}`); // the cost guard: refuse before pw.x starts
-  const [exe, ...pre] = commandArgv(dft.command, dft.ranks);
-  const run = await runTool({
-    command: exe!,
-    args: [...pre, '-in', 'espresso.pwi'],
-    cwd: dir,
-    logFile: path.join(dir, 'pw.log'),
-    pidFile: path.join(dir, 'pw.pid'),
-    progress: scfProgress(),
-    timeoutMs: dft.timeout_minutes * 60_000,
-    okExitCodes: [1, 2, 3], // pw.x exits non-zero on an unconverged SCF: the output decides, below
-  });
-  writeFileSync(path.join(dir, 'espresso.pwo'), run.stdout);
-  const out = await dftHelperServer().request(QeRead, { output_file: path.resolve(dir, 'espresso.pwo') }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
+  checkPwInput(written.input_file, costGuardSettings(dft), `structure ${structureId}`); // the cost guard: refuse before pw.x starts
+  const run = await launcher.run({ structureId, labelKey: key, base, dir, attempt, rung: rung.name, inputData, kpts: written.kpts }, dft);
+  return finishLabel(input, key, labelFile, run);
+}
+
+/** Read a finished run's output into the label file (convergence checked explicitly). */
+async function finishLabel(input: DftLabelInput, key: string, labelFile: string, run: PwRun): Promise<DftLabelRef> {
+  const { structureId, dft } = input;
+  const { dir, attempt } = run;
+  const info = currentActivity()?.info;
+  const out = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
   if (run.exitCode !== 0) {
-    throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${dir}/pw.log` });
+    throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
   }
 
   const label: DftLabel = {
@@ -237,16 +222,17 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
     provenance: {
       oracle: 'dft',
       attempt,
-      rung: rung.name,
+      rung: run.rung,
       healed: attempt > 1,
-      parameters: { ...inputData, kpts: written.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
-      kpts: written.kpts,
+      parameters: { ...run.inputData, kpts: run.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
+      kpts: run.kpts,
       qe_version: out.qe_version,
       wall_seconds: out.wall_seconds,
       scf_iterations: out.scf_iterations,
       workflow_id: info?.workflowExecution?.workflowId,
       activity_id: info?.activityId,
       finished_at: new Date().toISOString(),
+      ...(run.job ? { job: run.job } : {}),
     },
   };
   writeFileAtomic(labelFile, JSON.stringify(DftLabelSchema.parse(label), null, 1));

@@ -11,9 +11,11 @@ export const register: Register = (program, act) => {
     .command('start')
     .description('start the embedded server, or reuse the one answering on the address')
     .option('--headless', 'without the web UI')
-    .addHelpText('after', examples('autopipe server start --headless'))
+    .option('--ip <addr>', 'listen on 127.0.0.1 (default) or 0.0.0.0 (all interfaces: workers on other hosts, docs/hpc.md)')
+    .addHelpText('after', examples('autopipe server start --headless', 'autopipe server start --ip 0.0.0.0'))
     .action(
-      act(async (opts: { headless?: boolean }) => {
+      act(async (opts: { headless?: boolean; ip?: string }) => {
+        if (opts.ip) process.env.AUTOPIPE_TEMPORAL_IP = opts.ip;
         const { startServer } = await import('../../host/server');
         const { temporalSettings, uiUrl } = await import('../../host/temporal-config');
         const s = temporalSettings();

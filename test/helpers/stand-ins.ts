@@ -187,6 +187,9 @@ export const standInDft = {
       concurrency: d.concurrency,
       // the cost guard's limits (activities/dft/cost.ts checks the written input against them before pw.x)
       limits: d.limits,
+      // where pw.x runs (activities/dft/launch.ts) and the batch job's settings
+      launcher: d.launcher,
+      slurm: d.slurm,
       minDistance: input.minDistance,
     });
     return { structureId: input.structureId, labelKey: `k-${input.structureId}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: false, reused: false };
