@@ -9,7 +9,7 @@
 //     the fit with them beats the fit without (common/validation.ts teacherVerdict); every generation's
 //     potential re-scored on the current set is the learning curve (validation/learning-curve.json).
 import { ActivityFailure, executeChild } from '@temporalio/workflow';
-import type { ValidationDraw } from '../activities/evaluation/validation';
+import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
 import type { GenerationValidation, LearningCurve } from '../common/evaluation';
 import { teacherVerdict, validationRoom, validationShare } from '../common/validation';
@@ -196,10 +196,17 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
     `validation (${s.structures} structures): generation-${g} potential ${o.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` +
       (s.scores.teacher ? `; teacher ${s.scores.teacher.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${s.scores.teacher.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` : ''),
   );
-  // The learning curve: every generation's potential on this same (grown) set.
+  // The learning curve: every generation's potential on this same set. The current one was just scored;
+  // earlier ones keep their scores while the set has not grown, and are re-scored once it has.
   v.points = [...v.points.filter((p) => p.generation !== g), { generation: g, dft_calls: input.dftCalls, dft_trained: input.dftTrained, potential: fit.potentialYaml }];
+  const same = v.curve?.structures === s.structures ? new Map(v.curve.points.map((p) => [p.generation, p])) : new Map<number, LearningCurve['points'][number]>();
+  const curve: CurvePoint[] = v.points.map((p) => {
+    if (p.generation === g) return { ...p, overall: chosen.overall, by_group: chosen.by_group };
+    const known = same.get(p.generation);
+    return known?.potential === p.potential ? { ...p, overall: known.overall, by_group: known.by_group } : p;
+  });
   try {
-    const lc = await ml.scoreValidation({ runDir, name: `gen-${g}-curve`, potentials: {}, curve: v.points });
+    const lc = await ml.scoreValidation({ runDir, name: `gen-${g}-curve`, potentials: {}, structures: s.structures, curve });
     v.curve = lc.curve;
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
