@@ -84,7 +84,10 @@ def export(p):
             energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"], p.get("require_stress", False))
             meta = {"source": prov["source"], "generation": prov["generation"], "oracle": lab["oracle"], "settings_hash": lab["settings_hash"],
                     "config_type": config_type or prov["config_type"], "weight": weight}
-            for _, sink in sinks[split_of(sid, prov["split"], tf)]:
+            # Without a test file (test_fraction 0) the one file holds every selected row: a named set's
+            # membership decides what a fit reads, and the store keeps validation structures out of those.
+            side = split_of(sid, prov["split"], tf)
+            for _, sink in sinks[side if side in sinks else "train"]:
                 sink.add(sid, atoms, energy, forces, stress, meta, where)
             by_oracle[lab["oracle"]] = by_oracle.get(lab["oracle"], 0) + 1
             elements.update(atoms.get_chemical_symbols())
