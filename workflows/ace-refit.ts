@@ -61,11 +61,14 @@ export async function aceRefit(input: AceRefitInput): Promise<AceRefit> {
     strategy: c.training.replay_selection,
     potential: input.previousPotential,
   });
+  // Too few structures for Pacemaker's test split (its rounding: floor(n × test_size)), e.g. a DFT-only fit
+  // of a few labels once the teacher stepped aside: fitted without one rather than not at all.
+  const noTest = c.training.test_size > 0 && Math.floor(ts.counts.training * c.training.test_size) === 0;
   const fit = await ml.fitAce({
     outDir: run.potential(v ? `${stem}` : g),
     datasetFile: ts.trainingFile,
     elements: c.system.elements,
-    training: c.training,
+    training: noTest ? { ...c.training, test_size: 0 } : c.training,
     seed: c.seed + g,
     initialPotential: input.previousPotential,
   });

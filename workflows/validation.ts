@@ -152,9 +152,7 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
   if (compare && input.dftTrained === 0) decisions.push('teacher gate: no DFT labels in the training data yet, so no fit without the teacher\'s labels to compare with');
   else if (compare) {
     try {
-      // No test split of its own (a few DFT labels may leave Pacemaker none): the validation set judges it.
-      const dftOnly = { ...c, training: { ...c.training, test_size: 0 } };
-      variant = await aceRefit({ runDir, campaign: dftOnly, generation: g, previousPotential: input.previousPotential, oracles: ['dft'], variant: 'dft-only' });
+      variant = await aceRefit({ runDir, campaign: c, generation: g, previousPotential: input.previousPotential, oracles: ['dft'], variant: 'dft-only' });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       decisions.push(`teacher gate: the fit without the teacher's labels failed (${err.cause instanceof Error ? err.cause.message.split('\n')[0]!.slice(0, 200) : err.message})`);
