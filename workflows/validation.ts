@@ -11,7 +11,7 @@
 import { ActivityFailure, executeChild } from '@temporalio/workflow';
 import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
-import type { GenerationValidation, LearningCurve } from '../common/evaluation';
+import type { EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
 import { teacherVerdict, validationRoom, validationShare } from '../common/validation';
 import { control, ml } from './activity-options';
 import { aceRefit, type AceRefit } from './ace-refit';
@@ -33,6 +33,8 @@ export interface ValidationState {
   points: { generation: number; dft_calls: number; dft_trained: number; potential: string }[];
   /** The latest learning curve: every generation's potential on the current set. */
   curve?: LearningCurve;
+  /** The teacher's last score, on a set of this many labels (a teacher that stepped aside is not re-scored on the same set). */
+  teacherScore?: { models: string; structures: number; summary: EvaluationSummary };
 }
 
 export const initialValidation = (): ValidationState => ({
@@ -161,7 +163,9 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
   const teacher = teacherPotential(c, input.teacherModels);
   const potentials: Record<string, string> = { potential: input.fit.potentialYaml };
   if (variant) potentials.dft_only = variant.fit.potentialYaml;
-  if (teacher) potentials.teacher = teacher;
+  // A teacher that stepped aside no longer changes: re-scored only once the set has grown.
+  const lastTeacher = v.teacherScore && !v.teacher.open && v.teacherScore.models === teacher && v.teacherScore.structures === v.labelled ? v.teacherScore.summary : undefined;
+  if (teacher && !lastTeacher) potentials.teacher = teacher;
   const s = await ml.scoreValidation({ runDir, name: `gen-${g}`, potentials });
   if (s.structures === 0) {
     decisions.push('validation: the set is still empty, nothing scored');
@@ -188,13 +192,14 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
     dft_trained: input.dftTrained,
     structures: s.structures,
     potential: chosen,
-    teacher: s.scores.teacher,
+    teacher: s.scores.teacher ?? lastTeacher,
     variants,
   };
+  if (s.scores.teacher && teacher) v.teacherScore = { models: teacher, structures: v.labelled, summary: s.scores.teacher };
   const o = chosen.overall;
   decisions.push(
     `validation (${s.structures} structures): generation-${g} potential ${o.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` +
-      (s.scores.teacher ? `; teacher ${s.scores.teacher.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${s.scores.teacher.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` : ''),
+      (validation.teacher ? `; teacher ${validation.teacher.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${validation.teacher.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` : ''),
   );
   // The learning curve: every generation's potential on this same set. The current one was just scored;
   // earlier ones keep their scores while the set has not grown, and are re-scored once it has.
