@@ -17,6 +17,7 @@ import { DftSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { connectClient } from '../host/connections';
 import { projectRoot, pythonExe } from '../host/paths';
+import { structureIds } from './structure-ids';
 import { startServer, stopServer } from '../host/server';
 import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
@@ -56,6 +57,9 @@ fr = []
 for i in range(${n}):
     a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.04, seed=100 + i); fr.append(a)
 write(${JSON.stringify(cells)}, fr)`]);
+// Structure ids are content hashes (the store keys structures by content); each configuration labels in
+// its own run directory, so nothing is reused across configurations.
+const ids = await structureIds(cells);
 const base = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.06 });
 const dftFor = (k: number) => ({ ...base, concurrency: k, ...(slurm ? { launcher: 'slurm' as const, slurm: { poll_seconds: 2, time_limit: '30' } } : {}) });
 
@@ -89,7 +93,6 @@ try {
         if (Date.now() - t0w > 120_000) throw new Error(`only ${await polling(pids)}/${procs} DFT workers polling after 120 s`);
         await new Promise((r) => setTimeout(r, 250));
       }
-      const ids = Array.from({ length: n }, (_, i) => `r${round}-k${k}-s${i}`);
       const load = os.loadavg().map((x) => Number(x.toFixed(2)));
       // The 1-minute load average while this configuration runs: what else competed for the cores.
       const samples: number[] = [];

@@ -16,6 +16,7 @@ import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
 import { labellingWorkflow } from '../workflows/labelling';
 import { startServer, stopServer } from '../host/server';
+import { structureIds } from './structure-ids';
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 16);
@@ -32,6 +33,8 @@ fr = []
 for i in range(${n}):
     a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.04, seed=100 + i); fr.append(a)
 write(${JSON.stringify(cells)}, fr)`]);
+// Content-hash ids (the store keys structures by content); each run labels in its own run directory.
+const ids = await structureIds(cells);
 const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.06 });
 
 await startServer({ settings, stateDir: path.join(work, 'state'), headless: true });
@@ -48,7 +51,6 @@ try {
     const workers = await createWorkers({ queues: ['control', 'dft'], slots: { dft: concurrency } });
     const running = workers.map((w) => w.run());
     const runDir = path.join(work, `${mode}-c${concurrency}`);
-    const ids = Array.from({ length: n }, (_, i) => `${mode}-c${concurrency}-s${i}`);
     const t0 = performance.now();
     const r = await client.workflow.execute(labellingWorkflow, {
       taskQueue: TaskQueues.control,

@@ -12,7 +12,7 @@ import { TaskQueues } from '../common/queues';
 import { defaultRunsDir } from '../host/paths';
 import { campaign, checkBadInput, extxyz, PARTIAL_CIF, sandbox, snapshot, type BadInput } from './helpers/bad-input';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
-import { py, pyJson } from './helpers/python';
+import { py, structureIds } from './helpers/python';
 import { cuTraining, emtDataset } from './fixtures/training/data';
 import { potentialSection } from '../activities/ace/fit-input';
 import { runTool } from '../activities/runtime/process';
@@ -78,11 +78,7 @@ describe('bad-input catalogue: the campaign workflow started with plain JSON (th
     const runDir = box.at('run-label');
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, kspacing: 0.0001, max_retries: 0 });
     // Structure ids are content hashes (the store keys structures by content).
-    const [id] = await pyJson<string[]>(`
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-print(json.dumps([structure_id(a) for a in read(${JSON.stringify(si2)}, ':')]))`);
+    const [id] = await structureIds(si2);
     const h = await client.workflow.start('labellingWorkflow', { taskQueue: TaskQueues.control, workflowId: `ui-label-${tag}`, args: [{ runDir, dft, structureFile: si2, ids: [id!] }] });
     const r = (await h.result()) as { labelled: number; failed: number; failures: { reason: string }[] };
     expect(r.labelled).toBe(0);

@@ -13,7 +13,7 @@ import { TaskQueues } from '../common/queues';
 import { dftHelperServer } from '../activities/runtime/helper-server';
 import { dftLabel, type DftLabel } from '../activities/dft/qe';
 import { labellingWorkflow } from '../workflows/labelling';
-import { pyJson } from './helpers/python';
+import { pyJson, structureIds } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
@@ -29,11 +29,7 @@ beforeAll(async () => {
   const dir = tmp('cells');
   cells = path.join(dir, 'si.extxyz');
   await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
-  id = await pyJson<string[]>(`
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-print(json.dumps([structure_id(a) for a in read(${JSON.stringify(cells)}, ':')]))`);
+  id = await structureIds(cells);
   countFile = path.join(dir, 'pw-starts.txt');
   process.env.PW_COUNT_FILE = countFile;
 });

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { structureIds } from './helpers/python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DftSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
@@ -95,7 +96,7 @@ write(${JSON.stringify(cells)}, fr)`]);
       const h = await client.workflow.start('labellingWorkflow', {
         taskQueue: TaskQueues.control,
         workflowId: `remote-${Date.now()}`,
-        args: [JSON.parse(JSON.stringify({ runDir, dft, structureFile: cells, ids: ['r0', 'r1', 'r2', 'r3'] }))],
+        args: [JSON.parse(JSON.stringify({ runDir, dft, structureFile: cells, ids: await structureIds(cells) }))],
       });
       const r = (await h.result()) as LabellingResult;
       expect(r).toMatchObject({ labelled: 4, failed: 0 });

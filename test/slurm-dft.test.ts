@@ -21,6 +21,7 @@ import { dftLabel, dftLabelKey, type DftLabel } from '../activities/dft/qe';
 import { jobLogFile, jobRecordFile, type JobRecord } from '../activities/dft/launch-slurm';
 import type { LabellingInput, LabellingResult } from '../workflows/labelling';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
+import { structureIds } from './helpers/python';
 import { jobState, slurmCmd, slurmUnavailable, startSlurmCluster } from './helpers/slurm';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
@@ -48,6 +49,9 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   const touched: string[] = []; // jobs a test suspends: never left behind on a failure
   let stopControl: () => Promise<void>;
   let dft: DftSettings;
+  // The cells' structure ids (content hashes: the store keys structures by content): 2- and 8-atom Si.
+  let id2 = '';
+  let id8 = '';
 
   const startDftWorker = () => {
     const w = execa(process.execPath, [cli, 'worker', '--queues', 'dft', '--slots', 'dft=4', '--grace', '1'], { env: { ...process.env, PW_COUNT_FILE: countFile }, reject: false, all: true });
@@ -93,6 +97,7 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     dft = { ...loaded.campaign.dft, command: wrapper }; // the wrapper counts pw.x starts, then execs pw.x
     await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
     await execa(pythonExe, ['-c', `from ase.io import read, write; write(${JSON.stringify(cells8)}, read(${JSON.stringify(cells)}, index=1))`]);
+    [id2, id8] = (await structureIds(cells)) as [string, string];
     useTestServerEnv();
     stopControl = await startTestWorkers(['control']);
     startDftWorker();
@@ -104,8 +109,8 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   });
 
   it('a worker SIGKILLed while its job runs: the job runs once, the retry re-attaches, its label is used', { timeout: 8 * 60_000 }, async () => {
-    const { runDir, h } = await start('kill', ['k2', 'k8'], cells);
-    const job = await runningJob(runDir, 'k8');
+    const { runDir, h } = await start('kill', [id2, id8], cells);
+    const job = await runningJob(runDir, id8);
     const killed = workers[workers.length - 1]!;
     const stateAtKill = await jobState(job);
     killed.kill('SIGKILL');
@@ -119,19 +124,19 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
       const details = pending.flatMap((a) => (a.heartbeatDetails?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p) as { job_id?: string }));
       return details.find((d) => d.job_id === job);
     }, 30);
-    expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(runDir, 'dft', 'k8', 'attempt-1') });
-    const k2AtKill = record(runDir, 'k2');
+    expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(runDir, 'dft', id8, 'attempt-1') });
+    const k2AtKill = record(runDir, id2);
     const k2StateAtKill = k2AtKill?.jobId ? await jobState(k2AtKill.jobId) : 'not submitted';
-    console.log(`[slurm-dft] worker SIGKILLed; job ${job} (k8) was ${stateAtKill} and is now suspended; job ${k2AtKill?.jobId} (k2) was ${k2StateAtKill}; label files so far: k2 ${existsSync(path.join(runDir, 'dft', 'k2', `label-${key('k2')}.json`))}`);
+    console.log(`[slurm-dft] worker SIGKILLed; job ${job} (k8) was ${stateAtKill} and is now suspended; job ${k2AtKill?.jobId} (k2) was ${k2StateAtKill}; label files so far: k2 ${existsSync(path.join(runDir, 'dft', id2, `label-${key(id2)}.json`))}`);
     startDftWorker();
-    const reattached = await until('the retried attempt to re-attach to the job', () => record(runDir, 'k8')?.reattachedBy[0], 150);
+    const reattached = await until('the retried attempt to re-attach to the job', () => record(runDir, id8)?.reattachedBy[0], 150);
     expect(reattached).toMatchObject({ state: 'SUSPENDED' });
     expect(reattached.attempt).toBeGreaterThan(1);
     await slurmCmd('scontrol', ['resume', job]);
 
     const r = (await h.result()) as LabellingResult;
     expect(r).toMatchObject({ labelled: 2, failed: 0 });
-    for (const id of ['k2', 'k8']) {
+    for (const id of [id2, id8]) {
       const rec = record(runDir, id)!;
       const submitted = events(runDir, id).filter((e) => e.event === 'submitted');
       expect(submitted).toHaveLength(1); // one job per structure, never a second submission
@@ -147,24 +152,24 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
       expect(label.provenance).toMatchObject({ attempt: 1, healed: false }); // run by the first attempt's job
       console.log(`[slurm-dft] ${id}: job ${rec.jobId} ${rec.jobName} COMPLETED once; re-attached by ${JSON.stringify(rec.reattachedBy)}; label ${path.basename(labelFile)} energy ${label.energy.toFixed(6)} eV`);
     }
-    expect(record(runDir, 'k8')!.jobId).toBe(job);
-    expect(JSON.parse(readFileSync(r.labels.find((l) => l.structureId === 'k8')!.labelFile, 'utf8')).provenance.job.reattached).toBe(true);
+    expect(record(runDir, id8)!.jobId).toBe(job);
+    expect(JSON.parse(readFileSync(r.labels.find((l) => l.structureId === id8)!.labelFile, 'utf8')).provenance.job.reattached).toBe(true);
     // Temporal's side: the first attempt timed out on its heartbeat (the dead worker), the second re-attached.
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).filter((a) => (a?.attempt ?? 0) > 1);
     expect(started.map((a) => a?.lastFailure?.timeoutFailureInfo?.timeoutType)).toContain(4); // HEARTBEAT
   });
 
   it("Slurm's warning before the time limit stops pw.x softly; the retry restarts from its charge density", { timeout: 6 * 60_000 }, async () => {
-    const { runDir, h } = await start('limit', ['t8']);
-    const job = await runningJob(runDir, 't8');
+    const { runDir, h } = await start('limit', [id8]);
+    const job = await runningJob(runDir, id8);
     // What Slurm does soft_stop_minutes before the limit (#SBATCH --signal=B:USR1@N), sent now.
     await slurmCmd('scancel', ['--batch', '--signal=USR1', job]);
     const r = (await h.result()) as LabellingResult;
     expect(r).toMatchObject({ labelled: 1, failed: 0 });
-    const ev = events(runDir, 't8');
+    const ev = events(runDir, id8);
     expect(ev.filter((e) => e.event === 'submitted')).toHaveLength(2);
     expect(ev.find((e) => e.event === 'ended' && e.job_id === job)).toMatchObject({ outcome: 'time-limit' });
-    expect(existsSync(path.join(runDir, 'dft', 't8', 'attempt-1', 'time-limit'))).toBe(true);
+    expect(existsSync(path.join(runDir, 'dft', id8, 'attempt-1', 'time-limit'))).toBe(true);
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).find((a) => a?.attempt === 2);
     expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('TimeLimit');
     expect(started?.lastFailure?.message).toMatch(new RegExp(`Slurm job ${job} .*reached its time limit.*pw\\.x stopped at Slurm's warning and saved its charge density: the next attempt restarts from that charge density`));
@@ -174,8 +179,8 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   });
 
   it('a node failure ends the job in NODE_FAIL; the retry submits a new job that finishes', { timeout: 6 * 60_000 }, async () => {
-    const { runDir, h } = await start('nodefail', ['n8']);
-    const job = await runningJob(runDir, 'n8');
+    const { runDir, h } = await start('nodefail', [id8]);
+    const job = await runningJob(runDir, id8);
     const node = await slurmCmd('squeue', ['-h', '-j', job, '-o', '%N']);
     await slurmCmd('scontrol', ['update', `NodeName=${node}`, 'State=DOWN', 'Reason=autopipe-test']);
     await until('NODE_FAIL', async () => ((await jobState(job)) === 'NODE_FAIL' ? true : undefined), 60);
@@ -192,8 +197,8 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   });
 
   it('the Slurm controller restarted while a job runs: the activity waits it out, the job runs once', { timeout: 6 * 60_000 }, async () => {
-    const { runDir, h } = await start('ctld', ['x8']);
-    const job = await runningJob(runDir, 'x8');
+    const { runDir, h } = await start('ctld', [id8]);
+    const job = await runningJob(runDir, id8);
     // slurmd keeps running the job while slurmctld is down; the worker's squeue fails meanwhile.
     await slurmCmd('scontrol', ['suspend', job]);
     const pidFile = path.join(path.dirname(process.env.SLURM_CONF!), 'slurmctld.pid');
@@ -204,15 +209,15 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     await slurmCmd('scontrol', ['resume', job]);
     const r = (await h.result()) as LabellingResult;
     expect(r).toMatchObject({ labelled: 1, failed: 0 });
-    expect(events(runDir, 'x8').filter((e) => e.event === 'submitted')).toHaveLength(1);
-    expect(pwStarts(runDir, 'x8')).toBe(1);
+    expect(events(runDir, id8).filter((e) => e.event === 'submitted')).toHaveLength(1);
+    expect(pwStarts(runDir, id8)).toBe(1);
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
     expect(label.provenance).toMatchObject({ attempt: 1, job: { job_id: job, state: 'COMPLETED', reattached: false } });
   });
 
   it('a request the cluster cannot run fails at once, non-retryably, naming the campaign key to fix', async () => {
     const one = (over: Partial<DftSettings>) =>
-      dftLabel({ runDir: path.join(dir, 'bad'), structureId: `b${Object.keys(over).join('')}`, structureFile: cells8, dft: { ...dft, ...over } }).then(
+      dftLabel({ runDir: path.join(dir, `bad-${Object.keys(over).join('')}`), structureId: id8, structureFile: cells8, dft: { ...dft, ...over } }).then(
         () => { throw new Error('expected a failure'); },
         (e: unknown) => e as ApplicationFailure,
       );
@@ -228,15 +233,15 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   });
 
   it('cancelling the workflow scancels its running job', { timeout: 4 * 60_000 }, async () => {
-    const { runDir, h } = await start('cancel', ['c8']);
-    const job = await runningJob(runDir, 'c8');
+    const { runDir, h } = await start('cancel', [id8]);
+    const job = await runningJob(runDir, id8);
     // Suspended, so the job is certainly still there when the cancellation reaches the activity (it
     // arrives with a heartbeat, which the SDK throttles to a fraction of the heartbeat timeout).
     await slurmCmd('scontrol', ['suspend', job]);
     await h.cancel();
     await until('the job to be cancelled', async () => ((await jobState(job)) === 'CANCELLED' ? true : undefined), 60);
-    expect(record(runDir, 'c8')).toMatchObject({ jobId: job, phase: 'cancelled' });
-    expect(events(runDir, 'c8').find((e) => e.event === 'cancelled')).toMatchObject({ job_id: job, reason: expect.stringMatching(/^(activity cancelled|workflow closed)$/) });
+    expect(record(runDir, id8)).toMatchObject({ jobId: job, phase: 'cancelled' });
+    expect(events(runDir, id8).find((e) => e.event === 'cancelled')).toMatchObject({ job_id: job, reason: expect.stringMatching(/^(activity cancelled|workflow closed)$/) });
     await expect(h.result()).rejects.toThrow();
   });
 });

@@ -13,6 +13,7 @@ import { TaskQueues } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
 import { startServer, stopServer } from '../host/server';
 import { labellingWorkflow } from '../workflows/labelling';
+import { structureIds } from './helpers/python';
 
 const cli = path.join(projectRoot, 'bin', 'autopipe.mjs');
 
@@ -36,6 +37,7 @@ describe('autopipe worker process', () => {
     await startServer({ settings, stateDir: state, headless: true });
     const cells = path.join(state, 'si.extxyz');
     await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write; a=bulk('Si','diamond',a=5.43); a.rattle(0.03, seed=9); write(${JSON.stringify(cells)}, a)`]);
+    const [id] = await structureIds(cells);
     const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 16, smearing: 'none', kspacing: 0.09 });
     const worker = execa(process.execPath, [cli, 'worker', '--queues', 'control,dft', '--grace', '5'], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '' }, reject: false, all: true });
 
@@ -45,7 +47,7 @@ describe('autopipe worker process', () => {
         return await client.workflow.execute(labellingWorkflow, {
           taskQueue: TaskQueues.control,
           workflowId: `${name}-${Date.now()}`,
-          args: [{ runDir: path.join(state, name), dft, structureFile: cells, ids: [name] }],
+          args: [{ runDir: path.join(state, name), dft, structureFile: cells, ids: [id!] }],
         });
       } finally {
         await client.connection.close();

@@ -10,3 +10,12 @@ export async function py(code: string, env: Record<string, string> = {}): Promis
 export async function pyJson<T = unknown>(code: string): Promise<T> {
   return JSON.parse(await py(code)) as T;
 }
+
+/** The structure ids of a file's frames: content hashes, as the store keys structures (activities/structures). */
+export async function structureIds(file: string): Promise<string[]> {
+  return pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`);
+}
