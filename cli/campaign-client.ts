@@ -72,7 +72,8 @@ export function formatStatus(s: CampaignStatus): string {
       (m) =>
         `  gen ${m.generation}: test RMSE ${m.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${m.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å` +
         (m.explored ? `; MD: ${m.explored.candidates} candidates, ${m.explored.halted} halted, max gamma ${m.explored.gamma_max.toFixed(2)}` : '') +
-        (m.dft ? `; DFT ${m.dft.labelled}/${m.dft.requested}` : ''),
+        (m.dft ? `; DFT ${m.dft.labelled}/${m.dft.requested}` : '') +
+        (m.validation ? `; validation (${m.validation.structures}): ${m.validation.potential.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${m.validation.potential.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom` : ''),
     ),
     ...validationLines(s),
     s.potential ? `  potential (gen ${s.potential.generation}): ${s.potential.yace}` : '',
