@@ -17,6 +17,7 @@ import { dftLabel } from './dft/qe';
 import { drawValidation, scoreValidation } from './evaluation/validation';
 import { prepareCampaign, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
+import { findResumePoint } from './campaign/resume';
 import { addLabelFiles, addLabels, addMembers, exportStructures, insertStructures, queryStore, recordLabels, storeInfo, storeLabels } from './store/store';
 import { generateStructures } from './structures/generate';
 
@@ -26,7 +27,7 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
-const campaignControlActivities = { prepareCampaign, writeCampaignReport, assembleDftPool, splitDftPool, drawValidation };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, assembleDftPool, splitDftPool, findResumePoint, drawValidation };
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };

@@ -139,7 +139,11 @@ export const DftSchema = z.strictObject({
   conv_thr: positive().default(1e-8),
   electron_maxstep: posInt().default(100),
   mixing_beta: positive().max(1, 'must be <= 1').default(0.7),
-  max_retries: nonNegInt().default(3),
+  max_retries: nonNegInt().default(3).describe('genuine SCF failures healed per structure (each retry changes the settings by diagnosis); crashes never count'),
+  train_physics_changed: z
+    .boolean()
+    .default(true)
+    .describe('labels healed only by changing the physics (smearing switched on for fixed occupations) train the potentials; false keeps them in the store, out of training'),
   concurrency: posInt().default(2),
   timeout_minutes: positive().default(120),
   limits: z

@@ -77,6 +77,7 @@ export function slurmTimeLimitMinutes(dft: { timeout_minutes: number; slurm?: { 
  * wait too, plus a margin for the job's kill grace and the output read.
  */
 export function dftAttemptMinutes(dft: { launcher: LauncherKind; timeout_minutes: number; slurm?: SlurmSettings }): number {
-  if (dft.launcher !== 'slurm') return dft.timeout_minutes;
+  // Locally a margin too, so pw.x's own timeout (a genuine failure, diagnosed) fires before Temporal's.
+  if (dft.launcher !== 'slurm') return dft.timeout_minutes + 10;
   return Math.ceil(slurmTimeLimitMinutes(dft) + (dft.slurm?.max_queue_hours ?? 72) * 60 + 10);
 }

@@ -16,6 +16,7 @@ import { py, structureIds } from './helpers/python';
 import { cuTraining, emtDataset } from './fixtures/training/data';
 import { potentialSection } from '../activities/ace/fit-input';
 import { runTool } from '../activities/runtime/process';
+import { dftLabelKey, jobDirFor } from '../activities/dft/qe';
 
 const box = sandbox('autopipe-catalogue-server');
 const partial = box.file('partial.cif', PARTIAL_CIF);
@@ -86,7 +87,7 @@ describe('bad-input catalogue: the campaign workflow started with plain JSON (th
     expect(r.failures[0]!.reason).toMatch(new RegExp(`^TooExpensive: structure ${id}: a 3190x3190x3190 k-point grid \\(3\\.25e\\+10 points\\) exceeds dft\\.limits\\.max_kpoints \\(20000\\)`));
     expect(r.failures[0]!.reason).toContain('nothing was started');
     // pw.x never ran: the attempt holds the written input and no pw.x output or log.
-    const attempt = path.join(runDir, 'dft', id!, 'attempt-1');
+    const attempt = path.join(jobDirFor(runDir, id!, dftLabelKey(id!, dft)), 'attempt-1');
     expect(readdirSync(attempt).sort()).toEqual(expect.arrayContaining(['espresso.pwi']));
     expect(existsSync(path.join(attempt, 'pw.log'))).toBe(false);
     expect(existsSync(path.join(attempt, 'espresso.pwo'))).toBe(false);

@@ -121,6 +121,7 @@ const CHANGES: Record<string, Change> = {
   'dft.electron_maxstep': { to: 150 },
   'dft.mixing_beta': { to: 0.4 },
   'dft.max_retries': { to: 2 },
+  'dft.train_physics_changed': { to: false },
   'dft.concurrency': { to: 1 },
   'dft.timeout_minutes': { to: 60 },
   'dft.launcher': { to: 'slurm' },

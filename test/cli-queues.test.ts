@@ -10,6 +10,7 @@ import { TaskQueues } from '../common/queues';
 import { runCli } from '../cli/program';
 import { extxyz, sandbox } from './helpers/bad-input';
 import { startTestWorkers, testClient } from './helpers/temporal';
+import { structureIds } from './helpers/python';
 
 const box = sandbox('autopipe-cli-queues');
 afterAll(() => rmSync(box.dir, { recursive: true, force: true }));
@@ -26,7 +27,7 @@ describe('CLI runs and the shared queues', () => {
     const shared = await client.workflow.start('labellingWorkflow', {
       taskQueue: TaskQueues.control,
       workflowId: `shared-${path.basename(box.dir)}`,
-      args: [{ runDir: campaignRun, dft, structureFile: si, ids: ['si'] }],
+      args: [{ runDir: campaignRun, dft, structureFile: si, ids: await structureIds(si) }],
     });
     // Its DFT activity is scheduled on the shared queue before the CLI starts.
     await vi.waitFor(async () => expect((await shared.describe()).raw.pendingActivities?.length).toBe(1), { timeout: 30_000, interval: 200 });

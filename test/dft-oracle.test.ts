@@ -11,9 +11,10 @@ import { DftSchema } from '../common/campaign-schema';
 import { projectRoot, pythonExe } from '../host/paths';
 import { TaskQueues } from '../common/queues';
 import { dftHelperServer } from '../activities/runtime/helper-server';
-import { dftLabel, type DftLabel } from '../activities/dft/qe';
+import { dftLabel, dftLabelKey, jobDirFor, type DftLabel } from '../activities/dft/qe';
 import { labellingWorkflow } from '../workflows/labelling';
 import { pyJson, structureIds } from './helpers/python';
+import { storedLabels } from './helpers/store';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const wrapper = path.join(projectRoot, 'test', 'fixtures', 'pw-counting.sh');
@@ -41,7 +42,7 @@ describe('pw.x through the DFT activity', () => {
       const dft = DftSchema.parse({ ...base, kspacing: 0.09 });
       const ref = await dftLabel({ runDir, structureId: id[index]!, structureFile: cells, index, dft });
       const label = JSON.parse(readFileSync(ref.labelFile, 'utf8')) as DftLabel;
-      const out = path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwo');
+      const out = path.join(jobDirFor(runDir, id[index]!, ref.labelKey), 'attempt-1', 'espresso.pwo');
       const ase = await pyJson<{ e: number; f: number[][]; s: number[] }>(`
 import json
 from ase.io import read
@@ -69,7 +70,7 @@ print(json.dumps({'e': a.get_potential_energy(), 'f': a.get_forces().tolist(), '
     const dir = tmp('helper');
     const ref = await dftLabel({ runDir: dir, structureId: id[0]!, structureFile: cells, index: 0, dft });
     expect([server.starts, server.pid]).toEqual([starts, pid]);
-    expect(existsSync(path.join(path.dirname(ref.labelFile), 'attempt-1', 'espresso.pwi'))).toBe(true);
+    expect(existsSync(path.join(jobDirFor(dir, id[0]!, ref.labelKey), 'attempt-1', 'espresso.pwi'))).toBe(true);
   });
 
   it('cancelled while its input is written: no pw.x start, and the shared helper keeps serving', async () => {
@@ -115,28 +116,97 @@ describe('labelling workflow on the real server', () => {
   });
   afterAll(async () => stop?.());
 
-  it('heals a real SCF failure on attempt 2; both attempts are in the history and on disk', async () => {
+  it('heals a too-short SCF by diagnosis (slow: twice the steps from its density); the history and the disk show each attempt', async () => {
     const runDir = tmp('heal');
-    // electron_maxstep 3 cannot converge Si at conv_thr 1e-8: attempt 1 fails for real; rung 2 allows 100.
-    const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 3 });
+    // electron_maxstep 4 cannot converge Si at conv_thr 1e-8, but the accuracy falls every step: "slow".
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 4 });
     const client = await testClient();
-    const wfId = `heal-${Date.now()}`;
-    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: wfId, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
+    const h = await client.workflow.start(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `heal-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
     const r = await h.result();
-    expect(r).toMatchObject({ labelled: 1, healed: 1, failed: 0 });
-    const events = (await h.fetchHistory()).events ?? [];
-    const started = events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
-    expect(started?.attempt).toBe(2);
-    expect(started?.lastFailure?.message).toMatch(/SCF did not converge/);
-    expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('ScfNotConverged');
-    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
-    expect(scheduled?.activityType?.name).toBe('dftLabel');
-    const dirs = readdirSync(path.join(runDir, 'dft', id[0]!)).sort();
-    expect(dirs).toEqual(expect.arrayContaining(['attempt-1', 'attempt-2']));
-    expect(readFileSync(path.join(runDir, 'dft', id[0]!, 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
+    expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 0, failed: 0 });
     const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
-    expect(label.provenance).toMatchObject({ attempt: 2, rung: 'beta-0.3-local-TF', healed: true });
-    expect((label.provenance.parameters as { electrons: { mixing_mode: string } }).electrons.mixing_mode).toBe('local-TF');
+    const p = label.provenance;
+    expect(p.remedies![0]).toMatchObject({ attempt: 1, diagnosis: 'slow', remedy: 'steps-8' });
+    expect(p.remedies!.every((x) => x.diagnosis === 'slow')).toBe(true);
+    expect(p).toMatchObject({ healed: true, genuine_failures: p.remedies!.length, attempt: p.remedies!.length + 1 });
+    expect(p.physics_changed).toBeUndefined();
+    expect(label.labelKey).toBe(dftLabelKey(id[0]!, dft)); // same physics, same key
+    // Each genuine failure is a Temporal retry with the diagnosis in its failure message.
+    const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).find((a) => a?.attempt === 2);
+    expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('ScfNotConverged');
+    expect(started?.lastFailure?.message).toMatch(/diagnosis: slow: .*next attempt: steps-8/);
+    const job = jobDirFor(runDir, id[0]!, label.labelKey);
+    expect(readFileSync(path.join(job, 'attempt-1', 'espresso.pwo'), 'utf8')).toContain('convergence NOT achieved');
+    expect(JSON.parse(readFileSync(path.join(job, 'attempt-1', 'outcome.json'), 'utf8')).diagnosis.kind).toBe('slow');
+    expect(JSON.parse(readFileSync(path.join(job, 'attempt-2', 'attempt.json'), 'utf8'))).toMatchObject({ remedy: 'steps-8', restart_from_density: true });
+    expect(readFileSync(path.join(job, 'attempt-2', 'espresso.pwi'), 'utf8')).toMatch(/startingpot\s*=\s*'file'/);
+  });
+
+  it('a Gamma-point fixed-occupation Si-8 cell that plain settings cannot converge is healed: mixing, then smearing as the last resort', async () => {
+    const runDir = tmp('gamma');
+    const file = path.join(runDir, 'si8-gamma.extxyz');
+    // The reported case: rattled 8-atom Si at Gamma (kspacing 0.25) with smearing none sloshes for ever.
+    await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write; a=bulk('Si','diamond',a=5.43,cubic=True); a.rattle(0.1, seed=0); write(${JSON.stringify(file)}, a)`]);
+    const [g8] = await pyJson<string[]>(`
+import json
+from ase.io import read
+from activities.structures.commands import structure_id
+print(json.dumps([structure_id(read(${JSON.stringify(file)}))]))`);
+    const dft = DftSchema.parse({ ...base, ecutwfc: 16, kspacing: 0.25, electron_maxstep: 20, train_physics_changed: false });
+    const client = await testClient();
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `gamma-${Date.now()}`, args: [{ runDir, dft, structureFile: file, ids: [g8!] }] });
+    expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 1, failed: 0, labels: [] });
+    expect(r.untrained).toHaveLength(1); // train_physics_changed: false keeps it out of training
+    const label = JSON.parse(readFileSync(r.untrained[0]!.labelFile, 'utf8')) as DftLabel;
+    const p = label.provenance;
+    expect(p.remedies!.map((x) => [x.diagnosis, x.remedy])).toEqual([
+      ['sloshing', 'beta-0.3-local-TF'],
+      ['sloshing', 'beta-0.1-ndim-12'],
+      ['sloshing', 'smearing-mv-0.01'],
+    ]);
+    expect(p).toMatchObject({ healed: true, genuine_failures: 3, rung: 'smearing-mv-0.01', physics_changed: { smearing: { from: 'none', to: 'mv' }, degauss: { from: null, to: 0.01 } } });
+    expect(p.parameters).toMatchObject({ system: { occupations: 'smearing', smearing: 'mv', degauss: 0.01 } });
+    // Its key is the key of the physics it has: a store or dataset never mixes it with fixed-occupation labels.
+    expect(label.labelKey).toBe(dftLabelKey(g8!, { ...dft, smearing: 'mv', degauss: 0.01 }));
+    expect(label.labelKey).not.toBe(p.job_key);
+    expect(r.untrained[0]!.labelFile).toContain(`label-${p.job_key}.json`);
+    // The store holds it under that key (flagged by its provenance), none under the requested one.
+    const stored = (await storedLabels(runDir, [g8!], 'dft'))[g8!]!;
+    expect(stored.map((l) => l.settings_hash)).toEqual([label.labelKey]);
+    expect(stored[0]!.provenance).toMatchObject({ physics_changed: { smearing: { from: 'none', to: 'mv' } } });
+  });
+
+  it('a forced Cholesky failure is healed by the diagonalisation change (Davidson -> cg), physics untouched', async () => {
+    const runDir = tmp('cholesky');
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09, command: path.join(projectRoot, 'test', 'fixtures', 'pw-cholesky.sh') });
+    const client = await testClient();
+    const r = await client.workflow.execute(labellingWorkflow, { taskQueue: TaskQueues.control, workflowId: `chol-${Date.now()}`, args: [{ runDir, dft, structureFile: cells, ids: [id[0]!] }] });
+    expect(r).toMatchObject({ labelled: 1, healed: 1, physicsChanged: 0, failed: 0 });
+    const label = JSON.parse(readFileSync(r.labels[0]!.labelFile, 'utf8')) as DftLabel;
+    expect(label.provenance.remedies).toEqual([{ attempt: 1, diagnosis: 'cholesky', detail: expect.stringContaining('cdiaghg'), remedy: 'diag-cg' }]);
+    expect(label.provenance).toMatchObject({ rung: 'diag-cg', parameters: { electrons: { diagonalization: 'cg' } } });
+    expect(label.labelKey).toBe(dftLabelKey(id[0]!, dft));
+  });
+
+  it('a job that used up its retries fails at once when asked again (a restarted campaign), without pw.x', async () => {
+    const runDir = tmp('exhausted');
+    const dft = DftSchema.parse({ ...base, kspacing: 0.09, electron_maxstep: 1, max_retries: 0 });
+    const first = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e) => e);
+    expect(first).toMatchObject({ type: 'ScfNotConverged', nonRetryable: true });
+    const before = pwStarts();
+    const again = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft }).catch((e) => e);
+    expect(again).toMatchObject({ type: 'ScfNotConverged', nonRetryable: true, message: expect.stringMatching(/^already failed 1 times/) });
+    expect(pwStarts()).toBe(before);
+    // More retries allowed (max_retries is not physics): the same job continues its ladder, one attempt
+    // per call as Temporal's retries would make them.
+    let healed: Awaited<ReturnType<typeof dftLabel>> | undefined;
+    for (let i = 0; i < 7 && !healed; i++) {
+      healed = await dftLabel({ runDir, structureId: id[0]!, structureFile: cells, index: 0, dft: { ...dft, max_retries: 6 } }).catch((e) => {
+        if (e.nonRetryable) throw e;
+        return undefined;
+      });
+    }
+    expect(healed).toMatchObject({ healed: true, physicsChanged: false });
   });
 
   it('asking twice for the same labels runs pw.x once per structure', async () => {
@@ -189,7 +259,9 @@ describe('labelling workflow on the real server', () => {
     expect(r).toMatchObject({ labelled: 2, failed: 0 });
     const k8 = r.labels.find((l) => l.structureId === id[1])!;
     const label = JSON.parse(readFileSync(k8.labelFile, 'utf8')) as DftLabel;
-    expect(label.provenance.attempt).toBe(2);
+    // A kill from outside is infrastructure: the same settings again, no retry used, not "healed".
+    expect(label.provenance).toMatchObject({ attempt: 2, temporal_attempt: 2, rung: 'default', healed: false, genuine_failures: 0 });
+    expect(r.healed).toBe(0);
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).filter((a) => a?.attempt === 2);
     expect(started[0]?.lastFailure?.applicationFailureInfo?.type).toBe('ProcessKilled');
   });

@@ -17,7 +17,7 @@ import type { DftSettings } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { projectRoot, pythonExe } from '../host/paths';
 import type { ApplicationFailure } from '@temporalio/common';
-import { dftLabel, dftLabelKey, type DftLabel } from '../activities/dft/qe';
+import { dftLabel, dftLabelKey, jobDirFor, type DftLabel } from '../activities/dft/qe';
 import { jobLogFile, jobRecordFile, type JobRecord } from '../activities/dft/launch-slurm';
 import type { LabellingInput, LabellingResult } from '../workflows/labelling';
 import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
@@ -60,11 +60,11 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
   };
   const key = (id: string) => dftLabelKey(id, dft);
   const record = (runDir: string, id: string) => {
-    const f = jobRecordFile(path.join(runDir, 'dft', id), key(id));
+    const f = jobRecordFile(jobDirFor(runDir, id, key(id)), key(id));
     return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as JobRecord) : undefined;
   };
   const events = (runDir: string, id: string) => {
-    const f = jobLogFile(path.join(runDir, 'dft', id));
+    const f = jobLogFile(jobDirFor(runDir, id, key(id)));
     return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
   };
   const pwStarts = (runDir: string, id: string) =>
@@ -124,7 +124,7 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
       const details = pending.flatMap((a) => (a.heartbeatDetails?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p) as { job_id?: string }));
       return details.find((d) => d.job_id === job);
     }, 30);
-    expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(runDir, 'dft', id8, 'attempt-1') });
+    expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(jobDirFor(runDir, id8, key(id8)), 'attempt-1') });
     const k2AtKill = record(runDir, id2);
     const k2StateAtKill = k2AtKill?.jobId ? await jobState(k2AtKill.jobId) : 'not submitted';
     console.log(`[slurm-dft] worker SIGKILLed; job ${job} (k8) was ${stateAtKill} and is now suspended; job ${k2AtKill?.jobId} (k2) was ${k2StateAtKill}; label files so far: k2 ${existsSync(path.join(runDir, 'dft', id2, `label-${key(id2)}.json`))}`);
@@ -169,7 +169,7 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     const ev = events(runDir, id8);
     expect(ev.filter((e) => e.event === 'submitted')).toHaveLength(2);
     expect(ev.find((e) => e.event === 'ended' && e.job_id === job)).toMatchObject({ outcome: 'time-limit' });
-    expect(existsSync(path.join(runDir, 'dft', id8, 'attempt-1', 'time-limit'))).toBe(true);
+    expect(existsSync(path.join(jobDirFor(runDir, id8, key(id8)), 'attempt-1', 'time-limit'))).toBe(true);
     const started = ((await h.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).find((a) => a?.attempt === 2);
     expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('TimeLimit');
     expect(started?.lastFailure?.message).toMatch(new RegExp(`Slurm job ${job} .*reached its time limit.*pw\\.x stopped at Slurm's warning and saved its charge density: the next attempt restarts from that charge density`));

@@ -1,11 +1,15 @@
 // One process serving the task queues asked for: control (workflows + cheap activities), dft (pw.x),
 // ml (MACE, pacemaker). Slots per queue bound concurrency; SIGTERM/SIGINT shut down gracefully: no new
 // tasks, in-flight activities get `shutdownGraceTime` to finish and are then cancelled (their process
-// groups killed by the process wrapper).
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+// groups killed by the process wrapper). A worker that dies hard (SIGKILL, OOM) takes its tools with it
+// (activities/runtime/reaper.ts) and is noticed by the server within the heartbeat timeout: every
+// activity heartbeats (activities/runtime/liveness.ts) and the beats reach the server at least every
+// 10 s, well inside the 30-second timeout (workflows/activity-options.ts).
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions as SdkWorkerOptions } from '@temporalio/worker';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { controlActivities, dftActivities, mlActivities } from '../activities';
+import { livenessInterceptor } from '../activities/runtime/liveness';
 import { connectWorker } from '../host/connections';
 import { privateQueue, TaskQueues, type QueueKind } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
@@ -50,31 +54,36 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const namespace = opts.namespace ?? settings.namespace;
   const slots = { ...defaultSlots(opts.dftRanks), ...opts.slots };
   const grace = `${opts.shutdownGraceSeconds ?? 30}s` as const;
+  const common: Partial<SdkWorkerOptions> = {
+    connection,
+    namespace,
+    shutdownGraceTime: grace,
+    interceptors: { activity: [livenessInterceptor] },
+    maxHeartbeatThrottleInterval: '10s',
+  };
   const workers: Worker[] = [];
   const queueName = (q: QueueKind) => (opts.privateRun ? privateQueue(q, opts.privateRun) : TaskQueues[q]);
   for (const q of opts.queues) {
     if (q === 'control') {
       workers.push(
         await Worker.create({
+          ...common,
           connection,
-          namespace,
           taskQueue: queueName('control'),
           workflowsPath,
-          interceptors: { workflowModules: workflowInterceptorModules },
+          interceptors: { ...common.interceptors, workflowModules: workflowInterceptorModules },
           activities: controlActivities,
           maxConcurrentActivityTaskExecutions: slots.control,
-          shutdownGraceTime: grace,
         }),
       );
     } else {
       workers.push(
         await Worker.create({
+          ...common,
           connection,
-          namespace,
           taskQueue: queueName(q),
           activities: q === 'dft' ? dftActivities : mlActivities,
           maxConcurrentActivityTaskExecutions: slots[q],
-          shutdownGraceTime: grace,
         }),
       );
     }
@@ -85,5 +94,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
 /** Run until SIGTERM/SIGINT (the SDK's Runtime shuts every worker down on those signals). */
 export async function runWorkers(opts: WorkerOptions): Promise<void> {
   const workers = await createWorkers(opts);
+  // The moment a restarted worker can take work again (bench/recovery.ts reads it).
+  console.log(`worker: ready (${opts.queues.join(', ')}; pid ${process.pid})`);
   await Promise.all(workers.map((w) => w.run()));
 }

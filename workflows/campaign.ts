@@ -20,7 +20,6 @@ import {
   ChildWorkflowFailure,
   condition,
   continueAsNew,
-  executeChild,
   patched,
   setCurrentDetails,
   setHandler,
@@ -38,6 +37,7 @@ import { distillationWorkflow } from './distillation';
 import { explorationWorkflow, type ExplorationResult } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
+import { reusingChildren, splitResume } from './resume';
 import { failureText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
 import { curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
@@ -61,7 +61,11 @@ type Verdict = { stop: string } | undefined;
 /** The MD candidates after the teacher judged them: the doubted ones (queue) or, unrouted, all; and the labels it kept. */
 type MdRouted = { mdQueue?: string; mdFile?: string; teacherLabelled?: string };
 
-export async function campaignWorkflow(raw: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
+export async function campaignWorkflow(input: unknown, carried?: CampaignState): Promise<CampaignOutcome> {
+  // `"resume": true` next to the campaign keys continues an earlier run of this id (workflows/resume.ts).
+  const { raw, resume } = splitResume(input);
+  // Phases (child workflows) run through this; a resumed run gets the ones its predecessor finished.
+  let executeChild = reusingChildren({});
   const parsed = parseCampaign(raw);
   if (!parsed.ok) {
     throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${parsed.errors.join('\n')}` });
@@ -74,7 +78,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
 
   // Handlers are registered before the first await, so status answers from the first moment: the
   // provisional state is replaced by the prepared one (derived values, run directory) right after.
-  const state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
+  let state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
   // The validation set and the teacher's gate (workflows/validation.ts) came after histories were recorded:
   // a run recorded without them replays without them; a state carried from such a run starts them empty.
   const validating = patched('validation-set');
@@ -104,6 +108,19 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
     },
   );
 
+  let resumedState = false;
+  if (resume && !carried) {
+    // Continue the earlier run: its generation's starting state, and the phases it finished.
+    const point = await control.findResumePoint({ campaignId: state.campaignId, currentRunId: info.runId, fromRunId: resume.fromRunId });
+    if (point.state) {
+      state = { ...(point.state as CampaignState), paused: state.paused, stopAfterGeneration: state.stopAfterGeneration };
+      state.validation ??= initialValidation(); // a run recorded before the validation set
+      state.teacherLabels ??= 0;
+      resumedState = true;
+    }
+    executeChild = reusingChildren(point.phases);
+    if (point.fromRunId) setCurrentDetails(`resuming run ${point.fromRunId} (${point.status}): ${Object.keys(point.phases).length} finished phase(s) reused`);
+  }
   const g = state.generation;
   const metrics = (): GenerationMetrics | undefined => state.metrics.find((m) => m.generation === g);
   /** Every branch of a generation says what it did and why, in the status and the report. */
@@ -153,7 +170,7 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   // -- validation: DFT the campaign never trains on (workflows/validation.ts), and the teacher's gate -------
   const validationPools = async (md?: { file: string }) => {
     await enter('labelling', md ? 'validation set: random MD candidates of each temperature' : 'validation set: random candidates of each generator mode');
-    const r = await drawPools({ runDir: state.runDir, campaign: c(), generation: g, childId: childId(md ? 'validation-md' : 'validation-generated'), v: state.validation, md, dftUsed: state.dft.used });
+    const r = await drawPools({ runDir: state.runDir, campaign: c(), generation: g, childId: childId(md ? 'validation-md' : 'validation-generated'), v: state.validation, md, dftUsed: state.dft.used, executeChild });
     state.dft.used += r.requested;
     state.dft.labelled += r.labelled;
     state.dft.failed += r.failed;
@@ -184,10 +201,11 @@ export async function campaignWorkflow(raw: unknown, carried?: CampaignState): P
   };
 
   if (!carried) {
-    const prepared = await control.prepareCampaign({ raw, campaignId: state.campaignId });
+    // A resume may bring a fixed configuration: prepared again, the stored one kept as history.
+    const prepared = await control.prepareCampaign({ raw, campaignId: state.campaignId, reconfigure: resume !== undefined });
     state.runDir = prepared.runDir;
     state.campaign = prepared.campaign;
-    state.teacherModels = prepared.campaign.teacher.models;
+    if (!resumedState) state.teacherModels = prepared.campaign.teacher.models;
     tunes.forEach((t) => applyTune(state.campaign, t)); // tuned while preparing: the user's word wins
   }
   upsertSearchAttributes([

@@ -6,3 +6,4 @@ export { finetuneWorkflow } from './finetune';
 export { labellingWorkflow } from './labelling';
 export { smokeWorkflow } from './smoke';
 export { maceLabelWorkflow, teacherBootstrapWorkflow, teacherFinetuneWorkflow, tieredOracleWorkflow } from './teacher';
+export { singleActivityWorkflow } from './single-activity';

@@ -1,5 +1,7 @@
 // DFT labelling of a structure set: one activity per structure (its summary names the structure), a
 // sliding window of dft.concurrency, failures recorded and counted instead of failing the campaign.
+// Labels healed by changing the physics train only when dft.train_physics_changed allows it; otherwise
+// they are returned apart (`untrained`), for the store but not for training sets.
 import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
 import type { DftLabelRef } from '../activities/dft/qe';
 import type { DftSettings } from '../common/campaign-schema';
@@ -17,19 +19,30 @@ export interface LabellingInput {
   store?: { source?: string; generation: number };
 }
 
+type LabelRef = { structureId: string; index: number; labelKey: string; labelFile: string };
+
 export interface LabellingResult {
   labelled: number;
+  /** SCF failures healed (a retry after a crash is not counted). */
   healed: number;
+  /** Of those, healed by changing the physics (smearing switched on): flagged in their provenance. */
+  physicsChanged: number;
   reused: number;
   failed: number;
-  /** Each label's store key is (structureId, "dft", labelKey); labelFile is pw.x's raw record. */
-  labels: { structureId: string; index: number; labelKey: string; labelFile: string }[];
+  /**
+   * The labels training may use. Each label's store key is (structureId, "dft", labelKey); labelFile is
+   * pw.x's raw record. A label healed by changing the physics has its own labelKey.
+   */
+  labels: LabelRef[];
+  /** Physics-changed labels kept out of training (dft.train_physics_changed: false); in the store all the same. */
+  untrained: LabelRef[];
   failures: { structureId: string; reason: string }[];
 }
 
 export async function labellingWorkflow(input: LabellingInput): Promise<LabellingResult> {
   const dft = dftProxy(input.dft);
-  const result: LabellingResult = { labelled: 0, healed: 0, reused: 0, failed: 0, labels: [], failures: [] };
+  const result: LabellingResult = { labelled: 0, healed: 0, physicsChanged: 0, reused: 0, failed: 0, labels: [], untrained: [], failures: [] };
+  const trainChanged = input.dft.train_physics_changed ?? true;
   let done = 0;
   await slidingWindow(input.ids, input.dft.concurrency, async (structureId, index) => {
     try {
@@ -39,8 +52,9 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
       );
       result.labelled++;
       if (ref.healed) result.healed++;
+      if (ref.physicsChanged) result.physicsChanged++;
       if (ref.reused) result.reused++;
-      result.labels.push({ structureId, index, labelKey: ref.labelKey, labelFile: ref.labelFile });
+      (ref.physicsChanged && !trainChanged ? result.untrained : result.labels).push({ structureId, index, labelKey: ref.labelKey, labelFile: ref.labelFile });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause instanceof ApplicationFailure ? `${err.cause.type}: ${err.cause.message}` : String(err.cause ?? err.message);
@@ -58,5 +72,6 @@ export async function labellingWorkflow(input: LabellingInput): Promise<Labellin
     setCurrentDetails(`DFT ${done}/${input.ids.length}: ${result.labelled} labelled (${result.healed} healed), ${result.failed} failed`);
   });
   result.labels.sort((a, b) => a.index - b.index);
+  result.untrained.sort((a, b) => a.index - b.index);
   return result;
 }

@@ -1,22 +1,15 @@
 // Shared by the MACE-tier workflows: the label-batch activity options, teacher-section parsing, and the
 // one batched labelling loop every workflow uses (a sliding window of maceLabelBatch activities over a
 // structure file; labels go into the run's store, optionally routed in the same activity).
-import { ApplicationFailure, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MlActivities } from '../activities';
 import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
-import { NonRetryableErrors, nonRetryableErrorTypes } from '../common/errors';
-import { TaskQueues } from '../common/queues';
+import { NonRetryableErrors } from '../common/errors';
 import type { RoutingPolicy } from '../common/routing';
+import { mlBatchOptions as batchOptions } from './activity-options';
 import { slidingWindow } from './window';
 
-// Label batches are short: a stuck one is retried soon instead of after the training timeout.
-const batchOptions: ActivityOptions = {
-  taskQueue: TaskQueues.ml,
-  startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
-};
 const mlBatch = proxyActivities<MlActivities>(batchOptions);
 
 export function invalidConfig(message: string): ApplicationFailure {

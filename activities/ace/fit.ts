@@ -2,6 +2,8 @@
 // heartbeat per iteration, then pace_yaml2yace (.yace) and pace_activeset (.asi); metrics from
 // Pacemaker's own files. Generation 0 fits from scratch; later generations start from the previous
 // potential (same basis: continue its coefficients; larger basis: grow it; see pacemaker-input.ts).
+// Finished work is kept: a fit with the same inputs returns the finished one, and a fit interrupted by a
+// crash resumes from Pacemaker's interim potential (saved every iteration) for the iterations left.
 import { ApplicationFailure } from '@temporalio/common';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,7 @@ import { canonicalJson, sha256 } from '../runtime/hashing';
 import { nonRetryable, parsePayload, requireFile } from './common';
 import { pacemakerInput, potentialSection, type FitMode } from './fit-input';
 import { fitProgressParser } from './fit-progress';
-import { runTool } from '../runtime/process';
+import { reapStale, runTool } from '../runtime/process';
 import { callPython } from '../runtime/python';
 import { writeLammpsHandover } from '../md/lammps-handover';
 import { contract, filePath } from '../runtime/contract';
@@ -68,6 +70,45 @@ export interface FitResult {
   /** Pacemaker's working directory (metrics.txt, test_metrics.txt, fitting_data_info.pckl.gzip). */
   workDir: string;
   metrics: FitMetrics;
+  /** Iterations an interrupted attempt had done before this fit resumed from its interim potential. */
+  resumedAfterIterations?: number;
+}
+
+/**
+ * The interim potential of an interrupted attempt of this same fit (matching fingerprint), moved out of
+ * the work directory, and the iterations done so far (over every interrupted attempt); none to resume:
+ * {iterations: 0}. Resuming needs at least one iteration left.
+ */
+function takeInterim(outDir: string, work: string, fingerprint: string, maxiter: number): { interim?: string; iterations: number } {
+  const ledger = path.join(outDir, 'resume.json');
+  const prior = readJsonIfExists<{ fingerprint: string; iterations: number; interim: string }>(ledger);
+  const carried = prior?.fingerprint === fingerprint && existsSync(prior.interim) ? prior : undefined;
+  const marker = path.join(work, 'fingerprint');
+  const interim = path.join(work, 'interim_potential_0.yaml');
+  const same = existsSync(marker) && readFileSync(marker, 'utf8').trim() === fingerprint;
+  const done = same && existsSync(interim) ? (lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0) : 0;
+  if (done > 0) {
+    // At least one iteration is left to run, even when the interrupted attempt had done them all.
+    const iterations = Math.min((carried?.iterations ?? 0) + done, maxiter - 1);
+    const kept = path.join(outDir, 'resume', `interim-after-${iterations}.yaml`);
+    mkdirSync(path.dirname(kept), { recursive: true });
+    copyFileSync(interim, kept);
+    writeFileAtomic(ledger, JSON.stringify({ fingerprint, iterations, interim: kept }, null, 1));
+    return { interim: kept, iterations };
+  }
+  // Interrupted again before its first iteration: still resume from the earlier interim.
+  if (carried && carried.iterations < maxiter) return { interim: carried.interim, iterations: carried.iterations };
+  rmSync(ledger, { force: true });
+  return { iterations: 0 };
+}
+
+/**
+ * Start the fit from an interim potential: the whole basis with its current coefficients, as Pacemaker
+ * continues any potential file (`potential: <file>`). Not `initial_potential`: with a basis that is
+ * already complete, Pacemaker's basis extension would add nothing and stop without fitting.
+ */
+function startFrom(doc: Record<string, unknown>, interim: string): void {
+  doc.potential = interim;
 }
 
 const DatasetSummary = z.object({ structures: z.number(), atoms_per_element: z.record(z.string(), z.number()), has_energy: z.boolean() });
@@ -182,11 +223,16 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
     { workDir: path.join(outDir, 'check') },
   );
 
-  // Pacemaker writes into its cwd: a fresh work dir per attempt, results copied out at the end.
+  // Pacemaker writes into its cwd: a fresh work dir per attempt, results copied out at the end; an
+  // interrupted attempt of this same fit leaves its interim potential, which the next one starts from.
   const work = path.join(outDir, 'fit');
+  reapStale(path.join(work, 'pacemaker.pid'), work); // a fit left by a dead worker on this host
+  const fullMaxiter = input.maxiter ?? (check.mode === 'scratch' ? training.maxiter : training.incremental_maxiter);
+  const resume = takeInterim(outDir, work, fingerprint, fullMaxiter);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const maxiter = input.maxiter ?? (check.mode === 'scratch' ? training.maxiter : training.incremental_maxiter);
+  writeFileAtomic(path.join(work, 'fingerprint'), `${fingerprint}\n`);
+  const maxiter = fullMaxiter - resume.iterations;
   const doc = pacemakerInput(training, {
     elements: input.elements,
     datasetFile: path.resolve(input.datasetFile),
@@ -199,12 +245,13 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
     previousReferenceEnergy: check.previous_reference_energy,
     innerCutoffs: check.inner_cutoffs,
   });
+  if (resume.interim) startFrom(doc, resume.interim);
   const inputYaml = path.join(work, 'input.yaml');
   writeFileAtomic(inputYaml, YAML.stringify(doc));
   const logFile = path.join(outDir, 'pacemaker.log');
   const started = Date.now();
   try {
-    await runTool({ command: 'pacemaker', args: input.predictions ? ['input.yaml'] : ['input.yaml', '--no-predict'], cwd: work, logFile, progress: fitProgressParser(maxiter), env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
+    await runTool({ command: 'pacemaker', args: input.predictions ? ['input.yaml'] : ['input.yaml', '--no-predict'], cwd: work, logFile, progress: fitProgressParser(maxiter), env: { TF_CPP_MIN_LOG_LEVEL: '2' }, pidFile: path.join(work, 'pacemaker.pid') });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'ToolFailed') {
       throw nonRetryable(NonRetryableErrors.TrainingFailed, `pacemaker failed: ${err.message}`);
@@ -239,7 +286,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   // cycle_metrics.txt holds the end of each fit cycle; metrics.txt every iteration.
   const train = lastMetricsRow(path.join(work, 'cycle_metrics.txt')) ?? lastMetricsRow(path.join(work, 'metrics.txt'));
   const test = lastMetricsRow(path.join(work, 'test_cycle_metrics.txt')) ?? lastMetricsRow(path.join(work, 'test_metrics.txt'));
-  const iterations = lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0;
+  const iterations = resume.iterations + (lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0);
   if (!train) throw nonRetryable(NonRetryableErrors.TrainingFailed, `pacemaker wrote no metrics (no fit iteration ran); log: ${logFile}`);
   const metrics: FitMetrics = {
     iterations,
@@ -252,7 +299,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   };
   writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, zbl_inner_cutoffs: check.inner_cutoffs, closest_pairs: check.closest_pairs, ...metrics }, null, 1));
   copyFileSync(inputYaml, path.join(outDir, 'input.yaml'));
-  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics };
+  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics, ...(resume.interim ? { resumedAfterIterations: resume.iterations } : {}) };
   await writeLammpsHandover(result, input.datasetFile); // in.lammps + structure.data for users' ML-PACE builds
   writeFileAtomic(record, JSON.stringify({ fingerprint, result }, null, 1));
   return result;

@@ -1,16 +1,21 @@
-// The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing across Temporal
-// retries (the attempt number picks the ladder rung), every attempt kept in its own directory. The label
+// The DFT oracle: one pw.x SCF per activity, idempotent by label key, self-healing by diagnosis: each
+// genuine failure is diagnosed from pw.x's output and the next attempt gets the remedy for that cause
+// (ladder.ts); an attempt cut short by infrastructure (lost worker, pw.x killed from outside, a batch
+// job lost by its node) repeats its settings and costs no retry. The ledger of attempts lives beside the
+// files (attempts.ts). pw.x runs through a launcher (launch.ts: a child process or a Slurm job). The label
 // goes into the run's store (structure and label in one transaction) as soon as pw.x produced it; the
 // store is where every consumer reads it. dft/<id>/label-<key>.json stays as pw.x's raw record, written
 // first, so a worker killed between the two never costs a second SCF.
-import { currentActivity } from '../runtime/context';
+import { activityIds, currentActivity } from '../runtime/context';
 import { ApplicationFailure } from '@temporalio/common';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DftSettings } from '../../common/campaign-schema';
-import { NonRetryableErrors } from '../../common/errors';
-import { ladderRung, pwInputData } from './ladder';
+import { NonRetryableErrors, RetryableErrors, genuineRetryableErrorTypes } from '../../common/errors';
+import { baseSettings, diagnose, physicsChanges, pwInputData, remedy, type Diagnosis, type Remedy, type ScfSettings } from './ladder';
+import { attemptDir, genuineFailures, readLedger, recordAttempt, recordOutcome, type LedgerEntry } from './attempts';
 import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
 import { canonicalJson, sha256 } from '../runtime/hashing';
 import { checkPwInput } from './cost';
@@ -38,6 +43,7 @@ export interface DftLabelInput {
 
 export const DftLabelSchema = z.object({
   structureId: z.string(),
+  /** The job key when the physics are the requested ones; the key of the physics used when healing changed them. */
   labelKey: z.string(),
   energy: z.number(),
   free_energy: z.number(),
@@ -45,9 +51,20 @@ export const DftLabelSchema = z.object({
   stress: z.array(z.number()).length(6),
   provenance: z.object({
     oracle: z.literal('dft'),
+    /** The ledger's attempt number (crashed attempts included). */
     attempt: z.number(),
+    temporal_attempt: z.number().optional(),
+    /** The remedy of the settings used ("default": none). */
     rung: z.string(),
+    /** True when an SCF failure was healed; a retry after a crash is not healing. */
     healed: z.boolean(),
+    genuine_failures: z.number().optional(),
+    /** Each genuine failure's diagnosis and the remedy chosen for it, in order. */
+    remedies: z.array(z.object({ attempt: z.number(), diagnosis: z.string(), detail: z.string(), remedy: z.string() })).optional(),
+    /** Physics settings healing changed, e.g. {smearing: {from: "none", to: "mv"}}; absent: none. */
+    physics_changed: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).optional(),
+    /** The key of the settings asked for (the label file's name); labelKey differs when physics changed. */
+    job_key: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()),
     kpts: z.array(z.number()),
     qe_version: z.string(),
@@ -71,6 +88,8 @@ export interface DftLabelRef {
   energy: number;
   attempt: number;
   healed: boolean;
+  /** Healing changed physics settings (recorded in the label's provenance; its key differs). */
+  physicsChanged: boolean;
   reused: boolean;
 }
 
@@ -102,9 +121,9 @@ const QeReadResult = z.object({
 
 export const QeRead = contract('qe-read', z.strictObject({ output_file: filePath() }), QeReadResult);
 
-/** Settings that change the physics of a label; command, ranks and retries do not. */
+/** Settings that change the physics of a label; command, ranks, retries and the launcher do not. */
 export function physicsSettings(dft: DftSettings) {
-  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
+  const { command: _c, ranks: _r, concurrency: _k, max_retries: _m, train_physics_changed: _tp, timeout_minutes: _t, limits: _lim, launcher: _l, slurm: _s, ...physics } = dft;
   // The code is part of the question a label answers (and of every label key made so far).
   return { code: 'quantum_espresso', ...physics };
 }
@@ -119,6 +138,11 @@ export function dftDir(runDir: string, structureId: string): string {
 
 export function labelFileFor(runDir: string, structureId: string, key: string): string {
   return path.join(dftDir(runDir, structureId), `label-${key}.json`);
+}
+
+/** The attempts and scratch of one job (a structure under the requested settings). */
+export function jobDirFor(runDir: string, structureId: string, key: string): string {
+  return path.join(dftDir(runDir, structureId), key);
 }
 
 /** The store's DFT label of this key, if any (a flagged failure record does not count). */
@@ -141,44 +165,98 @@ async function storeDftLabel(input: DftLabelInput, labelFile: string): Promise<v
   );
 }
 
+function refOf(structureId: string, labelFile: string, label: DftLabel, reused: boolean): DftLabelRef {
+  const p = label.provenance;
+  return { structureId, labelKey: label.labelKey, labelFile, energy: label.energy, attempt: p.attempt, healed: p.healed, physicsChanged: !!p.physics_changed, reused };
+}
+
+/** What the next attempt runs: the remedy for the last genuine failure, or the requested settings. */
+export function nextAttempt(dft: DftSettings, ledger: LedgerEntry[]): Remedy & { failures: number } {
+  const base = baseSettings(dft);
+  const failed = genuineFailures(ledger);
+  const last = failed.at(-1);
+  if (!last) return { name: 'default', settings: base, restartFromDensity: false, failures: 0 };
+  const r = remedy(last.attempt.settings, last.outcome.diagnosis, { lastChance: failed.length === dft.max_retries, base });
+  return { ...r, failures: failed.length };
+}
+
+function genuine(type: string, message: string, diagnosis: Diagnosis, failures: number, dft: DftSettings, next?: Remedy): ApplicationFailure {
+  const final = failures > dft.max_retries;
+  return ApplicationFailure.create({
+    type,
+    nonRetryable: final,
+    message: `${message}\ndiagnosis: ${diagnosis.kind}: ${diagnosis.detail}; genuine failure ${failures} of ${dft.max_retries + 1} allowed${final || !next ? '' : `; next attempt: ${next.name}`}`,
+    details: [{ diagnosis, failures }],
+  });
+}
+
+/** What pw.x printed in an attempt (its output file; a killed or timed-out local run: its log). */
+function pwOutputText(dir: string): string {
+  for (const f of ['espresso.pwo', 'pw.log']) {
+    const file = path.join(dir, f);
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+  }
+  return '';
+}
+
 export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   const { runDir, structureId, dft } = input;
   const key = dftLabelKey(structureId, dft);
   const labelFile = labelFileFor(runDir, structureId, key);
+  // The raw record first: it holds the key the label was stored under (a healed label whose physics
+  // changed has its own); pw.x finished but the worker died before the store write: store it, no second SCF.
+  const raw = readJsonIfExists<DftLabel>(labelFile);
+  if (raw) {
+    if (!(await storedDftLabel(input, raw.labelKey))) await storeDftLabel(input, labelFile);
+    return refOf(structureId, labelFile, raw, true);
+  }
   const stored = await storedDftLabel(input, key);
   if (stored) {
     const p = stored.provenance as { attempt?: number; healed?: boolean };
-    return { structureId, labelKey: key, labelFile, energy: stored.energy, attempt: p.attempt ?? 1, healed: p.healed ?? false, reused: true };
-  }
-  // pw.x finished but the worker died before the store write: record the raw label, no second SCF.
-  const raw = readJsonIfExists<DftLabel>(labelFile);
-  if (raw) {
-    await storeDftLabel(input, labelFile);
-    const p = raw.provenance;
-    return { structureId, labelKey: key, labelFile, energy: raw.energy, attempt: p.attempt, healed: p.healed, reused: true };
+    return { structureId, labelKey: key, labelFile, energy: stored.energy, attempt: p.attempt ?? 1, healed: p.healed ?? false, physicsChanged: false, reused: true };
   }
 
-  const base = dftDir(runDir, structureId);
+  const jobDir = jobDirFor(runDir, structureId, key);
   // A run an earlier attempt started that outlived its worker (a batch job) is finished from, never
-  // repeated; a local leftover pw.x is stopped (launch-local.ts).
+  // repeated; a local leftover pw.x is stopped (launch-local.ts), so no two pw.x write this job's scratch.
   const launcher = pwLauncher(dft.launcher);
-  const resumed = await launcher.resume(base, key, dft);
-  if (resumed) return finishLabel(input, key, labelFile, resumed);
+  const resumed = await launcher.resume(jobDir, key, dft);
+  if (resumed) return finishLabel(input, key, labelFile, jobDir, resumed);
 
   const info = currentActivity()?.info;
-  const attempt = info?.attempt ?? 1;
-  const rung = ladderRung(dft, attempt);
-  const dir = path.join(base, `attempt-${attempt}`);
+  const ledger = readLedger(jobDir);
+  const plan = nextAttempt(dft, ledger);
+  const lastFailure = genuineFailures(ledger).at(-1);
+  if (plan.failures > dft.max_retries && lastFailure) {
+    // Asked again (a resumed or restarted campaign) for a job that already used up its retries.
+    throw genuine(lastFailure.outcome.type, `already failed ${plan.failures} times: ${lastFailure.outcome.message}`, lastFailure.outcome.diagnosis, plan.failures, dft);
+  }
+  const n = (ledger.at(-1)?.n ?? 0) + 1;
+  const dir = attemptDir(jobDir, n);
   rmSync(dir, { recursive: true, force: true });
   const cut = deriveCutoffs(dft.pseudo_dir, dft.pseudopotentials, dft);
   if (!(cut.ecutwfc > 0 && cut.ecutrho >= cut.ecutwfc)) {
     throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `dft: ecutrho (${cut.ecutrho}) must be >= ecutwfc (${cut.ecutwfc}) > 0` });
   }
-  // Restart from the previous attempt's charge density when one was written (pw.x saves it even when
-  // the SCF did not converge); a killed attempt leaves none and the rung starts from scratch.
-  const scratch = path.join(base, 'scratch');
-  const restart = rung.restartFromDensity && existsSync(path.join(scratch, 'pwscf.save', 'charge-density.dat'));
-  const inputData = pwInputData({ ...dft, ecutwfc: cut.ecutwfc, ecutrho: cut.ecutrho }, rung, restart);
+  // Restart from the density only when the attempt before ended by itself: a killed pw.x may have left a
+  // half-written one, which would turn a crash into a genuine failure.
+  const scratch = path.join(jobDir, 'scratch');
+  const previous = ledger.at(-1);
+  const cleanScratch = !previous || !!previous.outcome;
+  if (!cleanScratch) rmSync(scratch, { recursive: true, force: true });
+  const restart = plan.restartFromDensity && cleanScratch && existsSync(path.join(scratch, 'pwscf.save', 'charge-density.dat'));
+  const settings: ScfSettings = plan.settings;
+  const inputData = pwInputData({ ...dft, ecutwfc: cut.ecutwfc, ecutrho: cut.ecutrho }, settings, restart);
+  recordAttempt(dir, {
+    n,
+    temporal_attempt: info?.attempt ?? 1,
+    settings,
+    remedy: plan.name,
+    restart_from_density: restart,
+    started_at: new Date().toISOString(),
+    host: os.hostname(),
+    pid: process.pid,
+  });
 
   // Through the worker's long-lived DFT helper (ASE stays imported): absolute paths, its cwd is not ours.
   const written = await dftHelperServer().request(
@@ -198,44 +276,85 @@ export async function dftLabel(input: DftLabelInput): Promise<DftLabelRef> {
   );
 
   checkPwInput(written.input_file, costGuardSettings(dft), `structure ${structureId}`); // the cost guard: refuse before pw.x starts
-  const run = await launcher.run({ structureId, labelKey: key, base, dir, attempt, rung: rung.name, inputData, kpts: written.kpts }, dft);
-  return finishLabel(input, key, labelFile, run);
+  const run = await diagnosed(jobDir, dir, dft, () => launcher.run({ structureId, labelKey: key, base: jobDir, dir, attempt: n, rung: plan.name, inputData, kpts: written.kpts }, dft));
+  return finishLabel(input, key, labelFile, jobDir, run);
 }
 
-/** Read a finished run's output into the label file (convergence checked explicitly). */
-async function finishLabel(input: DftLabelInput, key: string, labelFile: string, run: PwRun): Promise<DftLabelRef> {
-  const { structureId, dft } = input;
-  const { dir, attempt } = run;
-  const info = currentActivity()?.info;
-  const out = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
-  if (run.exitCode !== 0) {
-    throw ApplicationFailure.create({ type: 'ToolFailed', message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
+/**
+ * Run `step` for the attempt in `dir`; a genuine failure (the SCF, pw.x itself, a batch job's time
+ * limit) is diagnosed from pw.x's output, recorded in the ledger and thrown with the next remedy named.
+ * Anything else (a kill from outside, cancellation, a lost node, a missing tool) passes through untouched.
+ */
+async function diagnosed<T>(jobDir: string, dir: string, dft: DftSettings, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure) || !genuineRetryableErrorTypes.includes(err.type ?? '')) throw err;
+    const timedOut = err.type === RetryableErrors.TimeLimit || (err.details?.[0] as { timedOut?: boolean } | undefined)?.timedOut === true;
+    const diagnosis = diagnose(pwOutputText(dir), { timedOut });
+    recordOutcome(dir, { type: err.type!, diagnosis, message: err.message.split('\n')[0]!, at: new Date().toISOString() });
+    const after = readLedger(jobDir);
+    const failures = genuineFailures(after).length;
+    throw genuine(err.type!, err.message, diagnosis, failures, dft, failures <= dft.max_retries ? nextAttempt(dft, after) : undefined);
   }
+}
 
+/** Read a finished run's output into the label file and the store (convergence checked explicitly). */
+async function finishLabel(input: DftLabelInput, key: string, labelFile: string, jobDir: string, run: PwRun): Promise<DftLabelRef> {
+  const { structureId, dft } = input;
+  const { dir } = run;
+  const out = await diagnosed(jobDir, dir, dft, async () => {
+    const read = await dftHelperServer().request(QeRead, { output_file: path.resolve(run.outputFile) }, { workDir: dir, logFile: path.join(dir, 'qe-read.log') });
+    if (run.exitCode !== 0) {
+      throw ApplicationFailure.create({ type: RetryableErrors.ToolFailed, message: `pw.x exited with ${run.exitCode} although its output looks complete; see ${run.logFile}` });
+    }
+    return read;
+  });
+
+  // The attempt's own record says which settings ran (a re-attached batch job was started by another).
+  const ledger = readLedger(jobDir);
+  const entry = ledger.find((e) => e.dir === dir);
+  const settings: ScfSettings = entry?.attempt?.settings ?? baseSettings(dft);
+  const failed = genuineFailures(ledger).filter((e) => e.n < (entry?.n ?? Infinity));
+  const failures = failed.length;
+  const changed = physicsChanges(dft, settings);
+  const physicsChanged = Object.keys(changed).length > 0;
+  const history = failed.map((e, i, all) => ({
+    attempt: e.n,
+    diagnosis: e.outcome.diagnosis.kind,
+    detail: e.outcome.diagnosis.detail,
+    remedy: i + 1 < all.length ? all[i + 1]!.attempt.remedy : run.rung,
+  }));
   const label: DftLabel = {
     structureId,
-    labelKey: key,
+    // A label computed with other physics than asked for gets the key of the physics it has, so stores
+    // and datasets never mix it up with a label of the requested settings.
+    labelKey: physicsChanged ? dftLabelKey(structureId, { ...dft, smearing: settings.smearing, degauss: settings.degauss }) : key,
     energy: out.energy,
     free_energy: out.free_energy,
     forces: out.forces,
     stress: out.stress,
     provenance: {
       oracle: 'dft',
-      attempt,
+      attempt: run.attempt,
+      temporal_attempt: currentActivity()?.info.attempt ?? 1,
       rung: run.rung,
-      healed: attempt > 1,
+      healed: failures > 0,
+      genuine_failures: failures,
+      remedies: history,
+      ...(physicsChanged ? { physics_changed: changed } : {}),
+      job_key: key,
       parameters: { ...run.inputData, kpts: run.kpts, pseudopotentials: dft.pseudopotentials, command: dft.command, ranks: dft.ranks },
       kpts: run.kpts,
       qe_version: out.qe_version,
       wall_seconds: out.wall_seconds,
       scf_iterations: out.scf_iterations,
-      workflow_id: info?.workflowExecution?.workflowId,
-      activity_id: info?.activityId,
+      ...activityIds(),
       finished_at: new Date().toISOString(),
       ...(run.job ? { job: run.job } : {}),
     },
   };
   writeFileAtomic(labelFile, JSON.stringify(DftLabelSchema.parse(label), null, 1));
   await storeDftLabel(input, labelFile);
-  return { structureId, labelKey: key, labelFile, energy: label.energy, attempt, healed: attempt > 1, reused: false };
+  return refOf(structureId, labelFile, label, false);
 }

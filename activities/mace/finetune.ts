@@ -1,6 +1,8 @@
 // Fine-tuning a MACE model from a local foundation file (ml queue): naive fine-tuning on the new DFT labels,
 // or multihead replay fine-tuning when a replay file is given (the foundation's knowledge is kept on a
 // second head trained on the replay set). One new model file per call; the caller names it per generation.
+// Like every training (train.ts), a finished fine-tune with the same inputs is returned as it is and an
+// interrupted one resumes from its last checkpoint.
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +40,8 @@ export interface FineTuneResult {
   mode: 'naive' | 'multihead';
   foundation: { file: string; sha256: string; patched: boolean };
   wallSeconds: number;
+  reused?: boolean;
+  resumedFromEpoch?: number;
 }
 
 const ModelInfo = {
@@ -98,12 +102,14 @@ export async function fineTuneMace(input: FineTuneInput): Promise<FineTuneResult
     // them to a handful of new structures); passed as numbers, not "foundation" (see mace_models.py).
     e0s: (input.e0s ?? 'foundation') === 'foundation' ? f.e0s : (input.e0s as 'estimated' | 'average'),
     configTypeWeights: input.configTypeWeights,
-    foundationModel: { model: f.prepared, replayFile: input.replayFile, head },
+    foundationModel: { model: f.prepared, sha256: f.sha256, replayFile: input.replayFile, head },
   });
   return {
     model: trained.model,
     mode: input.replayFile ? 'multihead' : 'naive',
     foundation: { file: f.model, sha256: f.sha256, patched: f.patched },
     wallSeconds: trained.wallSeconds,
+    ...(trained.reused ? { reused: true } : {}),
+    ...(trained.resumedFromEpoch !== undefined ? { resumedFromEpoch: trained.resumedFromEpoch } : {}),
   };
 }

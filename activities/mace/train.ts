@@ -1,18 +1,25 @@
 // MACE training with mace_run_train: a committee member from scratch, or a fine-tune from a local
 // foundation model (see mace-finetune.ts); and the inline evaluator for small sets (smoke runs). Large sets
 // are labelled by maceLabelBatch (mace-label.ts), which stores label files and returns references.
+// Finished work is kept: a training whose inputs (settings and file contents) match a finished one returns
+// it (a retry, a campaign started again with the same id); an interrupted one resumes from mace_run_train's
+// last checkpoint (--restart_latest) instead of starting over.
 import { ApplicationFailure } from '@temporalio/common';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../../common/errors';
+import { readJsonIfExists, writeFileAtomic } from '../runtime/files';
+import { canonicalJson, sha256 } from '../runtime/hashing';
 import { maceServer } from '../runtime/helper-server';
 import { contract, filePath } from '../runtime/contract';
-import { runTool } from '../runtime/process';
+import { reapStale, runTool } from '../runtime/process';
 
 export interface MaceFoundationOptions {
   /** Local model file (already prepared, see prepareFoundation). */
   model: string;
+  /** The source model's sha256, when `model` is a prepared copy (its bytes may differ between preparations). */
+  sha256?: string;
   /** Multihead replay fine-tuning with this extxyz as the pretraining head's data; naive when absent. */
   replayFile?: string;
   /** Head of a multihead foundation to start from. */
@@ -43,6 +50,31 @@ export interface MaceTrainInput {
 export interface MaceTrainResult {
   model: string;
   wallSeconds: number;
+  /** A finished training with the same inputs was returned (nothing ran). */
+  reused?: boolean;
+  /** Epoch of the checkpoint this run resumed from (absent: started from scratch). */
+  resumedFromEpoch?: number;
+}
+
+const fileHash = (file: string) => sha256(readFileSync(file));
+
+/** Everything that decides a training's result: settings and the contents of its input files. */
+export function trainFingerprint(input: MaceTrainInput): string {
+  const foundation = typeof input.foundationModel === 'string' ? { model: input.foundationModel } : input.foundationModel;
+  return sha256(canonicalJson({
+    ...input,
+    outDir: undefined,
+    trainFile: fileHash(input.trainFile),
+    foundationModel: foundation && { ...foundation, model: foundation.sha256 ?? fileHash(foundation.model), replayFile: foundation.replayFile && fileHash(foundation.replayFile) },
+  }));
+}
+
+/** The newest checkpoint epoch in a mace_run_train work dir (files <name>_run-<seed>_epoch-<n>.pt). */
+export function latestCheckpointEpoch(work: string): number | undefined {
+  const dir = path.join(work, 'checkpoints');
+  if (!existsSync(dir)) return undefined;
+  const epochs = readdirSync(dir).map((f) => Number(/_epoch-(\d+)(?:_swa)?\.pt$/.exec(f)?.[1])).filter((n) => Number.isInteger(n));
+  return epochs.length ? Math.max(...epochs) : undefined;
 }
 
 function invalid(message: string): ApplicationFailure {
@@ -112,12 +144,28 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
   if (foundation?.replayFile && (!input.e0s || input.e0s === 'average')) {
     throw invalid('teacher.finetune.e0s: multihead fine-tuning cannot use "average" E0s (mace_run_train rejects them): use foundation or estimated');
   }
+  const fingerprint = trainFingerprint(input);
+  const record = path.join(input.outDir, `${input.name}.train.json`);
+  const model = path.join(input.outDir, `${input.name}.model`);
+  const done = readJsonIfExists<{ fingerprint: string; result: MaceTrainResult }>(record);
+  if (done?.fingerprint === fingerprint && existsSync(model)) return { ...done.result, reused: true };
+
   const work = path.join(input.outDir, `train-${input.name}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  const marker = path.join(work, 'fingerprint');
+  reapStale(path.join(work, 'train.pid'), work); // a trainer left by a dead worker on this host
+  // The same training interrupted earlier: keep its checkpoints and resume; anything else starts clean.
+  const same = existsSync(marker) && readFileSync(marker, 'utf8').trim() === fingerprint;
+  const resumeFrom = same ? latestCheckpointEpoch(work) : undefined;
+  if (!same) {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    writeFileAtomic(marker, `${fingerprint}\n`);
+  }
+  const args = maceTrainArgs(input);
+  if (resumeFrom !== undefined) args.push('--restart_latest');
   const started = Date.now();
   try {
-    await runTool({ command: 'mace_run_train', args: maceTrainArgs(input), cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress: epochProgress });
+    await runTool({ command: 'mace_run_train', args, cwd: work, logFile: path.join(input.outDir, `${input.name}.log`), progress: epochProgress, pidFile: path.join(work, 'train.pid') });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'ToolFailed') {
       throw ApplicationFailure.create({ type: NonRetryableErrors.TrainingFailed, nonRetryable: true, message: `mace_run_train failed: ${err.message}` });
@@ -128,9 +176,11 @@ export async function trainMace(input: MaceTrainInput): Promise<MaceTrainResult>
   if (!existsSync(produced)) {
     throw ApplicationFailure.create({ type: NonRetryableErrors.TrainingFailed, nonRetryable: true, message: `mace_run_train wrote no ${input.name}.model; log: ${path.join(input.outDir, `${input.name}.log`)}` });
   }
-  const model = path.join(input.outDir, `${input.name}.model`);
-  copyFileSync(produced, model);
-  return { model, wallSeconds: (Date.now() - started) / 1000 };
+  copyFileSync(produced, `${model}.tmp`);
+  renameSync(`${model}.tmp`, model);
+  const result: MaceTrainResult = { model, wallSeconds: (Date.now() - started) / 1000, ...(resumeFrom !== undefined ? { resumedFromEpoch: resumeFrom } : {}) };
+  writeFileAtomic(record, JSON.stringify({ fingerprint, result }, null, 1));
+  return result;
 }
 
 const Uncertainty = z.union([z.number(), z.literal('inf').transform(() => Infinity), z.null()]);

@@ -4,7 +4,9 @@
 // JSON line each over stdin; the server answers them in order, so progress lines on stderr belong to the
 // oldest pending request. A cancelled MACE activity kills the process group (the next request starts a
 // fresh server); a cancelled DFT request, milliseconds long, finishes first and then raises the
-// cancellation. A crash fails the pending requests with a retryable ProcessKilled. AUTOPIPE_MACE_SERVER=off
+// cancellation. A server killed from outside fails the pending requests with ProcessKilled (retried like a
+// lost worker); one that crashed by itself with ToolFailed (genuine). The reaper (reaper.ts) kills the
+// server when its worker or CLI process dies. AUTOPIPE_MACE_SERVER=off
 // (AUTOPIPE_DFT_SERVER=off) runs one process per request instead (same helper code, through callPython),
 // which the benchmarks measure against.
 import type { Context } from '@temporalio/activity';
@@ -18,6 +20,9 @@ import { NonRetryableErrors, RetryableErrors, nonRetryableErrorTypes } from '../
 import { pythonExe, pythonPath, stateDir } from '../../host/paths';
 import { callPython, parseProgressLine } from './python';
 import { contractInput, contractResult, type Contract } from './contract';
+import { heartbeat } from './liveness';
+import { signalFailureType } from './process';
+import { killSession, trackSession } from './reaper';
 
 const Reply = z.union([
   z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),
@@ -89,6 +94,7 @@ export class HelperServer {
       detached: true, // own process group: cancellation kills whatever it spawned too
     });
     this.child = child;
+    const untrack = trackSession(child.pid);
     this.starts++;
     this.stdoutBuf = '';
     this.stderrBuf = '';
@@ -116,12 +122,13 @@ export class HelperServer {
     });
     child.on('exit', (code, signal) => {
       this.log(`# ${this.kind} helper server pid ${child.pid} exited (${signal ?? code})`);
+      untrack();
       if (this.child === child) {
         this.child = undefined;
         this.ready = undefined;
       }
       const err = ApplicationFailure.create({
-        type: RetryableErrors.ProcessKilled,
+        type: signal ? signalFailureType(signal) : RetryableErrors.ToolFailed,
         message: `the ${this.label} helper server exited (${signal ?? `code ${code}`}) with requests pending; log: ${this.logFile}\n${this.tail.join('\n')}`,
       });
       failReady(err);
@@ -179,7 +186,7 @@ export class HelperServer {
     this.tail.push(line);
     if (this.tail.length > 30) this.tail.shift();
     const details = parseProgressLine(line);
-    if (details !== undefined && current?.ctx) current.ctx.heartbeat(details);
+    if (details !== undefined && current?.ctx) heartbeat(current.ctx, details);
   }
 
   /** Run one helper command in the server, starting it when needed. */
@@ -199,10 +206,9 @@ export class HelperServer {
     if (opts.logFile) mkdirSync(path.dirname(opts.logFile), { recursive: true });
     child.stdin!.write(JSON.stringify({ id, command, input }) + '\n');
 
-    // Quiet batches still heartbeat. A cancelled MACE batch (minutes long) takes the server down with it;
-    // a DFT helper request takes milliseconds and may share the server with another slot's request, so
-    // it finishes and the cancellation is raised after it.
-    const beat = ctx ? setInterval(() => ctx.heartbeat({ alive: true, request: id }), 5000) : undefined;
+    // Quiet batches are kept alive by the worker's periodic heartbeat (liveness.ts). A cancelled MACE
+    // batch (minutes long) takes the server down with it; a DFT helper request takes milliseconds and may
+    // share the server with another slot's request, so it finishes and the cancellation is raised after it.
     const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {
@@ -213,20 +219,13 @@ export class HelperServer {
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
       throw err;
     } finally {
-      if (beat) clearInterval(beat);
       ctx?.cancellationSignal.removeEventListener('abort', onCancel);
     }
   }
 
-  /** Stop the server (its process group); pending requests fail with ProcessKilled. */
+  /** Stop the server (its session); pending requests fail with ProcessKilled. */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    const pid = this.child?.pid;
-    if (!pid) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      /* already gone */
-    }
+    killSession(this.child?.pid, signal);
   }
 
   /** Close stdin so the server exits on its own once the current request is done. */

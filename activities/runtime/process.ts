@@ -1,7 +1,8 @@
 // The one wrapper for every external process (pw.x, pacemaker, python helpers, mace_run_train):
 // argument arrays (never a shell), all output appended to a log file in the run directory, progress
-// lines turned into heartbeats, cancellation kills the whole process group, failures mapped to typed
-// ApplicationFailures that carry the log tail.
+// lines turned into heartbeats, cancellation kills the tool's whole session, the reaper kills it when
+// this process dies (reaper.ts), failures mapped to typed ApplicationFailures that carry the log tail:
+// killed from outside (ProcessKilled, infrastructure) or failed by itself (ToolFailed, genuine).
 import { currentActivity } from './context';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
@@ -9,6 +10,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readlinkSync, w
 import path from 'node:path';
 import { NonRetryableErrors, RetryableErrors } from '../../common/errors';
 import { resolveExecutable } from '../../host/paths';
+import { heartbeat, msUntilDeadline } from './liveness';
+import { killSession, trackSession } from './reaper';
 
 export interface RunToolOptions {
   /** Executable name or path; resolved against the project venv first, then PATH. */
@@ -36,14 +39,12 @@ export interface RunToolResult {
 
 const TAIL_LINES = 40;
 
+/** Signals another process (a user, the OOM killer, a node shutdown) sends; the rest mean the tool crashed. */
+const EXTERNAL_SIGNALS = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGPIPE']);
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* already gone */
-  }
+/** A tool's end by a signal: from outside (ProcessKilled, retried like a lost worker) or its own crash. */
+export function signalFailureType(signal: string): string {
+  return EXTERNAL_SIGNALS.has(signal) ? RetryableErrors.ProcessKilled : RetryableErrors.ToolFailed;
 }
 
 export class ToolExitError extends Error {
@@ -80,22 +81,26 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
   const tail: string[] = [];
   const started = Date.now();
-  let lastDetails: unknown;
+  // Stop the tool before Temporal's start-to-close timeout would: a timeout we type is a genuine
+  // failure, Temporal's own is retried like a lost worker.
+  const left = msUntilDeadline(ctx);
+  const timeoutMs = left === undefined ? opts.timeoutMs : Math.min(opts.timeoutMs ?? Infinity, left);
 
   const child = execa(exe, opts.args, {
     cwd: opts.cwd,
     env: { OMP_NUM_THREADS: '1', ...opts.env },
-    detached: true, // own process group, so cancellation reaches mpirun's children too
+    detached: true, // own session, so cancellation reaches mpirun's ranks too
     input: opts.stdin,
     stdin: opts.stdin === undefined ? 'ignore' : 'pipe',
     reject: false,
     buffer: { stdout: true, stderr: false },
     stripFinalNewline: false,
-    timeout: opts.timeoutMs,
+    timeout: timeoutMs,
     killSignal: 'SIGTERM',
     forceKillAfterDelay: opts.killGraceMs ?? 5000,
     cleanup: true,
   });
+  const untrack = trackSession(child.pid);
 
   if (opts.pidFile && child.pid) writeFileSync(opts.pidFile, `${child.pid}\n`);
 
@@ -105,10 +110,7 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
     if (tail.length > TAIL_LINES) tail.shift();
     if (ctx && opts.progress) {
       const details = opts.progress(line);
-      if (details !== undefined) {
-        lastDetails = details;
-        ctx.heartbeat(details);
-      }
+      if (details !== undefined) heartbeat(ctx, details);
     }
   };
   const splitter = () => {
@@ -123,21 +125,20 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
   child.stdout?.on('data', splitter());
   child.stderr?.on('data', splitter());
 
-  // Heartbeat even when the tool is quiet, so a slow SCF step is not mistaken for a dead worker; repeat
-  // the last progress so the UI keeps showing it between progress lines.
-  const beat = ctx ? setInterval(() => ctx.heartbeat(lastDetails ?? { alive: true, seconds: Math.round((Date.now() - started) / 1000) }), 5000) : undefined;
+  // A quiet tool is kept alive by the worker's periodic heartbeat (liveness.ts), which repeats the
+  // last progress details.
   let cancelled = false;
   const onCancel = () => {
     cancelled = true;
-    killGroup(child.pid, 'SIGTERM');
-    setTimeout(() => killGroup(child.pid, 'SIGKILL'), opts.killGraceMs ?? 5000).unref();
+    killSession(child.pid, 'SIGTERM');
+    setTimeout(() => killSession(child.pid, 'SIGKILL'), opts.killGraceMs ?? 5000).unref();
   };
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
 
   const r = await child;
-  if (beat) clearInterval(beat);
   ctx?.cancellationSignal.removeEventListener('abort', onCancel);
-  killGroup(child.pid, 'SIGKILL'); // stray grandchildren of a finished tool must not outlive it
+  killSession(child.pid, 'SIGKILL'); // stray grandchildren of a finished tool must not outlive it
+  untrack();
   const result: RunToolResult = {
     exitCode: r.exitCode ?? -1,
     stdout: typeof r.stdout === 'string' ? r.stdout : '',
@@ -149,11 +150,19 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
 
   if (cancelled && ctx) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
   if (r.exitCode === 0 || (r.exitCode !== undefined && opts.okExitCodes?.includes(r.exitCode))) return result;
-  if (r.signal || r.timedOut) {
+  if (r.timedOut) {
     throw ApplicationFailure.create({
-      type: RetryableErrors.ProcessKilled,
-      message: `${path.basename(exe)} was killed (${r.timedOut ? 'timeout' : r.signal}); log: ${opts.logFile}\n${result.tail}`,
-      details: [{ logFile: opts.logFile }],
+      type: RetryableErrors.ToolFailed,
+      message: `${path.basename(exe)} timed out after ${Math.round(result.durationMs / 1000)} s and was stopped; log: ${opts.logFile}\n${result.tail}`,
+      details: [{ logFile: opts.logFile, timedOut: true }],
+    });
+  }
+  if (r.signal) {
+    const type = signalFailureType(r.signal);
+    throw ApplicationFailure.create({
+      type,
+      message: `${path.basename(exe)} ${type === RetryableErrors.ProcessKilled ? 'was killed' : 'crashed'} (${r.signal}); log: ${opts.logFile}\n${result.tail}`,
+      details: [{ logFile: opts.logFile, signal: r.signal }],
     });
   }
   throw ApplicationFailure.create({
@@ -164,9 +173,10 @@ export async function runTool(opts: RunToolOptions & { okExitCodes?: number[] })
 }
 
 /**
- * Kill a process group left behind by a worker that died mid-run (SIGKILL, node crash): the tool was
- * started detached, so it outlives its worker. Only a process still running in `cwd` is touched, so a
- * recycled pid is never killed by mistake.
+ * Kill a tool left behind by an earlier attempt (a worker on this host that died so hard that its reaper
+ * died too, or one that still runs after its heartbeats stopped reaching the server): no two tools ever
+ * write the same directory. Only a process still running in `cwd` is touched, so a recycled pid is
+ * never killed by mistake.
  */
 export function reapStale(pidFile: string, cwd: string): boolean {
   if (!existsSync(pidFile)) return false;
@@ -177,6 +187,6 @@ export function reapStale(pidFile: string, cwd: string): boolean {
   } catch {
     return false; // not running
   }
-  killGroup(pid, 'SIGKILL');
+  killSession(pid, 'SIGKILL');
   return true;
 }

@@ -116,6 +116,22 @@ async function signal(name: 'pause' | 'resume' | 'stop', id: string): Promise<nu
   return 0;
 }
 
+async function resume(id: string, opts: { config?: string }): Promise<number> {
+  const { client } = await import('../campaign-client');
+  const { resumeCampaign } = await import('../campaign-resume');
+  let fixed: { raw: Record<string, unknown>; system: string } | undefined;
+  if (opts.config) {
+    const { loadCampaignFile } = await import('../campaign-file');
+    const loaded = loadCampaignFile(opts.config);
+    if (!loaded.ok) throw new CampaignError(loaded.errors);
+    fixed = { raw: loaded.raw, system: loaded.campaign.system.name };
+  }
+  const r = await resumeCampaign(await client(), id, fixed ?? {});
+  if (r.action === 'unpaused') console.log(`resume sent to ${id}`);
+  else console.log(`resumed ${id} from its ${r.fromStatus.toLowerCase()} run ${r.fromRunId}${r.reconfigured ? ` with ${opts.config}` : ''}: run ${r.runId}`);
+  return 0;
+}
+
 async function tune(id: string, pairs: string[]): Promise<number> {
   const t = parseTunePairs(pairs);
   const { tuneUpdate } = await import('../../workflows/campaign-api');
@@ -163,9 +179,10 @@ export const register: Register = (program, act) => {
   idCommand(program, 'pause', 'pause between phases')
     .addHelpText('after', examples('autopipe pause si-run-1'))
     .action(act((id: string) => signal('pause', id)));
-  idCommand(program, 'resume', 'resume a paused campaign')
-    .addHelpText('after', examples('autopipe resume si-run-1'))
-    .action(act((id: string) => signal('resume', id)));
+  idCommand(program, 'resume', 'unpause a running campaign; continue a failed (or finished) one from its last finished phase')
+    .option('--config <file>', 'the fixed campaign file to continue with (a failed or finished campaign only)')
+    .addHelpText('after', examples('autopipe resume si-run-1', 'autopipe resume si-run-1 --config si-fixed.yaml'))
+    .action(act(resume));
   idCommand(program, 'stop', 'stop after the current generation')
     .addHelpText('after', examples('autopipe stop si-run-1'))
     .action(act((id: string) => signal('stop', id)));

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { pacemakerInput } from '../../activities/ace/fit-input';
 import type { FitInput } from '../../activities/ace/fit';
 import { commandArgv, physicsSettings, type DftLabelInput } from '../../activities/dft/qe';
-import { ladderRung, pwInputData } from '../../activities/dft/ladder';
+import { baseSettings, pwInputData } from '../../activities/dft/ladder';
 import { deriveCutoffs } from '../../activities/dft/pseudopotentials';
 import { prepareCampaign } from '../../activities/campaign/campaign';
 import { maceTrainArgs, type MaceTrainInput } from '../../activities/mace/train';
@@ -176,7 +176,7 @@ export const standInDft = {
     const cut = deriveCutoffs(d.pseudo_dir, d.pseudopotentials, d);
     note('pw.x', {
       argv: commandArgv(d.command, d.ranks),
-      pwInput: pwInputData({ ...d, ecutwfc: cut.ecutwfc, ecutrho: cut.ecutrho }, ladderRung(d, 1), false),
+      pwInput: pwInputData({ ...d, ecutwfc: cut.ecutwfc, ecutrho: cut.ecutrho }, baseSettings(d), false),
       kspacing: d.kspacing,
       pseudopotentials: d.pseudopotentials,
       pseudoDir: d.pseudo_dir,
@@ -192,7 +192,10 @@ export const standInDft = {
       slurm: d.slurm,
       minDistance: input.minDistance,
     });
-    return { structureId: input.structureId, labelKey: `k-${input.structureId}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: false, reused: false };
+    // About half the labels were healed by switching smearing on (ids ending in an even digit): their own
+    // key, and dft.train_physics_changed decides whether they train.
+    const physicsChanged = /[02468]$/.test(input.structureId);
+    return { structureId: input.structureId, labelKey: `k-${input.structureId}${physicsChanged ? '-mv' : ''}`, labelFile: '/stand-in/label.json', energy: -1, attempt: 1, healed: physicsChanged, physicsChanged, reused: false };
   },
 };
 

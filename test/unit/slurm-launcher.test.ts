@@ -60,7 +60,7 @@ describe('dft.launcher and dft.slurm in the campaign file', () => {
     expect(['90', '5:30', '2:00:00', '1-12', '1-0:30', '2-00:00:30'].map((t) => slurmTimeMinutes(t))).toEqual([90, 5.5, 120, 2160, 1470, 2880.5]);
     expect(slurmTimeMinutes('2h')).toBeUndefined();
     const local = DftSchema.parse({ timeout_minutes: 30 });
-    expect(dftAttemptMinutes(local)).toBe(30);
+    expect(dftAttemptMinutes(local)).toBe(30 + 10);
     const slurm = DftSchema.parse({ timeout_minutes: 30, launcher: 'slurm', slurm: { time_limit: '2:00:00', max_queue_hours: 1 } });
     expect(dftAttemptMinutes(slurm)).toBe(120 + 60 + 10);
   });
