@@ -14,6 +14,7 @@ import { extrapolationGrade } from './ace/gamma';
 import { buildTrainingSet } from './ace/replay';
 import { selectDOptimal } from './ace/selection';
 import { dftLabel } from './dft/qe';
+import { drawValidation, scoreValidation } from './evaluation/validation';
 import { prepareCampaign, writeCampaignReport } from './campaign/campaign';
 import { exploreMd } from './md/explore';
 import { findResumePoint } from './campaign/resume';
@@ -27,11 +28,11 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
-const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool, findResumePoint };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool, findResumePoint, drawValidation };
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };
-export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, ...aceActivities };
+export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, exploreMd, scoreValidation, ...aceActivities };
 
 export type ControlActivities = typeof controlActivities;
 export type DftActivities = typeof dftActivities;

@@ -6,7 +6,7 @@
 // DFT calls of generation N = structures with a pw.x label or a recorded failure in RUN_DIR/dft/ older
 // than potentials/gen-N/potential.yaml: everything the campaign had paid for when it fitted that potential
 // (teacher seeds, validation structures and failed SCFs included).
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,12 @@ import type { ErrorMetrics } from '../common/evaluation';
 
 export interface CurvePoint {
   generation: number;
+  /** potentials/gen-N (the campaign's fit) or gen-N-dft-only (the teacher gate's fit without the teacher's labels). */
+  variant: 'campaign' | 'dft_only';
+  /** The potential the campaign went on with (validation/learning-curve.json); absent for runs without a validation set. */
+  chosen?: boolean;
+  /** The campaign's own validation-set force RMSE of this potential, when it scored it (meV/Å). */
+  validation_forces_rmse_mev_a?: number;
   dft_calls: number;
   potential: string;
   energy_rmse_mev_atom: number | null;
@@ -41,19 +47,27 @@ export function dftTimes(runDir: string): number[] {
 export async function learningCurve(runDir: string, testSet: string): Promise<CurvePoint[]> {
   const potDir = path.join(runDir, 'potentials');
   const gens = readdirSync(potDir)
-    .map((d) => /^gen-(\d+)$/.exec(d))
+    .map((d) => /^gen-(\d+)(-dft-only)?$/.exec(d))
     .filter((m): m is RegExpExecArray => m !== null && existsSync(path.join(potDir, m[0], 'potential.yaml')))
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
+    .map((m) => ({ g: Number(m[1]), dir: m[0], variant: (m[2] ? 'dft_only' : 'campaign') as CurvePoint['variant'] }))
+    .sort((a, b) => a.g - b.g || a.dir.localeCompare(b.dir));
+  // The campaign's own validation scores and which fit it went on with (the teacher gate's choice).
+  const lcFile = path.join(runDir, 'validation', 'learning-curve.json');
+  const own = existsSync(lcFile) ? (JSON.parse(readFileSync(lcFile, 'utf8')) as { points: { generation: number; potential: string; overall: ErrorMetrics }[] }).points : undefined;
   const times = dftTimes(runDir);
   const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-curve-'));
   const out: CurvePoint[] = [];
-  for (const g of gens) {
-    const pot = path.join(potDir, `gen-${g}`, 'potential.yaml');
+  for (const { g, dir, variant } of gens) {
+    const pot = path.join(potDir, dir, 'potential.yaml');
     const written = statSync(pot).mtimeMs;
-    const r = await evaluatePotential({ potential: pot, data: testSet, workDir: path.join(work, `gen-${g}`) });
+    const r = await evaluatePotential({ potential: pot, data: testSet, workDir: path.join(work, dir) });
+    const mine = own?.find((p) => p.generation === g);
+    const chosen = mine ? path.resolve(mine.potential) === path.resolve(pot) : undefined;
     out.push({
       generation: g,
+      variant,
+      chosen,
+      validation_forces_rmse_mev_a: chosen ? mine!.overall.forces_rmse_mev_a : undefined,
       dft_calls: times.filter((t) => t <= written).length,
       potential: pot,
       energy_rmse_mev_atom: r.energyScale === 'absolute' ? r.overall.energy_rmse_mev_atom : null,
@@ -70,10 +84,12 @@ export async function learningCurve(runDir: string, testSet: string): Promise<Cu
 
 export function formatCurve(points: CurvePoint[]): string[] {
   const groups = [...new Set(points.flatMap((p) => Object.keys(p.by_group)))].sort();
-  const head = ['gen', 'DFT calls', 'E RMSE', 'E-off RMSE', 'F RMSE', 'S RMSE', ...groups.map((g) => `F ${g}`)];
+  const head = ['gen', 'fit', 'DFT calls', 'F valid.', 'E RMSE', 'E-off RMSE', 'F RMSE', 'S RMSE', ...groups.map((g) => `F ${g}`)];
   const rows = points.map((p) => [
     String(p.generation),
+    `${p.variant === 'dft_only' ? 'dft-only' : 'campaign'}${p.chosen ? '*' : ''}`,
     String(p.dft_calls),
+    p.validation_forces_rmse_mev_a === undefined ? '-' : p.validation_forces_rmse_mev_a.toFixed(1),
     p.energy_rmse_mev_atom === null ? '-' : p.energy_rmse_mev_atom.toFixed(2),
     p.energy_rmse_mev_atom_offset.toFixed(2),
     p.forces_rmse_mev_a.toFixed(1),
@@ -82,7 +98,7 @@ export function formatCurve(points: CurvePoint[]): string[] {
   ]);
   const table = [head, ...rows];
   const w = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  return ['energies meV/atom, forces meV/Å, stress GPa', ...table.map((r) => r.map((c, i) => c.padStart(w[i]!)).join('  '))];
+  return ['energies meV/atom, forces meV/Å, stress GPa; * the fit the campaign went on with; F valid.: its own validation set', ...table.map((r) => r.map((c, i) => c.padStart(w[i]!)).join('  '))];
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

@@ -213,6 +213,16 @@ export const ExplorationSchema = z.strictObject({
   uncertain_starts: nonNegInt().default(2).describe('extra MD starts: the training structures with the largest extrapolation grade'),
 });
 
+// The campaign's own DFT validation set (common/validation.ts, docs/evaluation.md): never trained on, it
+// scores every generation's potential and the teacher, and decides whether the teacher's labels train.
+export const ValidationSchema = z.strictObject({
+  share: z.number().min(0, 'must be >= 0').max(0.5, 'must be <= 0.5').default(0.1).describe("share of each generation's DFT picks held out for validation"),
+  per_pool: nonNegInt()
+    .default(1)
+    .describe("random candidates of each pool labelled for validation per generation: each generator mode (bulk, shear, vacancy, ...) at generation 0, each exploration temperature's MD candidates every generation"),
+  max_fraction: share().default(0.2).describe('the validation set takes at most this share of budgets.dft_total'),
+});
+
 export const BudgetSchema = z.strictObject({
   dft_total: nonNegInt().default(40),
   dft_per_generation: posInt().default(10),
@@ -234,6 +244,7 @@ export const CampaignSchema = z
     dft: DftSchema.default(DftSchema.parse({})),
     training: TrainingSchema.default(TrainingSchema.parse({})),
     exploration: ExplorationSchema.default(ExplorationSchema.parse({})),
+    validation: ValidationSchema.default(ValidationSchema.parse({})),
     budgets: BudgetSchema.default(BudgetSchema.parse({})),
   })
   .superRefine((c, ctx) => {
@@ -271,6 +282,7 @@ export type Campaign = z.output<typeof CampaignSchema>;
 export type DftSettings = z.output<typeof DftSchema>;
 export type TrainingSettings = z.output<typeof TrainingSchema>;
 export type TeacherSettings = z.output<typeof TeacherSchema>;
+export type ValidationSettings = z.output<typeof ValidationSchema>;
 
 /** One line per problem, "path: message", in document order. */
 export function formatIssues(error: z.ZodError): string[] {

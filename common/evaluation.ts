@@ -38,3 +38,43 @@ export const EvaluationSummarySchema = z.object({
   by_group: z.record(z.string(), ErrorMetricsSchema),
 });
 export type EvaluationSummary = z.infer<typeof EvaluationSummarySchema>;
+
+/** A generation's scores on the campaign's DFT validation set (campaign status, report, `autopipe status`). */
+export const GenerationValidationSchema = z.object({
+  /** DFT calls the campaign had spent when this potential was fitted (teacher seeds and validation included). */
+  dft_calls: z.number().int(),
+  /** DFT labels the potential trained on. */
+  dft_trained: z.number().int(),
+  /** Validation structures scored (the set grows as the campaign goes). */
+  structures: z.number().int(),
+  potential: EvaluationSummarySchema,
+  /** The teacher in use at this generation, on the same structures (absent when it could not be scored). */
+  teacher: EvaluationSummarySchema.optional(),
+  /** While the teacher's labels are in play: the fit with them against the fit without, and which was kept. */
+  variants: z
+    .object({
+      with_teacher: ErrorMetricsSchema,
+      dft_only: ErrorMetricsSchema,
+      chosen: z.enum(['with_teacher', 'dft_only']),
+    })
+    .optional(),
+});
+export type GenerationValidation = z.infer<typeof GenerationValidationSchema>;
+
+/** One point of the learning curve: a generation's potential on one fixed validation set (the final one). */
+export const LearningCurvePointSchema = z.object({
+  generation: z.number().int(),
+  dft_calls: z.number().int(),
+  dft_trained: z.number().int(),
+  potential: z.string(),
+  overall: ErrorMetricsSchema,
+  by_group: z.record(z.string(), ErrorMetricsSchema),
+});
+export type LearningCurvePoint = z.infer<typeof LearningCurvePointSchema>;
+
+export const LearningCurveSchema = z.object({
+  /** Validation structures every point was scored on. */
+  structures: z.number().int(),
+  points: z.array(LearningCurvePointSchema),
+});
+export type LearningCurve = z.infer<typeof LearningCurveSchema>;

@@ -16,6 +16,10 @@
 //                                                 the replay history input)
 //   potentials/gen-N/                             .yaml, .yace, .asi, metrics of each generation
 //   validation/gen-N/                             that generation's potential scored on the validation set
+//                                                 (gen-N-dft-only/: the fit without the teacher's labels,
+//                                                 while the validation set compares the two)
+//   validation/                                   the validation set's draws, exports and scores per
+//                                                 generation; learning-curve.json
 //   surrogates/                                   perturbed DFT structures labelled by the teacher
 //   report/                                       what users open first
 
@@ -45,11 +49,15 @@ export function runLayout(runDir: string) {
     datasetsDir: at('datasets'),
     dataset: (file: string) => at('datasets', file),
     /** The exact training set (Pacemaker format) the generation-g potential was fitted on. */
-    trainingSet: (g: number) => at('datasets', `gen-${g}-training.pckl.gzip`),
+    trainingSet: (g: number, variant?: string) => at('datasets', `gen-${g}${variant ? `-${variant}` : ''}-training.pckl.gzip`),
     potential: (g: number | string) => at('potentials', typeof g === 'number' ? `gen-${g}` : g),
     surrogatesDir: at('surrogates'),
     validationDir: at('validation'),
     validation: (g: number) => at('validation', `gen-${g}`),
+    /** A file of the validation set (its draws, exports and scores per generation). */
+    validationFile: (file: string) => at('validation', file),
+    /** Every generation's potential scored on the final validation set (written as the campaign goes). */
+    learningCurve: at('validation', 'learning-curve.json'),
     reportDir: at('report'),
   };
 }

@@ -25,6 +25,8 @@ const campaign = (id: string, over: Record<string, unknown> = {}) => ({
   teacher: { models: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m1.model'], accept_threshold: 0.1, dft_threshold: 0.4, batch_size: 5, between: 'queue' },
   dft: { pseudopotentials: { Cu: 'Cu.pz-d-rrkjus.UPF' } },
   budgets: { dft_total: 20, dft_per_generation: 3, max_generations: 2 },
+  // The branches below count DFT calls; the validation set's own calls are tested on their own (last tests).
+  validation: { share: 0, per_pool: 0 },
   ...over,
 });
 
@@ -93,5 +95,39 @@ describe('every branch ends in a recorded decision', () => {
     const r = await run('thin', {}, { budgets: { dft_total: 20, dft_per_generation: 1, max_generations: 2 } });
     expect(r.outcome.dft.labelled).toBe(2);
     expect(r.status.metrics.find((m) => m.generation === 0)?.teacher).toMatchObject({ adopted: true, trainedOn: { new: 1, replayed: 6 } });
+  });
+
+  it('the validation set: random candidates of each pool and a share of the picks, DFT-labelled, scored after every fit', async () => {
+    const r = await run('validation', {}, { validation: { share: 0.4, per_pool: 1, max_fraction: 0.5 } });
+    const v = r.status.validation!;
+    // Generation 0: one of each generator mode (stand-in: two pools), then MD pools each generation and a share of the picks.
+    expect(r.decisions.find((d) => d.startsWith('gen 0: validation: 2 of 2 random generator modes labelled for the validation set'))).toBeDefined();
+    expect(r.decisions.find((d) => /^gen 0: validation: \d+ of 3 DFT picks held out/.test(d))).toBeDefined();
+    expect(v.requested).toBe(v.labelled);
+    expect(v.byGroup.picked).toBeGreaterThan(0);
+    // Every validation DFT call is a campaign DFT call, within max_fraction of the budget.
+    expect(v.requested).toBeLessThanOrEqual(10);
+    expect(r.outcome.dft.used).toBe(v.requested - (v.byGroup.picked ?? 0) + 6);
+    // Each potential scored with the DFT calls spent; the learning curve re-scores every generation on one set.
+    const scored = r.status.metrics.filter((m) => m.validation);
+    expect(scored.map((m) => m.generation)).toEqual([0, 1, 2]);
+    expect(scored[2]!.validation!.dft_calls).toBe(r.outcome.dft.used);
+    expect(scored[2]!.validation!.dft_trained).toBe(r.outcome.dft.labelled - v.labelled);
+    expect(v.curve?.points.map((p) => p.generation)).toEqual([0, 1, 2]);
+    expect(v.teacher.open).toBe(true);
+  });
+
+  it('the teacher steps aside once the fit without its labels is better on the validation set', async () => {
+    const r = await run('teacher-aside', { teacherUnhelpful: true }, { validation: { share: 0.4, per_pool: 1 } });
+    const v = r.status.validation!;
+    expect(v.teacher).toMatchObject({ open: false, decidedAt: 1 });
+    expect(v.teacher.reason).toContain('do not help');
+    // Generation 1 goes on with the fit without the teacher's labels, and the teacher is no longer fine-tuned.
+    const g1 = r.status.metrics.find((m) => m.generation === 1)!;
+    expect(g1.validation?.variants?.chosen).toBe('dft_only');
+    expect(g1.potential).toContain('gen-1-dft-only');
+    expect(r.decisions.find((d) => d.startsWith('gen 1: teacher: the teacher stepped aside'))).toBeDefined();
+    // From then on one fit, on DFT labels only (no second variant to compare).
+    expect(r.status.metrics.find((m) => m.generation === 2)?.validation?.variants).toBeUndefined();
   });
 });

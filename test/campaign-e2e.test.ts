@@ -88,6 +88,71 @@ print(json.dumps({'e': e / len(a), 'fmax': float(np.abs(f).max()), 'gamma': floa
     expect(r.gamma).toBeGreaterThan(0);
   });
 
+  it('holds a DFT validation set out of every fit, scores every generation on it and records the teacher gate', async () => {
+    const v = status.validation!;
+    // tiny-si keeps the schema's validation defaults: at most max_fraction 0.2 of its 14 DFT calls.
+    expect(v.labelled).toBeGreaterThan(0);
+    expect(v.requested).toBeLessThanOrEqual(2);
+    expect(status.structures.bySource.validation).toBeGreaterThan(0);
+    const r = await pyJson<{ held: string[]; dft: string[]; sets: Record<string, string[]>; files: Record<string, string[]> }>(`
+import glob, gzip, json, os, pickle, sqlite3
+from ase.io import read
+from activities.structures.commands import structure_id
+run = ${JSON.stringify(runDir)}
+con = sqlite3.connect(os.path.join(run, 'store.sqlite'))
+held = [r[0] for r in con.execute("SELECT structure_id FROM autopipe_structures WHERE split='validation'")]
+dft = [r[0] for r in con.execute("SELECT DISTINCT l.structure_id FROM autopipe_labels l JOIN autopipe_structures s USING (structure_id) WHERE s.split='validation' AND l.oracle='dft'")]
+sets = {}
+for name, sid in con.execute("SELECT set_name, structure_id FROM autopipe_sets"):
+    sets.setdefault(name, []).append(sid)
+files = {}
+for f in glob.glob(os.path.join(run, 'datasets', '*.pckl.gzip')):
+    with gzip.open(f) as fh:  # our own run's Pacemaker frames (test code reads what the campaign wrote)
+        files[os.path.basename(f)] = [str(x) for x in pickle.load(fh)['name']]
+# The teacher's fine-tuning sets (the store's exports carry each frame's structure_id; all-dft is only scored on).
+for f in glob.glob(os.path.join(run, 'teacher', '**', '*finetune*.extxyz'), recursive=True):
+    files[os.path.relpath(f, run)] = [str(a.info.get('structure_id', structure_id(a))) for a in read(f, ':')]
+print(json.dumps({'held': held, 'dft': dft, 'sets': sets, 'files': files}))`);
+    // Every validation structure is DFT-labelled and in the store's validation set, and in no training set or file.
+    expect(r.held.length).toBe(v.labelled);
+    expect(r.dft.sort()).toEqual([...r.held].sort());
+    expect([...(r.sets.validation ?? [])].sort()).toEqual([...r.held].sort());
+    const held = new Set(r.held);
+    const trainingSets = Object.keys(r.sets).filter((k) => k !== 'validation');
+    expect(trainingSets).toContain('training');
+    for (const k of trainingSets) expect(r.sets[k]!.filter((id) => held.has(id)), `store set ${k}`).toEqual([]);
+    expect(Object.keys(r.files).filter((f) => f.includes('training')).length).toBeGreaterThanOrEqual(outcome.generations);
+    for (const [f, ids] of Object.entries(r.files)) expect(ids.filter((id) => held.has(id)), f).toEqual([]);
+    // Every generation's potential scored on the set, with the DFT calls spent; the learning curve covers them all.
+    for (const m of status.metrics) {
+      expect(m.validation, `generation ${m.generation}`).toBeDefined();
+      expect(m.validation!.structures).toBeGreaterThan(0);
+      expect(m.validation!.potential.overall.forces_rmse_mev_a).toBeGreaterThan(0);
+      expect(m.validation!.teacher?.overall.forces_rmse_mev_a).toBeGreaterThan(0);
+    }
+    expect(status.metrics[status.metrics.length - 1]!.validation!.dft_calls).toBe(outcome.dft.used);
+    expect(v.curve?.points.map((p) => p.generation)).toEqual(status.metrics.map((m) => m.generation));
+    expect(JSON.parse(readFileSync(path.join(runDir, 'validation', 'learning-curve.json'), 'utf8')).points).toHaveLength(status.metrics.length);
+    // The teacher gate: at generation 0 already (the teacher's seed DFT labels give a DFT-only fit to compare
+    // with), again after every fit while the teacher's labels train, never after it stepped aside; recorded
+    // in the status, the decisions and the report.
+    expect(status.metrics[0]!.validation!.variants).toBeDefined();
+    expect(v.teacher.decidedAt).toBeDefined();
+    for (const m of status.metrics) {
+      const chosen = m.validation!.variants?.chosen;
+      if (m.generation < v.teacher.decidedAt!) expect(chosen, `generation ${m.generation}`).toBe('with_teacher');
+      if (m.generation === v.teacher.decidedAt) expect(chosen).toBe(v.teacher.open ? 'with_teacher' : 'dft_only');
+      if (m.generation > v.teacher.decidedAt!) expect(chosen).toBeUndefined();
+    }
+    if (v.teacher.open) expect(v.teacher.decidedAt).toBe(status.metrics[status.metrics.length - 1]!.generation);
+    const gate = status.decisions.flatMap((d) => d.decisions).filter((d) => d.startsWith('teacher gate (generation'));
+    expect(gate.length).toBeGreaterThan(0);
+    const report = readFileSync(outcome.report, 'utf8');
+    expect(report).toContain('Validation set:');
+    expect(report).toContain('Learning curve');
+    expect(report).toContain(gate[0]!);
+  });
+
   it('the recorded history replays deterministically against the current workflow code', async () => {
     const client = await testClient();
     const histories = [];

@@ -20,6 +20,10 @@ export interface AceRefitInput {
   /** ... and/or a members file (e.g. the tiered oracle's, for thousands of structures), with a default weight. */
   membersFile?: { file: string; weight: number };
   previousPotential?: string;
+  /** Train only on members labelled by these oracles (['dft']: without the teacher's labels), history included. */
+  oracles?: string[];
+  /** A second fit of the same generation beside the main one (potentials/gen-N-<variant>/); adds no members. */
+  variant?: string;
 }
 
 export interface AceRefit {
@@ -31,34 +35,40 @@ export interface AceRefit {
 export async function aceRefit(input: AceRefitInput): Promise<AceRefit> {
   const { runDir, campaign: c, generation: g } = input;
   const run = runLayout(runDir);
-  if (input.members?.length) await control.addMembers({ runDir, set: TRAINING_SET, generation: g, members: input.members });
+  const v = input.variant;
+  const stem = `gen-${g}${v ? `-${v}` : ''}`;
+  if (input.members?.length && !v) await control.addMembers({ runDir, set: TRAINING_SET, generation: g, members: input.members });
   const fresh = await control.exportDataset({
     runDir,
-    name: `gen-${g}-new`,
+    name: `${stem}-new`,
     formats: ['pckl'],
     sets: [TRAINING_SET],
     setGenerations: { min: g, max: g },
-    define: input.membersFile && { set: TRAINING_SET, generation: g, membersFile: input.membersFile.file, weight: input.membersFile.weight },
+    setOracles: input.oracles,
+    define: !v && input.membersFile ? { set: TRAINING_SET, generation: g, membersFile: input.membersFile.file, weight: input.membersFile.weight } : undefined,
   });
   // The replay history is an export of the store (earlier generations' training data), never a second copy.
   const history = g > 0
-    ? (await control.exportDataset({ runDir, name: `gen-${g}-history`, formats: ['pckl'], sets: [TRAINING_SET], setGenerations: { max: g - 1 } })).pckl!
-    : run.dataset(`gen-${g}-history.pckl.gzip`);
+    ? (await control.exportDataset({ runDir, name: `${stem}-history`, formats: ['pckl'], sets: [TRAINING_SET], setGenerations: { max: g - 1 }, setOracles: input.oracles })).pckl!
+    : run.dataset(`${stem}-history.pckl.gzip`);
   const ts = await ml.buildTrainingSet({
     historyFile: history,
     newDataset: fresh.pckl!,
-    trainingFile: run.trainingSet(g),
+    trainingFile: run.trainingSet(g, v),
     bufferSize: c.training.replay_buffer_size,
     seed: c.seed + g,
     generation: g,
     strategy: c.training.replay_selection,
     potential: input.previousPotential,
   });
+  // Too few structures for Pacemaker's test split (its rounding: floor(n × test_size)), e.g. a DFT-only fit
+  // of a few labels once the teacher stepped aside: fitted without one rather than not at all.
+  const noTest = c.training.test_size > 0 && Math.floor(ts.counts.training * c.training.test_size) === 0;
   const fit = await ml.fitAce({
-    outDir: run.potential(g),
+    outDir: run.potential(v ? `${stem}` : g),
     datasetFile: ts.trainingFile,
     elements: c.system.elements,
-    training: c.training,
+    training: noTest ? { ...c.training, test_size: 0 } : c.training,
     seed: c.seed + g,
     initialPotential: input.previousPotential,
   });

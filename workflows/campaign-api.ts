@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { StepProgress } from '../common/progress';
+import type { GenerationValidation, LearningCurve } from '../common/evaluation';
 
 export const Phases = ['preparing', 'teacher', 'distillation', 'exploration', 'labelling', 'finetune', 'paused', 'finished', 'failed'] as const;
 export type Phase = (typeof Phases)[number];
@@ -30,6 +31,8 @@ export interface GenerationMetrics {
     surrogates: number;
     note?: string;
   };
+  /** The potential (and the teacher) on the campaign's DFT validation set, with the DFT calls spent: one point of the learning curve. */
+  validation?: GenerationValidation;
 }
 
 /** Every candidate structure is accounted for: trained on, labelled, waiting, or dropped with a reason. */
@@ -67,6 +70,18 @@ export interface CampaignStatus {
   teacher: { models: number; uncertainty: 'committee' | 'ace-gamma' };
   potential?: { generation: number; yaml: string; yace: string; asi?: string };
   metrics: GenerationMetrics[];
+  /** The campaign's DFT validation set (never trained on) and the teacher's gate. */
+  validation?: {
+    /** DFT calls spent on it, labels in it (by pool: generator modes, md_<T>K, picked), failures. */
+    requested: number;
+    labelled: number;
+    failed: number;
+    byGroup: Record<string, number>;
+    /** Whether the teacher's labels still train (decided by the fit with them against the fit without). */
+    teacher: { open: boolean; decidedAt?: number; reason: string };
+    /** Every generation's potential re-scored on the current validation set. */
+    curve?: LearningCurve;
+  };
   /** Every decision the campaign took, per generation, in order (also the branches that skip a step). */
   decisions: { generation: number; decisions: string[] }[];
   /** What the running child workflows report (outermost first): step, n of m, DFT counters. */

@@ -4,6 +4,7 @@ import type { Campaign } from '../common/campaign-schema';
 import type { LiveDft, StepProgress } from '../common/progress';
 import { budgetProblem, describe, gammaProblem, acceptDftProblem } from '../common/rules';
 import type { CampaignStatus, CandidateCounts, GenerationMetrics, Phase, Tuning } from './campaign-api';
+import { initialValidation, type ValidationState } from './validation';
 
 export interface CampaignState {
   campaignId: string;
@@ -19,6 +20,10 @@ export interface CampaignState {
   metrics: GenerationMetrics[];
   /** What each generation decided, in order (every branch records one). */
   decisions: { generation: number; decisions: string[] }[];
+  /** The DFT validation set, the teacher's gate and the learning curve. */
+  validation: ValidationState;
+  /** Teacher-labelled members (labels, surrogates) with a weight > 0 in the training data. */
+  teacherLabels: number;
   /** Teacher-doubted structures waiting for DFT: a queue file (structure file + index + uncertainty each). */
   pending?: { file: string; count: number };
   paused: boolean;
@@ -37,6 +42,8 @@ export function initialState(campaignId: string, campaign: Campaign): CampaignSt
     byOracle: {},
     candidates: { generated: 0, keptByTeacher: 0, discarded: 0, rejected: 0, waitingForDft: 0, mdHarvested: 0, mdKeptByTeacher: 0, pickedForDft: 0, notSelected: 0 },
     metrics: [],
+    validation: initialValidation(),
+    teacherLabels: 0,
     decisions: [],
     paused: false,
     stopAfterGeneration: false,
@@ -74,6 +81,7 @@ export function buildStatus(state: CampaignState, phase: Phase, current: string 
     teacher: { models: state.teacherModels.length, uncertainty: state.teacherModels.length > 1 ? 'committee' : 'ace-gamma' },
     potential: state.potential,
     metrics: state.metrics,
+    validation: { requested: state.validation.requested, labelled: state.validation.labelled, failed: state.validation.failed, byGroup: { ...state.validation.byGroup }, teacher: { ...state.validation.teacher }, curve: state.validation.curve },
     decisions: state.decisions,
     progress: live?.records,
   };

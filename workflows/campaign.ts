@@ -41,6 +41,8 @@ import { reusingChildren, splitResume } from './resume';
 import { failureText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
 import { trackProgress } from './progress';
+import { curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
+import type { AceRefit } from './ace-refit';
 
 export type { CampaignState } from './campaign-state';
 
@@ -78,6 +80,11 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // Handlers are registered before the first await, so status answers from the first moment: the
   // provisional state is replaced by the prepared one (derived values, run directory) right after.
   let state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
+  // The validation set and the teacher's gate (workflows/validation.ts) came after histories were recorded:
+  // a run recorded without them replays without them; a state carried from such a run starts them empty.
+  const validating = patched('validation-set');
+  state.validation ??= initialValidation();
+  state.teacherLabels ??= 0;
   const c = () => state.campaign;
   const live = trackProgress();
   const status = () => buildStatus(state, phase, current, stopReason, { dft: live.dft(), records: live.records() });
@@ -109,6 +116,8 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     const point = await control.findResumePoint({ campaignId: state.campaignId, currentRunId: info.runId, fromRunId: resume.fromRunId });
     if (point.state) {
       state = { ...(point.state as CampaignState), paused: state.paused, stopAfterGeneration: state.stopAfterGeneration };
+      state.validation ??= initialValidation(); // a run recorded before the validation set
+      state.teacherLabels ??= 0;
       resumedState = true;
     }
     executeChild = reusingChildren(point.phases);
@@ -151,6 +160,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
         `Candidates: ${cand.generated} generated (${cand.keptByTeacher} kept by the teacher, ${cand.discarded} discarded, ${cand.rejected} rejected); ${cand.mdHarvested} from MD; ${cand.pickedForDft} picked for DFT, ${cand.notSelected} MD candidates not picked, ${cand.waitingForDft} teacher-doubted still waiting for DFT.`,
         state.potential ? `Final potential (generation ${state.potential.generation}): ${state.potential.yace}, active set ${state.potential.asi ?? 'none'}.` : 'No potential was fitted.',
         last ? `Final test RMSE: ${last.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${last.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å.` : '',
+        ...curveLines(state),
         '',
         ...state.decisions.flatMap((x) => [`Generation ${x.generation}:`, ...x.decisions.map((d) => `- ${d}`)]),
       ],
@@ -162,6 +172,39 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // runs/<id>/report/index.html after every generation (the patch keeps older histories replayable).
   const htmlReport = async () => {
     if (patched('html-report')) await control.writeHtmlReport({ runDir: state.runDir, status: status() });
+  };
+
+  // -- validation: DFT the campaign never trains on (workflows/validation.ts), and the teacher's gate -------
+  const validationPools = async (md?: { file: string }) => {
+    await enter('labelling', md ? 'validation set: random MD candidates of each temperature' : 'validation set: random candidates of each generator mode');
+    const r = await drawPools({ runDir: state.runDir, campaign: c(), generation: g, childId: childId(md ? 'validation-md' : 'validation-generated'), v: state.validation, md, dftUsed: state.dft.used, executeChild });
+    state.dft.used += r.requested;
+    state.dft.labelled += r.labelled;
+    state.dft.failed += r.failed;
+    add(state.bySource, 'validation', r.requested);
+    add(state.byOracle, 'dft', r.labelled);
+    decide(r.decision);
+    return r.draw;
+  };
+  /** After every fit: scored on the validation set, the fit without the teacher's labels compared, the teacher gated. */
+  const validatePhase = async (potGen: number, fit: AceRefit['fit'], previous?: string) => {
+    setCurrentDetails(`gen ${g}: scoring generation ${potGen} on the validation set`);
+    const r = await validateGeneration({
+      runDir: state.runDir,
+      campaign: c(),
+      generation: potGen,
+      fit,
+      previousPotential: previous,
+      teacherModels: state.teacherModels,
+      teacherInPlay: state.teacherLabels > 0,
+      dftTrained: state.dft.labelled - state.validation.labelled,
+      dftCalls: state.dft.used,
+      v: state.validation,
+    });
+    r.decisions.forEach(decide);
+    state.potential = { generation: potGen, yaml: r.fit.potentialYaml, yace: r.fit.yace, asi: r.fit.asi };
+    const i = state.metrics.findIndex((x) => x.generation === potGen);
+    if (i >= 0) state.metrics[i] = { ...state.metrics[i]!, test_rmse_energy_mev_atom: undefined, test_rmse_forces_mev_a: undefined, potential: r.fit.yace, ...r.fit.metrics, validation: r.validation };
   };
 
   if (!carried) {
@@ -205,6 +248,8 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     if (!d.fit || !d.training) return { stop: d.skipped ?? 'no generation-0 potential' };
     state.potential = { generation: 0, yaml: d.fit.potentialYaml, yace: d.fit.yace, asi: d.fit.asi };
     state.metrics.push({ generation: 0, potential: d.fit.yace, ...d.fit.metrics });
+    if (c().teacher.label_weight > 0) state.teacherLabels += d.kept;
+    if (validating) await validatePhase(0, d.fit);
     return undefined;
   };
 
@@ -262,6 +307,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
       const n = r.counts;
       Object.assign(state.candidates, { mdKeptByTeacher: state.candidates.mdKeptByTeacher + n.accept, discarded: state.candidates.discarded + n.discard, rejected: state.candidates.rejected + n.reject });
       add(state.byOracle, 'mace', n.accept);
+      if (c().teacher.label_weight > 0) state.teacherLabels += n.accept;
       decide(`routing of MD candidates (${r.uncertaintySource}): teacher kept ${n.accept}, ${n.queue} for the DFT pool, ${n.discard} discarded, ${n.reject} rejected`);
       return { mdQueue: r.queueFile, teacherLabelled: n.accept > 0 ? r.membersFile : undefined };
     } catch (err) {
@@ -300,7 +346,10 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     add(state.byOracle, 'dft', labels.labelled);
     if (m) m.dft = { requested: pick.ids.length, labelled: labels.labelled, healed: labels.healed, failed: labels.failed };
     decide(`DFT: ${labels.labelled} of ${pick.ids.length} labelled (${labels.healed} healed, ${labels.failed} failed)`);
-    return { file: pick.file, labels: labels.labels };
+    if (!validating) return { file: pick.file, labels: labels.labels };
+    const held = await holdOutPicks({ runDir: state.runDir, campaign: c(), generation: g, labels: labels.labels, v: state.validation });
+    if (held.decision) decide(held.decision);
+    return { file: pick.file, labels: held.train };
   };
 
   // -- finetune: teacher (optional) and the incremental ACE refit; a failed refit keeps the potential -----
@@ -309,17 +358,19 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     try {
       const ft = await live.child(finetuneWorkflow, {
         workflowId: childId('finetune'),
-        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml }],
+        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml, teacherGate: validating ? state.validation.teacher : undefined }],
       });
       state.teacherModels = ft.teacher.models;
       const m = metrics();
       if (m) m.teacher = { adopted: ft.teacher.adopted, decision: ft.teacher.decision, before: ft.teacher.before, after: ft.teacher.after, dftLabels: ft.teacher.dftLabels, trainedOn: ft.teacher.trainedOn, surrogates: ft.teacher.surrogates, note: ft.teacher.note };
       add(state.bySource, 'surrogate', ft.teacher.surrogates);
       add(state.byOracle, 'mace', ft.teacher.surrogates);
+      if (c().teacher.surrogates.weight > 0) state.teacherLabels += ft.teacher.surrogates;
       decide(`teacher: ${ft.teacher.decision}${ft.teacher.note ? `; ${ft.teacher.note}` : ''}`);
       state.potential = { generation: g + 1, yaml: ft.fit.potentialYaml, yace: ft.fit.yace, asi: ft.fit.asi };
       state.metrics.push({ generation: g + 1, potential: ft.fit.yace, ...ft.fit.metrics });
       decide(`ACE generation ${g + 1}: refit on ${ft.training.new} new structures + ${ft.training.replayed} replayed`);
+      if (validating) await validatePhase(g + 1, ft.fit, pot.yaml);
     } catch (err) {
       if (!(err instanceof ChildWorkflowFailure)) throw err;
       decide(`kept the generation-${pot.generation} potential: fine-tuning or the ACE refit failed (${failureText(err)})`);
@@ -330,6 +381,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   const stop = async (v: Verdict) => (v ? finish(v.stop) : undefined);
   if (g === 0 && !state.potential) {
     const seeds = state.teacherModels.length === 0 ? await teacherPhase() : [];
+    if (validating) await validationPools();
     const d = await distillationPhase(seeds);
     if (d) return (await stop(d))!;
   }
@@ -338,7 +390,11 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   const ex = await explorationPhase({ ...pot, asi: pot.asi });
   if (ex?.converged && !state.pending?.count) return finish(`converged: no halt and no frame above gamma ${c().exploration.gamma_select} in generation ${g}'s MD`);
   if (ex?.converged) decide(`MD converged, but ${state.pending!.count} teacher-doubted structures still wait for DFT`);
-  const md = ex && ex.candidates > 0 ? (singleModel() ? await routingPhase(ex) : { mdFile: ex.output }) : undefined;
+  // Random MD candidates of each temperature join the validation set; the rest go on to the teacher and the DFT pool.
+  const drawn = validating && ex && ex.candidates > 0 ? await validationPools({ file: ex.output }) : undefined;
+  const left = ex && drawn?.ids.length ? { ...ex, output: drawn.rest.file, candidates: drawn.rest.indices.length, gamma: drawn.rest.indices.map((i) => ex.gamma[i]!) } : ex;
+  // A teacher the validation set has stepped aside labels nothing: every MD candidate may go to DFT.
+  const md = left && left.candidates > 0 ? (singleModel() && state.validation.teacher.open ? await routingPhase(left) : { mdFile: left.output }) : undefined;
   const labelled = await labellingPhase(pot, md);
   if (labelled && 'stop' in labelled) return finish(labelled.stop);
   const fresh = labelled ?? { file: '', labels: [] };

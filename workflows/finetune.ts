@@ -20,6 +20,8 @@ export interface FinetuneInput {
   /** ... and the MD candidates the teacher labelled confidently (a members file), weight teacher.label_weight. */
   teacherLabelled?: string;
   previousPotential: string;
+  /** The validation set's verdict (workflows/validation.ts): a teacher that stepped aside is not fine-tuned and its labels do not train. */
+  teacherGate?: { open: boolean; reason: string };
 }
 
 export interface TeacherStep {
@@ -47,6 +49,7 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
   const { campaign: c, generation: g } = input;
   const dftMembers = input.newDft.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' }));
   const keep = (decision: string) => ({ step: { models: input.teacherModels, adopted: false, decision, dftLabels: input.newDft.labels.length, surrogates: 0 }, members: dftMembers });
+  if (input.teacherGate && !input.teacherGate.open) return keep(`the teacher stepped aside (${input.teacherGate.reason}): not fine-tuned, no surrogates`);
   if (input.newDft.labels.length === 0) return keep('no new DFT labels: the committee is not fine-tuned');
   if (c.teacher.kind !== 'mace') return keep(`teacher.kind is ${c.teacher.kind}: its model is not fine-tuned`);
   let r: TeacherFinetuneResult;
@@ -97,6 +100,7 @@ export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneRe
     members,
     membersFile: input.teacherLabelled ? { file: input.teacherLabelled, weight: input.campaign.teacher.label_weight } : undefined,
     previousPotential: input.previousPotential,
+    oracles: input.teacherGate && !input.teacherGate.open ? ['dft'] : undefined,
   });
   return { teacher: step, training: ace.counts, fit: ace.fit };
 }

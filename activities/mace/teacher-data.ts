@@ -46,7 +46,9 @@ export async function teacherDatasets(input: TeacherDatasetsInput): Promise<Teac
   const replay: MemberInput[] = [];
   if (input.replay ?? true) {
     const all = await queryStore({ runDir: input.runDir, filter: { oracle: 'dft', labelState: 'labelled' }, limit: 1_000_000 });
-    const earlier = all.ids.filter((id) => !skip.has(id));
+    // The campaign's validation structures are never trained on (the store refuses them in a fine-tuning set).
+    const held = new Set((await queryStore({ runDir: input.runDir, filter: { split: 'validation' }, limit: 1_000_000 })).ids);
+    const earlier = all.ids.filter((id) => !skip.has(id) && !held.has(id));
     if (earlier.length) {
       const labels = await storeLabels({ runDir: input.runDir, ids: earlier });
       for (const id of earlier) {

@@ -71,40 +71,25 @@ export interface CollectInput {
   ui?: string;
 }
 
-/** Numbers under the keys a validation record may use (issue 15's recorder decides the exact names). */
-function pick(o: unknown, re: RegExp): number | undefined {
-  if (!o || typeof o !== 'object') return undefined;
-  for (const [k, v] of Object.entries(o)) if (re.test(k) && typeof v === 'number' && Number.isFinite(v)) return v;
-  for (const k of ['all', 'overall', 'total']) {
-    const inner = (o as Record<string, unknown>)[k];
-    if (inner && typeof inner === 'object') return pick(inner, re);
-  }
-  return undefined;
-}
-
+/**
+ * A generation's point on the learning curve: the campaign's own record (common/evaluation.ts
+ * GenerationValidation, the potential's summary inside), or a bare evaluation summary as `autopipe
+ * evaluate` writes it. On a relative energy scale the energy error is the one after the per-element offset.
+ */
 export function validationOf(m: GenerationMetrics | undefined): ValidationPoint | undefined {
-  const v = (m as { validation?: unknown } | undefined)?.validation;
-  if (!v || typeof v !== 'object') return undefined;
-  // An evaluation summary (common/evaluation.ts: energyScale, overall, by_group) as `autopipe evaluate` makes it.
-  const o = (v as { overall?: Record<string, unknown> }).overall;
-  if (o && typeof o.forces_rmse_mev_a === 'number') {
-    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-    const relative = (v as { energyScale?: string }).energyScale === 'relative';
-    return {
-      energyRmse: num(relative ? o.energy_rmse_mev_atom_offset : o.energy_rmse_mev_atom),
-      energyRmseOffset: num(o.energy_rmse_mev_atom_offset),
-      forcesRmse: num(o.forces_rmse_mev_a),
-      n: num(o.n_structures),
-    };
-  }
-  const energy = (v as Record<string, unknown>).energy;
-  const forces = (v as Record<string, unknown>).forces;
-  const point: ValidationPoint = {
-    energyRmse: pick(v, /^(rmse_)?energy.*rmse|^rmse_energy/i) ?? pick(energy, /rmse/i),
-    forcesRmse: pick(v, /^(rmse_)?forces?.*rmse|^rmse_forces?/i) ?? pick(forces, /rmse/i),
-    n: pick(v, /^(n|count|structures)$/),
+  const recorded = (m as { validation?: unknown } | undefined)?.validation;
+  if (!recorded || typeof recorded !== 'object') return undefined;
+  const v = ((recorded as { potential?: unknown }).potential ?? recorded) as { energyScale?: string; overall?: Record<string, unknown> };
+  const o = v.overall;
+  if (!o || typeof o.forces_rmse_mev_a !== 'number') return undefined;
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+  const relative = v.energyScale === 'relative';
+  return {
+    energyRmse: num(relative ? o.energy_rmse_mev_atom_offset : o.energy_rmse_mev_atom),
+    energyRmseOffset: num(o.energy_rmse_mev_atom_offset),
+    forcesRmse: num(o.forces_rmse_mev_a),
+    n: num(o.n_structures),
   };
-  return point.energyRmse === undefined && point.forcesRmse === undefined ? undefined : point;
 }
 
 /**

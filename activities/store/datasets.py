@@ -40,14 +40,14 @@ def _rows_of(st, p, f, oracles):
     """(sid, atoms, prov, label, weight, config_type) by named sets (exact labels, per-member weights), or
     by filters with the first of `oracles` that labelled each structure."""
     if p.get("sets"):
-        yield from st.iter_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"))
+        yield from st.iter_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"), p.get("set_oracles"))
         return
     for sid, atoms, prov, lab in st.iter_labelled(f, oracles, p.get("settings_hash")):
         yield sid, atoms, prov, lab, None, None
 
 
 def export(p):
-    """Input: store; either sets [names] (with set_generation_min/max; `define` {set, generation, members
+    """Input: store; either sets [names] (with set_generation_min/max and set_oracles, the members' oracles to keep; `define` {set, generation, members
     or members_file} adds members to a set first, in the same call) or filters (generation, generations,
     generation_max, source(s), split) with oracles (priority list, default [dft]) and settings_hash;
     pckl and/or extxyz paths; test_fraction (adds .test. files); reference_energies; weights {oracle: w}
@@ -78,13 +78,16 @@ def export(p):
         sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights, cutoff)
     by_oracle, elements, n = {}, set(), 0
     try:
-        selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max")) if p.get("sets") else st.count(f)
+        selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"), p.get("set_oracles")) if p.get("sets") else st.count(f)
         for sid, atoms, prov, lab, weight, config_type in _rows_of(st, p, f, oracles):
             where = f"store label {lab['oracle']}/{lab['settings_hash']} of {sid}"
             energy, forces, stress = check_label(where, len(atoms), lab["energy"], lab["forces"], lab["stress"], p.get("require_stress", False))
             meta = {"source": prov["source"], "generation": prov["generation"], "oracle": lab["oracle"], "settings_hash": lab["settings_hash"],
                     "config_type": config_type or prov["config_type"], "weight": weight}
-            for _, sink in sinks[split_of(sid, prov["split"], tf)]:
+            # Without a test file (test_fraction 0) the one file holds every selected row: a named set's
+            # membership decides what a fit reads, and the store keeps validation structures out of those.
+            side = split_of(sid, prov["split"], tf)
+            for _, sink in sinks[side if side in sinks else "train"]:
                 sink.add(sid, atoms, energy, forces, stress, meta, where)
             by_oracle[lab["oracle"]] = by_oracle.get(lab["oracle"], 0) + 1
             elements.update(atoms.get_chemical_symbols())

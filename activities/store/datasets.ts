@@ -47,6 +47,8 @@ export interface ExportDatasetInput {
   sets?: string[];
   /** ...whose generation lies in this range. */
   setGenerations?: { min?: number; max?: number };
+  /** ...labelled by one of these oracles only (e.g. ['dft']: a fit without the teacher's labels). */
+  setOracles?: string[];
   /** Add these members to a set first, in the same call (members inline or a members file). */
   define?: { set: string; generation: number; members?: MemberInput[]; membersFile?: string; weight?: number };
   /** Oracle priority: each structure's label comes from the first oracle that labelled it (default dft). */
@@ -71,6 +73,7 @@ export const DatasetExport = contract(
     sets: z.array(z.string().min(1)).optional(),
     set_generation_min: z.number().int().nonnegative().optional(),
     set_generation_max: z.number().int().nonnegative().optional(),
+    set_oracles: z.array(z.string().min(1)).optional(),
     define: z
       .strictObject({ set: z.string().min(1), generation: z.number().int().nonnegative(), members: z.array(MemberSchema).optional(), members_file: filePath().optional(), weight: z.number().optional() })
       .optional(),
@@ -95,6 +98,7 @@ export async function exportDataset(input: ExportDatasetInput): Promise<ExportRe
     sets: input.sets,
     set_generation_min: input.setGenerations?.min,
     set_generation_max: input.setGenerations?.max,
+    set_oracles: input.setOracles,
     define: input.define && {
       set: input.define.set,
       generation: input.define.generation,

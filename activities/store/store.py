@@ -32,6 +32,12 @@ SCHEMA_VERSION = 2  # 2: autopipe_sets
 BUSY_TIMEOUT_S = 120
 ORACLE_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
 SPLITS = ("train", "validation", "test")
+VALIDATION_SET = "validation"
+
+
+def is_training_set(name):
+    """The named sets a fit reads: ACE's training data and the teacher's fine-tuning sets."""
+    return name == "training" or name.endswith("-finetune")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS autopipe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -419,8 +425,22 @@ class Store:
 
     def add_members(self, set_name, generation, members):
         """Members [{id, oracle, settings_hash, weight, config_type}] of a named set; each must name a real
-        stored label. Re-adding the same member replaces it (a retried activity), so this is idempotent."""
+        stored label. Re-adding the same member replaces it (a retried activity), so this is idempotent.
+        The validation set marks its structures split=validation; a set a fit reads (TRAINING_SETS) refuses
+        them, so a validation structure can never be trained on, whichever code path adds it."""
         with self.write():
+            ids = [m["id"] for m in members]
+            if is_training_set(set_name):
+                held = self.validation_ids(ids)
+                if held:
+                    raise HelperError("InvalidInput", f"set {set_name}: {len(held)} structure(s) are in the validation set and are never trained on "
+                                      f"(e.g. {sorted(held)[0]}); nothing was written")
+            elif set_name == VALIDATION_SET:
+                trained = self.members_of_training_sets(ids)
+                if trained:
+                    raise HelperError("InvalidInput", f"set {set_name}: {len(trained)} structure(s) are already training data (e.g. {sorted(trained)[0]}); "
+                                      "a validation structure must never have been trained on; nothing was written")
+                self.mark_split(ids, "validation")
             for m in members:
                 row = self.con.execute(
                     "SELECT energy FROM autopipe_labels WHERE structure_id=? AND oracle=? AND settings_hash=?",
@@ -434,19 +454,52 @@ class Store:
                     (set_name, m["id"], m["oracle"], m["settings_hash"], float(m.get("weight", 1.0)), int(generation), m.get("config_type"), utc_now()))
         return len(members)
 
-    def count_members(self, set_names, generation_min=None, generation_max=None):
+    def validation_ids(self, ids):
+        out = set()
+        for chunk in _chunks(list(ids), 900):
+            q = f"SELECT structure_id FROM autopipe_structures WHERE split='validation' AND structure_id IN ({','.join('?' * len(chunk))})"
+            out.update(r[0] for r in self.con.execute(q, chunk))
+        return out
+
+    def members_of_training_sets(self, ids):
+        out = set()
+        for chunk in _chunks(list(ids), 900):
+            q = f"SELECT set_name, structure_id FROM autopipe_sets WHERE structure_id IN ({','.join('?' * len(chunk))})"
+            out.update(sid for name, sid in self.con.execute(q, chunk) if is_training_set(name))
+        return out
+
+    def mark_split(self, ids, split):
+        """Set the split of stored structures (and its ase-db mirror key)."""
+        if split not in SPLITS:
+            raise HelperError("InvalidInput", f"split must be one of {', '.join(SPLITS)} (got {split!r})")
+        with self.write():
+            for chunk in _chunks(list(ids), 900):
+                q = f"SELECT structure_id, system_id, split FROM autopipe_structures WHERE structure_id IN ({','.join('?' * len(chunk))})"
+                for sid, system_id, old in self.con.execute(q, chunk).fetchall():
+                    if old != split:
+                        self.con.execute("UPDATE autopipe_structures SET split=? WHERE structure_id=?", (split, sid))
+                        self._ase.update(system_id, split=split)
+
+    def count_members(self, set_names, generation_min=None, generation_max=None, oracles=None):
         conds, params = [f"set_name IN ({','.join('?' * len(set_names))})"], list(set_names)
+        if oracles:
+            conds.append(f"oracle IN ({','.join('?' * len(oracles))})")
+            params += list(oracles)
         for op, v in ((">=", generation_min), ("<=", generation_max)):
             if v is not None:
                 conds.append(f"generation {op} ?")
                 params.append(int(v))
         return self.con.execute(f"SELECT count(DISTINCT structure_id) FROM autopipe_sets WHERE {' AND '.join(conds)}", params).fetchone()[0]
 
-    def iter_members(self, set_names, generation_min=None, generation_max=None):
+    def iter_members(self, set_names, generation_min=None, generation_max=None, oracles=None):
         """(structure_id, atoms, provenance, label, weight, config_type) of the members of the named sets,
-        in the order they were added; a structure in several sets comes once (its first membership)."""
+        in the order they were added; a structure in several sets comes once (its first membership).
+        `oracles` keeps only members labelled by those oracles (e.g. a fit without the teacher's labels)."""
         conds = [f"m.set_name IN ({','.join('?' * len(set_names))})"]
         params = list(set_names)
+        if oracles:
+            conds.append(f"m.oracle IN ({','.join('?' * len(oracles))})")
+            params += list(oracles)
         if generation_min is not None:
             conds.append("m.generation >= ?")
             params.append(int(generation_min))

@@ -33,6 +33,8 @@ export interface Scenario {
   dftFails?: boolean;
   fineTuneFails?: boolean;
   teacherWorse?: boolean;
+  /** The fit without the teacher's labels scores better on the validation set (the teacher steps aside). */
+  teacherUnhelpful?: boolean;
 }
 export const scenarios = new Map<string, Scenario>();
 const scenario = () => scenarios.get(campaignOf()) ?? {};
@@ -56,6 +58,15 @@ interface Routed {
   oracle: { kind: string; key: string };
 }
 const routings = new Map<string, Routed>(); // campaign/name -> decisions
+
+/** Candidates per MD output file (the stand-in exploration writes none), for the validation draw. */
+const mdCounts = new Map<string, number>();
+
+const metrics = (f: number, e: number) => ({
+  n_structures: 5, n_atoms: 20, energy_rmse_mev_atom: e, energy_mae_mev_atom: e, energy_max_mev_atom: e, energy_rmse_mev_atom_offset: e, energy_mae_mev_atom_offset: e, energy_max_mev_atom_offset: e,
+  forces_rmse_mev_a: f, forces_mae_mev_a: f, forces_max_mev_a: f, forces_ref_rms_mev_a: 500, stress_rmse_gpa: null, stress_mae_gpa: null, n_stress: 0,
+});
+const summary = (f: number, e: number) => ({ energyScale: 'absolute' as const, offsets_ev_atom: {}, overall: metrics(f, e), by_group: { bulk: metrics(f, e) } });
 
 const genCache = new Map<string, Awaited<ReturnType<typeof generateStructures>>>();
 
@@ -135,6 +146,15 @@ export const standInControl = {
   },
   async recordDftFailure() {
     return '/stand-in/failed.json';
+  },
+  async drawValidation(input: { name: string; structureFile: string; poolBy: string; perPool: number; limit: number; seed: number }) {
+    const { structureFile: _f, ...obs } = input;
+    note('validation draw', obs);
+    const n = generated.get(input.structureFile)?.ids.length ?? mdCounts.get(input.structureFile) ?? 0;
+    const k = Math.min(n, input.limit, input.perPool * 2);
+    const ids = Array.from({ length: k }, (_, i) => generated.get(input.structureFile)?.ids[i] ?? `val-${input.name}-${i}`);
+    const rest = Array.from({ length: n - k }, (_, i) => i + k);
+    return { file: k ? `/stand-in/${input.name}.extxyz` : undefined, ids, groups: ids.map((_, i) => `pool-${i % 2}`), pools: { 'pool-0': n }, rest: { file: k ? `/stand-in/${input.name}.rest.extxyz` : input.structureFile, indices: k ? rest : Array.from({ length: n }, (_, i) => i) } };
   },
   async assembleDftPool(input: { generation: number; mdQueue?: string; mdFile?: string; pending?: string }) {
     const md = input.mdQueue ? 3 : input.mdFile ? 6 : 0;
@@ -236,6 +256,7 @@ export const standInMl = {
     note('md', { ...p, potential: undefined, active_set: undefined, structures: undefined, output: undefined });
     const md = scenario().md ?? { candidates: 6, halted: 1 };
     const ids = Array.from({ length: md.candidates }, (_, k) => `md-${input.seed}-${k}`);
+    mdCounts.set(p.output, md.candidates);
     return { output: p.output, candidates: md.candidates, ids, gamma: ids.map((_, k) => [1.6, 2.5, 4, 6, 9, 30][k % 6]!), halted: md.halted, above_select: md.candidates, gamma_max: md.halted ? 30 : 1.2, trajectories: [] };
   },
   async buildTrainingSet(input: { bufferSize: number; seed: number; generation: number; strategy?: string; trainingFile: string }) {
@@ -245,6 +266,16 @@ export const standInMl = {
   async selectDOptimal(input: { n: number; seed?: number }) {
     note('select', { n: input.n, seed: input.seed });
     return { indices: Array.from({ length: input.n }, (_, i) => i), maxvol: input.n, filled: 0, method: 'maxvol', output: '', report: '' };
+  },
+  async scoreValidation(input: { name: string; potentials: Record<string, string>; curve?: { generation: number; dft_calls: number; dft_trained: number; potential: string }[] }) {
+    note('validation score', { name: input.name, potentials: Object.keys(input.potentials), curve: input.curve?.map((p) => [p.generation, p.dft_calls, p.dft_trained]) });
+    const unhelpful = Boolean(scenario().teacherUnhelpful);
+    const scores: Record<string, ReturnType<typeof summary>> = {};
+    if (input.potentials.potential) scores.potential = summary(unhelpful ? 120 : 80, unhelpful ? 9 : 4);
+    if (input.potentials.dft_only) scores.dft_only = summary(100, 6);
+    if (input.potentials.teacher) scores.teacher = summary(150, 12);
+    const curve = input.curve && { structures: 5, points: input.curve.map((p) => ({ ...p, overall: metrics(100 - p.generation, 5), by_group: {} })) };
+    return { structures: 5, file: '/stand-in/validation.extxyz', scores, failed: {}, curve };
   },
   async extrapolationGrade() {
     throw new Error('not used by the campaign');

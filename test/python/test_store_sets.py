@@ -74,3 +74,27 @@ def test_sets_pin_exact_labels_with_weights_and_export_them(run):
         commands.add_members({"store": run["store"], "set": "x", "generation": 0, "members": [{"id": run["ids"][0], "oracle": "dft", "settings_hash": "nope"}]})
     with pytest.raises(HelperError, match="dataset would be empty: no labelled member"):
         datasets.export({"store": run["store"], "sets": ["nothing"], "pckl": pckl})
+
+
+def test_validation_structures_never_join_a_training_set_and_export_on_their_own(run):
+    commands.record({"store": run["store"], "file": run["file"], "labels": run["labels"]})
+    m = lambda ids, oracle="dft": [{"id": i, "oracle": oracle, "settings_hash": "k1"} for i in ids]  # noqa: E731
+    commands.add_members({"store": run["store"], "set": "validation", "generation": 0, "members": m(run["ids"][:2])})
+    commands.add_members({"store": run["store"], "set": "training", "generation": 0, "members": m(run["ids"][2:3])})
+    # a validation structure is refused by every set a fit reads, whichever path adds it; nothing is written
+    for name in ("training", "teacher-gen-1-finetune"):
+        with pytest.raises(HelperError, match="in the validation set and are never trained on"):
+            commands.add_members({"store": run["store"], "set": name, "generation": 1, "members": m(run["ids"][1:4])})
+    # a structure already trained on cannot become validation
+    with pytest.raises(HelperError, match="already training data"):
+        commands.add_members({"store": run["store"], "set": "validation", "generation": 1, "members": m(run["ids"][2:4])})
+    xyz = str(run["dir"] / "v.extxyz")
+    # the validation set exports into the one file asked for (test_fraction 0), its split recorded
+    v = datasets.export({"store": run["store"], "sets": ["validation"], "extxyz": xyz})
+    assert v["count"] == 2 and sorted(a.info["structure_id"] for a in read(xyz, ":")) == sorted(run["ids"][:2])
+    t = datasets.export({"store": run["store"], "sets": ["training"], "extxyz": xyz})
+    assert t["count"] == 1 and [a.info["structure_id"] for a in read(xyz, ":")] == run["ids"][2:3]
+    # set_oracles keeps only those oracles' members (a fit without the teacher's labels)
+    with pytest.raises(HelperError, match="dataset would be empty"):
+        datasets.export({"store": run["store"], "sets": ["training"], "set_oracles": ["mace"], "extxyz": xyz})
+    assert datasets.export({"store": run["store"], "sets": ["training"], "set_oracles": ["dft"], "extxyz": xyz})["count"] == 1

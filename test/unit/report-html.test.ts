@@ -92,18 +92,15 @@ describe('the campaign report', () => {
 });
 
 describe('validation metrics as a campaign may record them', () => {
-  it('reads flat, nested and per-config-type shapes, and nothing from other metrics', () => {
-    const m = (validation: unknown) => ({ ...metrics(0), validation }) as GenerationMetrics;
-    expect(validationOf(m({ rmse_energy_mev_atom: 5, rmse_forces_mev_a: 60 }))).toEqual({ energyRmse: 5, forcesRmse: 60, n: undefined });
-    expect(validationOf(m({ energy: { rmse_mev_atom: 5 }, forces: { rmse_mev_a: 60 }, n: 12 }))).toEqual({ energyRmse: 5, forcesRmse: 60, n: 12 });
-    expect(validationOf(m({ all: { energy_rmse_mev_atom: 5, forces_rmse_mev_a: 60 } }))).toMatchObject({ energyRmse: 5, forcesRmse: 60 });
-    expect(validationOf(metrics(0))).toBeUndefined();
-  });
-
   it('reads an evaluation summary (autopipe evaluate\'s shape), offset-corrected energy on a relative scale', () => {
     const overall = { n_structures: 20, energy_rmse_mev_atom: 900, energy_rmse_mev_atom_offset: 4.5, forces_rmse_mev_a: 61 };
-    const m = (energyScale: string) => ({ ...metrics(0), validation: { energyScale, offsets_ev_atom: {}, overall, by_group: {} } }) as GenerationMetrics;
+    const summary = (energyScale: string) => ({ energyScale, offsets_ev_atom: {}, overall, by_group: {} });
+    // the campaign's record (GenerationValidation) and a bare summary read the same
+    const m = (energyScale: string) => ({ ...metrics(0), validation: { dft_calls: 10, dft_trained: 8, structures: 20, potential: summary(energyScale) } }) as unknown as GenerationMetrics;
+    const bare = (energyScale: string) => ({ ...metrics(0), validation: summary(energyScale) }) as unknown as GenerationMetrics;
     expect(validationOf(m('relative'))).toEqual({ energyRmse: 4.5, energyRmseOffset: 4.5, forcesRmse: 61, n: 20 });
     expect(validationOf(m('absolute'))).toEqual({ energyRmse: 900, energyRmseOffset: 4.5, forcesRmse: 61, n: 20 });
+    expect(validationOf(bare('relative'))).toEqual({ energyRmse: 4.5, energyRmseOffset: 4.5, forcesRmse: 61, n: 20 });
+    expect(validationOf(metrics(0))).toBeUndefined();
   });
 });

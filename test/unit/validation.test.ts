@@ -1,6 +1,6 @@
 // The validation split and the teacher gate: deterministic, bounded, and the gate follows the numbers.
 import { describe, expect, it } from 'vitest';
-import { poolSamples, teacherGate, unitHash, validationShare } from '../../common/validation';
+import { capSamples, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
 
 const ids = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${i.toString(16).padStart(6, '0')}`);
 
@@ -35,16 +35,33 @@ describe('validation split', () => {
   });
 });
 
-describe('teacher gate', () => {
-  const m = (f: number) => ({ forces_rmse_mev_a: f, energy_rmse_mev_atom_offset: 5 });
-  it('keeps the teacher while it is more accurate than the student, drops it once it is not', () => {
-    expect(teacherGate(m(80), m(120), 0.3).weight).toBe(0.3);
-    const g = teacherGate(m(150), m(90), 0.3);
-    expect(g.weight).toBe(0);
-    expect(g.reason).toContain('left out');
+describe('validation budget', () => {
+  it('caps the set at max_fraction of the DFT budget', () => {
+    expect(validationRoom(0.2, 150, 0)).toBe(30);
+    expect(validationRoom(0.2, 150, 28)).toBe(2);
+    expect(validationRoom(0.2, 150, 31)).toBe(0);
+    expect(validationRoom(0, 150, 0)).toBe(0);
   });
-  it('applies the configured weight before there are scores', () => {
-    expect(teacherGate(undefined, m(90), 0.2).weight).toBe(0.2);
-    expect(teacherGate(m(90), undefined, 0.2).weight).toBe(0.2);
+  it('covers every pool once before any twice', () => {
+    const s = { a: ['a1', 'a2'], b: ['b1', 'b2'], c: ['c1'] };
+    expect(capSamples(s, 3)).toEqual({ a: ['a1'], b: ['b1'], c: ['c1'] });
+    expect(capSamples(s, 4)).toEqual({ a: ['a1', 'a2'], b: ['b1'], c: ['c1'] });
+    expect(capSamples(s, 10)).toEqual({ a: ['a1', 'a2'], b: ['b1', 'b2'], c: ['c1'] });
+    expect(capSamples(s, 0)).toEqual({ a: [], b: [], c: [] });
+  });
+});
+
+describe('teacher verdict', () => {
+  const m = (f: number, e: number) => ({ forces_rmse_mev_a: f, energy_rmse_mev_atom_offset: e });
+  it('keeps the teacher only when the fit with its labels is better in forces and energy', () => {
+    expect(teacherVerdict(m(80, 4), m(120, 6), 10).helps).toBe(true);
+    const worseE = teacherVerdict(m(80, 9), m(120, 6), 10);
+    expect(worseE.helps).toBe(false);
+    expect(worseE.reason).toContain('left out');
+    expect(teacherVerdict(m(130, 4), m(120, 6), 10).helps).toBe(false);
+    expect(teacherVerdict(m(120, 6), m(120, 6), 10).helps).toBe(false); // a tie does not pay for the teacher
+  });
+  it('says what it compared', () => {
+    expect(teacherVerdict(m(80.04, 4), m(120, 6), 12).reason).toContain('12 validation structures: with the teacher\'s labels 80.0 meV/Å');
   });
 });
