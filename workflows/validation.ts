@@ -168,7 +168,7 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
   // A teacher that stepped aside no longer changes: re-scored only once the set has grown.
   const lastTeacher = v.teacherScore && !v.teacher.open && v.teacherScore.models === teacher && v.teacherScore.structures === v.labelled ? v.teacherScore.summary : undefined;
   if (teacher && !lastTeacher) potentials.teacher = teacher;
-  const s = await ml.scoreValidation({ runDir, name: `gen-${g}`, potentials });
+  const s = await ml.scoreValidation({ runDir, name: `gen-${g}`, potentials, parityGeneration: g });
   if (s.structures === 0) {
     decisions.push('validation: the set is still empty, nothing scored');
     return { fit: input.fit, decisions };

@@ -3,10 +3,12 @@
 // itself is the store's named set "validation"; its structures carry split=validation, and the store
 // refuses them in any set a fit reads, so they are never trained on.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { LearningCurveSchema, type EvaluationSummary, type LearningCurve } from '../../common/evaluation';
 import { runLayout } from '../../common/run-layout';
 import { capSamples, poolSamples } from '../../common/validation';
 import { writeStructureSubset } from '../campaign/routing';
+import { readJsonIfExists } from '../runtime/files';
 import { exportDataset } from '../store/datasets';
 import { queryStore } from '../store/store';
 import { frameHeaders } from '../structures/frame-headers';
@@ -78,6 +80,8 @@ export interface ScoreValidationInput {
   name: string;
   /** What to score, by name (e.g. potential, dft_only, teacher): a potential.yaml, MACE model files joined by commas, or "chgnet". */
   potentials: Record<string, string>;
+  /** Write this generation's parity data from the `potential` score (validation/gen-N/parity.json, the report's plots). */
+  parityGeneration?: number;
   /** The set's size when every curve point comes with its scores (nothing to evaluate: only the file is written). */
   structures?: number;
   /**
@@ -102,6 +106,15 @@ export interface ValidationScores {
 
 const summary = (r: Awaited<ReturnType<typeof evaluatePotential>>): EvaluationSummary => ({ energyScale: r.energyScale, offsets_ev_atom: r.offsets_ev_atom, overall: r.overall, by_group: r.by_group });
 
+/** Energy per atom, DFT against the potential, per validation structure (the report's parity plot). */
+function writeParity(dir: string, rowsFile: string): void {
+  const rows = readJsonIfExists<{ structures: { natoms: number; energy_ref: number; energy_pred: number }[] }>(rowsFile)?.structures ?? [];
+  if (!rows.length) return;
+  mkdirSync(dir, { recursive: true });
+  const energy = { ref: rows.map((r) => r.energy_ref / r.natoms), pred: rows.map((r) => r.energy_pred / r.natoms) };
+  writeFileSync(path.join(dir, 'parity.json'), JSON.stringify({ energy }));
+}
+
 export async function scoreValidation(input: ScoreValidationInput): Promise<ValidationScores> {
   const run = runLayout(input.runDir);
   const known = input.curve?.length && Object.keys(input.potentials).length === 0 && input.curve.every((p) => p.overall && p.by_group) ? input.curve : undefined;
@@ -120,7 +133,9 @@ export async function scoreValidation(input: ScoreValidationInput): Promise<Vali
     evaluatePotential({ potential, data: file, workDir: run.validationFile(`${input.name}-${name}`), results: run.validationFile(`${input.name}-${name}/rows.json`) });
   for (const [name, potential] of Object.entries(input.potentials)) {
     try {
-      out.scores[name] = summary(await score(name, potential));
+      const r = await score(name, potential);
+      out.scores[name] = summary(r);
+      if (name === 'potential' && input.parityGeneration !== undefined) writeParity(run.validation(input.parityGeneration), r.results);
     } catch (err) {
       out.failed[name] = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
     }
