@@ -20,7 +20,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { dftLabel, dftLabelKey, jobDirFor, type DftLabel } from '../activities/dft/qe';
 import { jobLogFile, jobRecordFile, type JobRecord } from '../activities/dft/launch-slurm';
 import type { LabellingInput, LabellingResult } from '../workflows/labelling';
-import { startTestWorkers, testClient, useTestServerEnv } from './helpers/temporal';
+import { startTestWorkers, testClient, useOwnNamespace } from './helpers/temporal';
 import { structureIds } from './helpers/python';
 import { jobState, slurmCmd, slurmUnavailable, startSlurmCluster } from './helpers/slurm';
 
@@ -98,7 +98,7 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     await execa(pythonExe, [path.join(projectRoot, 'test', 'fixtures', 'si_cells.py'), cells]);
     await execa(pythonExe, ['-c', `from ase.io import read, write; write(${JSON.stringify(cells8)}, read(${JSON.stringify(cells)}, index=1))`]);
     [id2, id8] = (await structureIds(cells)) as [string, string];
-    useTestServerEnv();
+    await useOwnNamespace('slurm');
     stopControl = await startTestWorkers(['control']);
     startDftWorker();
   });
