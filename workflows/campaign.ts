@@ -86,7 +86,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   state.validation ??= initialValidation();
   state.teacherLabels ??= 0;
   const c = () => state.campaign;
-  const live = trackProgress();
+  const live = trackProgress(() => executeChild);
   const status = () => buildStatus(state, phase, current, stopReason, { dft: live.dft(), records: live.records() });
   setHandler(statusQuery, status);
   setHandler(pauseSignal, () => void (state.paused = true));

@@ -60,8 +60,12 @@ export function reportDft(d: DftProgress): void {
   setCurrentDetails(`DFT ${d.done}/${d.total}: ${d.labelled} labelled (${d.healed} healed), ${d.failed} failed${running}`, { done: d.done, total: d.total, unit: 'DFT', dft: d });
 }
 
-/** The campaign side: receive children's records; `child` runs a child and forgets its records when it returns. */
-export function trackProgress() {
+/**
+ * The campaign side: receive children's records; `child` runs a child and forgets its records when it
+ * returns. `run` is how children are run (a resumed campaign's reusingChildren returns the recorded result
+ * of a child its previous run finished), read at each call.
+ */
+export function trackProgress(run: () => typeof executeChild = () => executeChild) {
   const live: LiveProgress = emptyLiveProgress();
   setHandler(progressSignal, (p) => applyProgress(live, p));
   return {
@@ -69,7 +73,7 @@ export function trackProgress() {
     dft: () => liveDft(live),
     async child<T extends Workflow>(fn: T, options: WithWorkflowArgs<T, Omit<ChildWorkflowOptions, 'typeInfo'> & { typeInfo?: never }> & { workflowId: string }): Promise<WorkflowResultType<T>> {
       try {
-        return await executeChild(fn, options);
+        return await run()(fn, options);
       } finally {
         closeChild(live, options.workflowId);
       }
