@@ -52,7 +52,7 @@ describe('campaign control', () => {
     while (s.runDir === '' && Date.now() < until) s = await h.query(statusQuery);
     expect(s).toMatchObject({ campaignId: id, system: 'Si', paused: true, phase: 'paused', generation: 0 });
     expect(s.runDir).toBe(runDir);
-    expect(s.dft).toEqual({ used: 0, budget: 40, labelled: 0, healed: 0, failed: 0 });
+    expect(s.dft).toEqual({ used: 0, budget: 40, labelled: 0, healed: 0, failed: 0, running: [] });
 
     const rejected = await h.executeUpdate(tuneUpdate, { args: [{ gamma_select: 9 }] }).catch((e) => e);
     expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);

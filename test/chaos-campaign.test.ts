@@ -167,9 +167,11 @@ describe('the chaos campaign', () => {
     const starts = readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean);
     const labels = readdirSync(path.join(runDir, 'dft')).flatMap((s) => readdirSync(path.join(runDir, 'dft', s)).filter((f) => /^label-.*\.json$/.test(f)));
     expect(labels.length).toBe(outcome.dft.labelled);
+    // A pw.x in flight at a kill whose output was already complete is read by the retry, not run again:
+    // so the starts beyond one per label are at most the runs in flight at the kills.
     const extra = starts.length - labels.length - inFlight;
     log.push(`pw.x starts ${starts.length} = ${labels.length} labels + ${inFlight} in flight at worker kills + ${extra} after the server kill`);
-    expect(extra).toBeGreaterThanOrEqual(0);
+    expect(starts.length).toBeGreaterThanOrEqual(labels.length);
     expect(extra).toBeLessThanOrEqual(serverInFlight);
 
     // The store: intact, no duplicate structure or label.

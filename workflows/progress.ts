@@ -14,14 +14,26 @@ let step = '';
 let extra: Extra = {};
 let scheduled = false;
 let inflight: Promise<void> | undefined;
+// A signal costs the child's history about five events: at most one per this much workflow time, so a
+// phase of many quick steps (a 20,000-structure MACE labelling) stays small; the latest state is sent
+// with the next update after the pause, and always before the workflow returns (progressSettled).
+const MIN_SIGNAL_MS = 5000;
+let lastSent = -Infinity;
+let held = false;
 
-function flush(): void {
+function flush(force = false): void {
   scheduled = false;
   const info = workflowInfo();
   const root = info.root;
   // A workflow started on its own (a test, `autopipe label`) has nobody to tell. The patch keeps
   // histories recorded before progress signals existed replayable.
   if (!root || root.workflowId === info.workflowId || !patched('live-progress-signal')) return;
+  if (!force && Date.now() - lastSent < MIN_SIGNAL_MS) {
+    held = true;
+    return;
+  }
+  held = false;
+  lastSent = Date.now();
   const record: StepProgress = { workflowId: info.workflowId, workflowType: info.workflowType, step, ...extra, seq: ++seq, at: new Date().toISOString() };
   inflight = getExternalWorkflowHandle(root.workflowId)
     .signal(progressSignal, record)
@@ -31,13 +43,14 @@ function flush(): void {
 /** Wait until the last record has reached the campaign: call before returning, or the final counts may be lost. */
 export async function progressSettled(): Promise<void> {
   if (scheduled) await Promise.resolve(); // let the pending flush run first
+  if (held) flush(true);
   await inflight;
 }
 
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
-  void Promise.resolve().then(flush);
+  void Promise.resolve().then(() => flush());
 }
 
 /** The workflow's current details (Temporal UI) and a progress record for the campaign. */
