@@ -11,7 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCampaignFile } from '../cli/campaign-file';
 import type { DftSettings } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
@@ -107,6 +107,10 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     await stopControl?.();
     if (touched.length) await slurmCmd('scancel', touched).catch(() => undefined);
   });
+  // A test that fails while its job is suspended must not leave the one-node cluster blocked for the next.
+  afterEach(async () => {
+    if (touched.length) await slurmCmd('scancel', touched.splice(0)).catch(() => undefined);
+  });
 
   it('a worker SIGKILLed while its job runs: the job runs once, the retry re-attaches, its label is used', { timeout: 8 * 60_000 }, async () => {
     const { runDir, h } = await start('kill', [id2, id8], cells);
@@ -123,7 +127,7 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
       const pending = (await h.describe()).raw.pendingActivities ?? [];
       const details = pending.flatMap((a) => (a.heartbeatDetails?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p) as { job_id?: string }));
       return details.find((d) => d.job_id === job);
-    }, 30);
+    }, 90); // the dead attempt's last heartbeat, or the retry's once it re-attaches: both name the job
     expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(jobDirFor(runDir, id8, key(id8)), 'attempt-1') });
     const k2AtKill = record(runDir, id2);
     const k2StateAtKill = k2AtKill?.jobId ? await jobState(k2AtKill.jobId) : 'not submitted';
