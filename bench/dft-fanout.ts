@@ -16,8 +16,8 @@ import path from 'node:path';
 import { DftSchema } from '../common/campaign-schema';
 import { TaskQueues } from '../common/queues';
 import { connectClient } from '../host/connections';
-import { projectRoot, pythonExe } from '../host/paths';
-import { structureIds } from './structure-ids';
+import { projectRoot } from '../host/paths';
+import { rattledSiCells } from './si-cells';
 import { startServer, stopServer } from '../host/server';
 import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
@@ -50,16 +50,9 @@ if (slurm) {
 }
 
 const cells = path.join(work, 'si.extxyz');
-await execa(pythonExe, ['-c', `
-from ase.build import bulk
-from ase.io import write
-fr = []
-for i in range(${n}):
-    a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.04, seed=100 + i); fr.append(a)
-write(${JSON.stringify(cells)}, fr)`]);
 // Structure ids are content hashes (the store keys structures by content); each configuration labels in
 // its own run directory, so nothing is reused across configurations.
-const ids = await structureIds(cells);
+const ids = await rattledSiCells(cells, n);
 const base = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.06 });
 const dftFor = (k: number) => ({ ...base, concurrency: k, ...(slurm ? { launcher: 'slurm' as const, slurm: { poll_seconds: 2, time_limit: '30' } } : {}) });
 

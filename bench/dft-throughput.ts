@@ -4,19 +4,17 @@
 //  - with --per-call, concurrency 1 again with one Python process per qe-write/qe-read
 //    (AUTOPIPE_DFT_SERVER=off): what the worker's long-lived DFT helper saves
 // Usage: npx tsx bench/dft-throughput.ts [N=16] [--per-call]   (figures also go to bench/dft-results.json)
-import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DftSchema } from '../common/campaign-schema';
 import { connectClient } from '../host/connections';
-import { pythonExe } from '../host/paths';
 import { TaskQueues } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
 import { createWorkers } from '../workers/worker';
 import { labellingWorkflow } from '../workflows/labelling';
 import { startServer, stopServer } from '../host/server';
-import { structureIds } from './structure-ids';
+import { rattledSiCells } from './si-cells';
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 16);
@@ -26,15 +24,8 @@ const settings = temporalSettings({ AUTOPIPE_TEMPORAL_PORT: '27233', AUTOPIPE_TE
 Object.assign(process.env, { AUTOPIPE_TEMPORAL_PORT: '27233', TEMPORAL_NAMESPACE: 'bench' });
 
 const cells = path.join(work, 'si.extxyz');
-await execa(pythonExe, ['-c', `
-from ase.build import bulk
-from ase.io import write
-fr = []
-for i in range(${n}):
-    a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.04, seed=100 + i); fr.append(a)
-write(${JSON.stringify(cells)}, fr)`]);
 // Content-hash ids (the store keys structures by content); each run labels in its own run directory.
-const ids = await structureIds(cells);
+const ids = await rattledSiCells(cells, n);
 const dft = DftSchema.parse({ pseudopotentials: { Si: 'Si.pz-vbc.UPF' }, ecutwfc: 20, smearing: 'none', kspacing: 0.06 });
 
 await startServer({ settings, stateDir: path.join(work, 'state'), headless: true });

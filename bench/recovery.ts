@@ -24,7 +24,7 @@ import type { FitResult } from '../activities/ace/fit';
 import type { MaceTrainResult } from '../activities/mace/train';
 import { singleActivityWorkflow, type SingleActivityInput } from '../workflows/single-activity';
 import { descendants, gone, until } from '../test/helpers/processes';
-import { structureIds } from './structure-ids';
+import { structureIds } from './si-cells';
 
 const args = process.argv.slice(2);
 const allKinds = ['pw', 'mace-train', 'fit', 'md', 'mace-label', 'control'] as const;
