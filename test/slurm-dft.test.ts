@@ -107,14 +107,26 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     await stopControl?.();
     if (touched.length) await slurmCmd('scancel', touched).catch(() => undefined);
   });
-  // A test that fails while its job is suspended must not leave the one-node cluster blocked for the next.
+  // A test that fails while its job is suspended must not leave the one-node cluster blocked for the next,
+  // nor one that fails after killing the DFT worker leave the next without one.
   afterEach(async () => {
     if (touched.length) await slurmCmd('scancel', touched.splice(0)).catch(() => undefined);
+    const last = workers[workers.length - 1];
+    if (!last || last.exitCode !== null || last.signalCode !== null) startDftWorker();
   });
+  /** The heartbeat details the server holds for the workflow's pending activities that name the job. */
+  const beatNaming = async (h: { describe(): Promise<{ raw: { pendingActivities?: { heartbeatDetails?: { payloads?: unknown[] | null } | null }[] | null } }> }, job: string) => {
+    const pending = (await h.describe()).raw.pendingActivities ?? [];
+    const details = pending.flatMap((a) => (a.heartbeatDetails?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p as never) as { job_id?: string }));
+    return details.find((d) => d.job_id === job);
+  };
 
   it('a worker SIGKILLed while its job runs: the job runs once, the retry re-attaches, its label is used', { timeout: 8 * 60_000 }, async () => {
     const { runDir, h } = await start('kill', [id2, id8], cells);
     const job = await runningJob(runDir, id8);
+    // The SDK throttles heartbeats (a few seconds): wait until the server holds one naming the job, so
+    // the kill below certainly comes after it (a kill inside the throttle window loses the latest one).
+    await until('a heartbeat naming the job to reach the server', () => beatNaming(h, job), 60);
     const killed = workers[workers.length - 1]!;
     const stateAtKill = await jobState(job);
     killed.kill('SIGKILL');
@@ -122,12 +134,8 @@ describe.skipIf(skip)(`DFT labelling through Slurm${skip ? ` (skipped: ${skip})`
     // Hold the job where it is, so the retried attempt demonstrably re-attaches to a job still in the
     // queue (and not just to a finished output); then let it finish.
     await slurmCmd('scontrol', ['suspend', job]);
-    // The job id is in the (dead) attempt's heartbeat details as well as in the run directory.
-    const beat = await until('a heartbeat naming the job', async () => {
-      const pending = (await h.describe()).raw.pendingActivities ?? [];
-      const details = pending.flatMap((a) => (a.heartbeatDetails?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p) as { job_id?: string }));
-      return details.find((d) => d.job_id === job);
-    }, 90); // the dead attempt's last heartbeat, or the retry's once it re-attaches: both name the job
+    // The dead attempt's heartbeat details keep naming the job (what the UI shows while no worker runs).
+    const beat = await beatNaming(h, job);
     expect(beat).toMatchObject({ launcher: 'slurm', job_id: job, attempt_dir: path.join(jobDirFor(runDir, id8, key(id8)), 'attempt-1') });
     const k2AtKill = record(runDir, id2);
     const k2StateAtKill = k2AtKill?.jobId ? await jobState(k2AtKill.jobId) : 'not submitted';
