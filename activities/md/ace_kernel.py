@@ -59,19 +59,22 @@ def _embedding(rho, npot, wpre, mexp):
 
 @nb.njit(cache=True, parallel=True, fastmath=True)
 def compute(
-    pos, species, nl_start, nl_j, nl_vec_shift, nchunks,
+    pos, cells, system, species, nl_start, nl_j, nl_S, nchunks,
     # model
     NB, NR, L, rscale, nlut, rad_tab, cut, cut_in, dcut_in, zbl,
     alm, blm, cl, dl, ndensity, npot, fs_params, rho_core_cut, drho_core_cut,
     r1_start, r1_mu, r1_n, r1_coeff, f_start, f_rank, f_coeff, f_ms_start, ms_aidx, ms_anidx, ms_sign, ms_gcg,
     c_start, c_col, u_start, u_c, u_k, u_a, u_m, asi_linear, a_size, nel, pmax, asi, asi_size,
     # outputs
-    energies, pair_f, gamma_out, rmin_out,
+    energies, forces_t, virial_out, gamma_out, rmin_out,
 ):
-    """Per-atom energies, per-pair forces f_ji (force on i from the pair, its negative acts on j), per-atom
-    extrapolation grades (max_k |v_i . asi[mu_i][:, k]| with v_i the projections, or dE/dc for a
+    """Per-atom energies, forces (each pair's f_ji acts on i, its negative on j; every thread adds into
+    its own slice forces_t[thread], zeroed by the caller and summed over threads after the call, so
+    threads never write the same atom), per-atom virials sum_j r_ij (x) f_ji (Voigt order xx, yy, zz, yz, xz, xy),
+    per-atom extrapolation grades (max_k |v_i . asi[mu_i][:, k]| with v_i the projections, or dE/dc for a
     non-linear active set; 0 without an active set: asi_size 0), and each atom's closest neighbour
-    (rmin_out; 1e300 when it has none).
+    (rmin_out; 1e300 when it has none). Pair p of atom i (system s) joins i to the image of atom j at
+    pos[j] + nl_S[p] @ cells[s]: the shifts are applied here, so a changed cell (NPT) costs nothing extra.
 
     Only the radial functions and A(n, l, m) that some basis function uses are computed: c_* lists the
     used radial columns n*(L+1)+l per neighbour species, u_* the used (n, l, |m|) entries (u_c: position in
@@ -97,6 +100,7 @@ def compute(
     for c in nb.prange(nchunks):
         i0 = c * n // nchunks
         i1 = (c + 1) * n // nchunks
+        fo = forces_t[nb.get_thread_id()]
         K = maxnb
         tr = np.empty(K)
         tx = np.empty(K)
@@ -153,19 +157,21 @@ def compute(
         for i in range(i0, i1):
             mui = species[i]
             xi0, xi1, xi2 = pos[i, 0], pos[i, 1], pos[i, 2]
+            cs = cells[system[i]]
+            c00, c01, c02 = cs[0, 0], cs[0, 1], cs[0, 2]
+            c10, c11, c12 = cs[1, 0], cs[1, 1], cs[1, 2]
+            c20, c21, c22 = cs[2, 0], cs[2, 1], cs[2, 2]
             # neighbours within the cutoff, then grouped by species (counting sort)
             nt = 0
             rmin = 1e300
             for q in range(nel + 1):
                 ks[q] = 0
             for p in range(nl_start[i], nl_start[i + 1]):
-                pair_f[p, 0] = 0.0
-                pair_f[p, 1] = 0.0
-                pair_f[p, 2] = 0.0
                 j = nl_j[p]
-                dx = pos[j, 0] + nl_vec_shift[p, 0] - xi0
-                dy = pos[j, 1] + nl_vec_shift[p, 1] - xi1
-                dz = pos[j, 2] + nl_vec_shift[p, 2] - xi2
+                s0, s1, s2 = nl_S[p, 0], nl_S[p, 1], nl_S[p, 2]
+                dx = pos[j, 0] - xi0 + (s0 * c00 + s1 * c10 + s2 * c20)
+                dy = pos[j, 1] - xi1 + (s0 * c01 + s1 * c11 + s2 * c21)
+                dz = pos[j, 2] - xi2 + (s0 * c02 + s1 * c12 + s2 * c22)
                 r2 = dx * dx + dy * dy + dz * dz
                 mj = species[j]
                 rc = cut[mui, mj]
@@ -524,6 +530,8 @@ def compute(
                         Wre[ib] += theta * d_re * sg
                         Wim[ib] -= theta * d_im * sg
             # forces: f = r_hat * dE/dr + (1/r) sum_lm Re(sum_n w_nlm R_nl * dY_lm), per neighbour
+            v0 = v1 = v2 = v3 = v4 = v5 = 0.0
+            fi0 = fi1 = fi2 = 0.0
             for mj in range(nel):
                 k0 = ks[mj]
                 k1 = ks[mj + 1]
@@ -567,36 +575,32 @@ def compute(
                     radial[jmin] += dF_fcut
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     p = pk[k]
-                    pair_f[p, 0] = FX[k] * ir[k] + radial[k] * hx[k]
-                    pair_f[p, 1] = FY[k] * ir[k] + radial[k] * hy[k]
-                    pair_f[p, 2] = FZ[k] * ir[k] + radial[k] * hz[k]
-
-
-@nb.njit(cache=True)
-def reduce_forces(n, nl_start, nl_j, pair_f, pos, nl_vec_shift, system, forces, virial):
-    """Sum pair forces into atoms (f on i, -f on j) and each system's virial sum_ij r_ij (x) f_ij in
-    Voigt order (xx, yy, zz, yz, xz, xy); divided by the volume it is ASE's stress (pyace's convention)."""
-    forces[:, :] = 0.0
-    virial[:, :] = 0.0
-    for i in range(n):
-        s = system[i]
-        for p in range(nl_start[i], nl_start[i + 1]):
-            fx, fy, fz = pair_f[p, 0], pair_f[p, 1], pair_f[p, 2]
-            if fx == 0.0 and fy == 0.0 and fz == 0.0:
-                continue
-            j = nl_j[p]
-            forces[i, 0] += fx
-            forces[i, 1] += fy
-            forces[i, 2] += fz
-            forces[j, 0] -= fx
-            forces[j, 1] -= fy
-            forces[j, 2] -= fz
-            dx = pos[j, 0] + nl_vec_shift[p, 0] - pos[i, 0]
-            dy = pos[j, 1] + nl_vec_shift[p, 1] - pos[i, 1]
-            dz = pos[j, 2] + nl_vec_shift[p, 2] - pos[i, 2]
-            virial[s, 0] += dx * fx
-            virial[s, 1] += dy * fy
-            virial[s, 2] += dz * fz
-            virial[s, 3] += dy * fz
-            virial[s, 4] += dx * fz
-            virial[s, 5] += dx * fy
+                    fx = FX[k] * ir[k] + radial[k] * hx[k]
+                    fy = FY[k] * ir[k] + radial[k] * hy[k]
+                    fz = FZ[k] * ir[k] + radial[k] * hz[k]
+                    fi0 += fx
+                    fi1 += fy
+                    fi2 += fz
+                    j = nl_j[p]
+                    fo[j, 0] -= fx
+                    fo[j, 1] -= fy
+                    fo[j, 2] -= fz
+                    r = rr[k]
+                    dx = hx[k] * r
+                    dy = hy[k] * r
+                    dz = hz[k] * r
+                    v0 += dx * fx
+                    v1 += dy * fy
+                    v2 += dz * fz
+                    v3 += dy * fz
+                    v4 += dx * fz
+                    v5 += dx * fy
+            virial_out[i, 0] = v0
+            virial_out[i, 1] = v1
+            virial_out[i, 2] = v2
+            virial_out[i, 3] = v3
+            virial_out[i, 4] = v4
+            virial_out[i, 5] = v5
+            fo[i, 0] += fi0
+            fo[i, 1] += fi1
+            fo[i, 2] += fi2

@@ -94,19 +94,18 @@ class Batch:
         self.rebuilds += 1
 
     def _join(self):
-        starts, js, shifts_S, owner = [np.zeros(1, np.int64)], [], [], []
+        """The systems' lists as one, with global atom indices."""
+        starts, js, shifts_S = [np.zeros(1, np.int64)], [], []
         total = 0
         for k, (start, j, S) in enumerate(self._lists):
             starts.append(start[1:] + total)
             js.append(j + self.offsets[k])
             shifts_S.append(S)
-            owner.append(np.full(len(j), k, dtype=np.int64))
             total += len(j)
         self._joined = (
             np.concatenate(starts).astype(np.int64),
-            np.concatenate(js).astype(np.int64),
-            np.concatenate(shifts_S) if shifts_S else np.zeros((0, 3)),
-            np.concatenate(owner) if owner else np.zeros(0, np.int64),
+            np.concatenate(js).astype(np.int64) if js else np.zeros(0, np.int64),
+            np.ascontiguousarray(np.concatenate(shifts_S)) if shifts_S else np.zeros((0, 3)),
         )
 
     def evaluate(self, nchunks=None):
@@ -117,32 +116,34 @@ class Batch:
             self._build(k)
         if self._joined is None:
             self._join()
-        start, j, S, owner = self._joined
-        shift = np.ascontiguousarray(np.einsum("pi,pij->pj", S, self.cells[owner]))
+        start, j, S = self._joined
         n = self.n
+        import numba
+
+        threads = numba.get_num_threads()
         energies = np.empty(n)
-        pair_f = np.empty((len(j), 3))
+        forces_t = np.zeros((threads, n, 3))
+        virial = np.empty((n, 6))
         gamma = np.empty(n)
         rmin = np.empty(n)
         from activities.md import ace_kernel as K
 
         if nchunks is None:
-            import numba
-
-            nchunks = max(1, min(n, 8 * numba.get_num_threads()))
+            nchunks = max(1, min(n, 8 * threads))
         K.compute(
-            self.positions, self.species, start, j, shift, nchunks,
+            self.positions, self.cells, self.system, self.species, start, j, S, nchunks,
             m.nradbase, m.nradmax, m.lmax, m.rscale, m.nlut, m.rad_tab, m.cut, m.cut_in, m.dcut_in, m.zbl,
             m.alm, m.blm, m.cl, m.dl, m.ndensity, m.npot, m.fs_params, m.rho_core_cut, m.drho_core_cut,
             m.r1_start, m.r1_mu, m.r1_n, m.r1_coeff, m.f_start, m.f_rank, m.f_coeff, m.f_ms_start, m.ms_aidx, m.ms_anidx,
             m.ms_sign, m.ms_gcg, m.c_start, m.c_col, m.u_start, m.u_c, m.u_k, m.u_a, m.u_m, m.asi_linear, m.a_size,
-            len(m.elements), m.fs_params.shape[1], m.asi, m.asi_size, energies, pair_f, gamma, rmin,
+            len(m.elements), m.fs_params.shape[1], m.asi, m.asi_size, energies, forces_t, virial, gamma, rmin,
         )
-        forces = np.zeros((n, 3))
-        virial = np.zeros((self.nsystems, 6))
-        K.reduce_forces(n, start, j, pair_f, self.positions, shift, self.system, forces, virial)
-        e_sys = np.add.reduceat(energies, self.offsets[:-1]) if n else np.zeros(0)
-        stress = virial / self.volumes()[:, None]
+        forces = forces_t[0] if threads == 1 else forces_t.sum(axis=0)
+        if n:
+            e_sys = np.add.reduceat(energies, self.offsets[:-1])
+            stress = np.add.reduceat(virial, self.offsets[:-1], axis=0) / self.volumes()[:, None]
+        else:
+            e_sys, stress = np.zeros(0), np.zeros((self.nsystems, 6))
         return e_sys, forces, stress, gamma, rmin
 
     def subset(self, keep):
