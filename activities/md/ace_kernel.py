@@ -27,32 +27,43 @@ def _cutoff_poly(r, r_in, delta_in):
 
 
 @nb.njit(cache=True, inline="always")
-def _embedding(rho, npot, wpre, mexp):
+def _embedding_offsets(mexp):
+    """The constant offsets of FexpShiftedScaled, x_off and y_off over exp(-|rho|): once per call, not per atom."""
+    if abs(mexp - 1.0) < 1e-10:
+        return 0.0, 0.0
+    nx = 1.0 / mexp
+    return nx ** (nx / (1.0 - nx)), nx ** (1.0 / (1.0 - nx))
+
+
+@nb.njit(cache=True, inline="always")
+def _embedding(rho, npot, wpre, mexp, xoff0, yoff0):
     """F and dF/drho of one density (FexpShiftedScaled / Fexp in ace_abstract_basis.cpp), times wpre."""
     if npot == 1:
         if abs(mexp - 1.0) < 1e-10:
             return wpre * rho, wpre
         a = abs(rho)
         exprho = np.exp(-a)
-        nx = 1.0 / mexp
-        xoff = nx ** (nx / (1.0 - nx)) * exprho
-        yoff = nx ** (1.0 / (1.0 - nx)) * exprho
+        xoff = xoff0 * exprho
+        yoff = yoff0 * exprho
         s = -1.0 if rho < 0 else 1.0
-        F = s * ((xoff + a) ** mexp - yoff)
-        DF = yoff + mexp * (-xoff + 1.0) * (xoff + a) ** (mexp - 1.0)
+        b = xoff + a
+        bm1 = b ** (mexp - 1.0)  # one power for F and DF
+        F = s * (bm1 * b - yoff)
+        DF = yoff + mexp * (-xoff + 1.0) * bm1
         return wpre * F, wpre * DF
     w = 1.0e6
     lam = (1.0 / w) ** (mexp - 1.0)
     if abs(rho) > 1e-10:
         a = abs(rho)
-        am = a**mexp
+        am1 = a ** (mexp - 1.0)
+        am = am1 * a
         w3x3 = (w * a) ** 3
         g = 0.0 if w3x3 > 30.0 else np.exp(-w3x3)
         s = -1.0 if rho < 0 else 1.0
         omg = 1.0 - g
         F = s * (omg * am + lam * g * a)
         dg = -3.0 * w * w * w * a * a * g
-        DF = mexp * a ** (mexp - 1.0) * omg - am * dg + lam * dg * a + lam * g
+        DF = mexp * am1 * omg - am * dg + lam * dg * a + lam * g
         return wpre * F, wpre * DF
     return wpre * lam * rho, wpre * lam
 
@@ -95,6 +106,10 @@ def compute(
     for i in range(n):
         if nl_start[i + 1] - nl_start[i] > maxnb:
             maxnb = nl_start[i + 1] - nl_start[i]
+    emb_off = np.zeros((nel, pmax, 2))
+    for mu in range(nel):
+        for q in range(ndensity[mu]):
+            emb_off[mu, q, 0], emb_off[mu, q, 1] = _embedding_offsets(fs_params[mu, q, 1])
     sq3 = 1.73205080756887719318
     sq3o2 = 1.22474487139158894067
     for c in nb.prange(nchunks):
@@ -115,6 +130,7 @@ def compute(
         ir = np.empty(K)
         pk = np.empty(K, np.int64)
         ks = np.zeros(nel + 1, np.int64)
+        fill = np.empty(nel, np.int64)
         G = np.empty((NB, K))
         DG = np.empty((NB, K))
         R = np.empty((maxc, K))
@@ -191,8 +207,6 @@ def compute(
             rmin_out[i] = rmin
             for q in range(nel):
                 ks[q + 1] += ks[q]
-            fill = np.empty(nel, np.int64)
-            for q in range(nel):
                 fill[q] = ks[q]
             for t in range(nt):
                 k = fill[tmu[t]]
@@ -429,7 +443,7 @@ def compute(
             # embedding
             evdwl = 0.0
             for q in range(nd):
-                Fv, DFv = _embedding(rhos[q], npot[mui], fs_params[mui, q, 0], fs_params[mui, q, 1])
+                Fv, DFv = _embedding(rhos[q], npot[mui], fs_params[mui, q, 0], fs_params[mui, q, 1], emb_off[mui, q, 0], emb_off[mui, q, 1])
                 evdwl += Fv
                 dF[q] = DFv
             # extrapolation grade

@@ -1,5 +1,5 @@
 // `autopipe doctor`'s lines for the exploration engine: which engine, the libraries its speed depends on
-// (numba/llvmlite compile the ACE kernel, vesin builds neighbour lists, pyace reads the potential), the
+// (numba/llvmlite compile the ACE kernel and the neighbour lists, pyace reads the potential), the
 // threads it will use and whether the kernel is already compiled (the first exploration compiles it).
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ export interface EngineCheck {
   fix?: string;
 }
 
-const FIX = 'run `npm run setup` (numba, llvmlite and vesin are pinned in python/requirements.lock.txt)';
+const FIX = 'run `npm run setup` (numba and llvmlite are pinned in python/requirements.lock.txt)';
 
 export async function explorationEngineChecks(): Promise<EngineCheck[]> {
   const r = await execa(pythonExe, ['-m', helperCliModule, 'md-engine-info', '/dev/null'], { reject: false, timeout: 120_000, env: { PYTHONPATH: pythonPath } }).catch(() => undefined);
@@ -28,7 +28,7 @@ export async function explorationEngineChecks(): Promise<EngineCheck[]> {
   }
   const bad = (v: unknown) => v === undefined || String(v).startsWith('ERROR');
   const checks: EngineCheck[] = [{ name: 'exploration engine', ok: !bad(info.engine), version: info.engine as string, fix: FIX }];
-  for (const mod of ['numba', 'llvmlite', 'vesin']) checks.push({ name: `exploration: ${mod}`, ok: !bad(info[mod]), version: info[mod] as string, fix: FIX });
+  for (const mod of ['numba', 'llvmlite']) checks.push({ name: `exploration: ${mod}`, ok: !bad(info[mod]), version: info[mod] as string, fix: FIX });
   checks.push({
     name: 'exploration: threads',
     ok: !bad(info.threads),

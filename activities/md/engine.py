@@ -3,9 +3,10 @@ at once, with Verlet neighbour lists.
 
 Why not pyace's ASE calculator: it rebuilds the neighbour environment in Python-facing code at every
 call (superlinear in the cell size) and evaluates one structure at a time on one thread. Here the
-neighbour list comes from vesin (C++ cell lists) only when an atom has moved by half the skin, the ACE
-evaluation is the compiled kernel of ace_kernel.py over all atoms of all systems in one call (numba
-threads), and the grade is one matrix product with the active set. bench/exploration-throughput.ts
+neighbour list is rebuilt (numba cell lists, neighbours.py) only when an atom has moved by half the
+skin, the ACE evaluation is the compiled kernel of ace_kernel.py over all atoms of all systems in one
+call (numba threads; forces, virials and image shifts included), and the grade is one matrix product
+with the active set. bench/exploration-throughput.ts
 measures the difference.
 """
 import os
@@ -78,15 +79,12 @@ class Batch:
         return [k for k in range(self.nsystems) if self._lists[k] is None or bad[k]]
 
     def _build(self, k):
-        import vesin
+        from activities.md.neighbours import neighbour_list
 
         a, b = self.offsets[k], self.offsets[k + 1]
         pos = self.positions[a:b]
         cell = self.cells[k]
-        nl = vesin.NeighborList(cutoff=self.model.cutoff + self.skin, full_list=True, sorted=True)
-        i, j, S = nl.compute(pos, cell, True, "ijS")
-        start = np.searchsorted(i, np.arange(b - a + 1)).astype(np.int64)
-        self._lists[k] = (start, np.asarray(j, dtype=np.int64), np.asarray(S, dtype=float))
+        self._lists[k] = neighbour_list(pos, cell, self.model.cutoff + self.skin)
         self._ref_frac[a:b] = pos @ np.linalg.inv(cell)
         self._ref_cells[k] = cell
         self._ref_inv[k] = np.linalg.inv(cell)

@@ -5,8 +5,8 @@ import os
 
 
 def info(_p):
-    out = {"engine": "ace-numba (activities/md: numba kernel, vesin neighbour lists)"}
-    for mod in ("numba", "llvmlite", "vesin", "pyace", "numpy"):
+    out = {"engine": "ace-numba (activities/md: numba kernel and neighbour lists)"}
+    for mod in ("numba", "llvmlite", "pyace", "numpy"):
         try:
             out[mod] = str(getattr(importlib.import_module(mod), "__version__", "unknown"))
         except Exception as err:  # doctor shows which one is broken
