@@ -70,10 +70,10 @@ class Batch:
     def _stale(self):
         """Systems whose neighbour list may miss a pair: an atom moved more than skin/2 relative to the
         affinely deformed cell, or the cell strained enough to bring cutoff+skin pairs inside."""
-        moved = self.positions - np.einsum("ni,nij->nj", self._ref_frac, self.cells[self.system])
-        d2 = np.einsum("ni,ni->n", moved, moved)
-        maxd = np.sqrt(np.maximum.reduceat(d2, self.offsets[:-1])) if self.n else np.zeros(0)
-        strain = np.abs(np.einsum("kij,kjl->kil", self._ref_inv, self.cells) - np.eye(3)).sum(axis=2).max(axis=1)
+        from activities.md.neighbours import largest_displacements
+
+        maxd = largest_displacements(self.positions, self._ref_frac, self.cells, self.offsets)
+        strain = np.abs(self._ref_inv @ self.cells - np.eye(3)).sum(axis=2).max(axis=1)
         rc = self.model.cutoff + self.skin
         bad = 2 * maxd + strain * rc > self.skin
         return [k for k in range(self.nsystems) if self._lists[k] is None or bad[k]]

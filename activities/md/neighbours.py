@@ -134,6 +134,24 @@ def _visit(i, pw, bpos, binof, bstart, batoms, nbin, nr, cell, w, rc2, cap, out_
     return cnt
 
 
+@nb.njit(cache=True)
+def largest_displacements(pos, ref_frac, cells, offsets):
+    """Per system, the largest distance of an atom from its reference position (fractional, so the
+    affinely deformed cell carries it along): when a Verlet list must be rebuilt."""
+    out = np.zeros(offsets.shape[0] - 1)
+    for k in range(offsets.shape[0] - 1):
+        c = cells[k]
+        most = 0.0
+        for i in range(offsets[k], offsets[k + 1]):
+            d2 = 0.0
+            for x in range(3):
+                d = pos[i, x] - (ref_frac[i, 0] * c[0, x] + ref_frac[i, 1] * c[1, x] + ref_frac[i, 2] * c[2, x])
+                d2 += d * d
+            most = max(most, d2)
+        out[k] = np.sqrt(most)
+    return out
+
+
 def neighbour_list(positions, cell, cutoff):
     """(start, j, S): atom i's neighbours within `cutoff` are j[start[i]:start[i+1]] at the images
     positions[j] + S @ cell (S whole cell vectors, as floats), every periodic image, i itself excluded."""
