@@ -106,10 +106,11 @@ def compute(
     for i in range(n):
         if nl_start[i + 1] - nl_start[i] > maxnb:
             maxnb = nl_start[i + 1] - nl_start[i]
-    emb_off = np.zeros((nel, pmax, 2))
+    # explicit loops, not np.zeros: outside the prange numba would run that as a parallel region of its own
+    emb_off = np.empty((nel, pmax, 2))
     for mu in range(nel):
-        for q in range(ndensity[mu]):
-            emb_off[mu, q, 0], emb_off[mu, q, 1] = _embedding_offsets(fs_params[mu, q, 1])
+        for q in range(pmax):
+            emb_off[mu, q, 0], emb_off[mu, q, 1] = _embedding_offsets(fs_params[mu, q, 1]) if q < ndensity[mu] else (0.0, 0.0)
     sq3 = 1.73205080756887719318
     sq3o2 = 1.22474487139158894067
     for c in nb.prange(nchunks):

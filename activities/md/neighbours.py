@@ -12,6 +12,8 @@ import numpy as np
 
 @nb.njit(cache=True, parallel=True)
 def _pairs(pos, cell, inv, rc):
+    # Outside the two pranges only explicit loops: numba runs whole-array operations (np.zeros, .max(),
+    # argmax) of a parallel function as parallel regions of their own, each a fork/join of the threads.
     n = pos.shape[0]
     # |delta frac_k| <= rc * |inv[:, k]| for a pair within rc
     h = np.empty(3)
@@ -21,7 +23,10 @@ def _pairs(pos, cell, inv, rc):
     for k in range(3):
         nbin[k] = max(1, int(1.0 / (rc * h[k])))  # bins about rc wide
     while nbin[0] * nbin[1] * nbin[2] > 4 * n + 64:  # a mostly empty cell: fewer, wider bins
-        k = np.argmax(nbin)
+        k = 0
+        for x in range(1, 3):
+            if nbin[x] > nbin[k]:
+                k = x
         nbin[k] = max(1, nbin[k] // 2)
     nr = np.empty(3, np.int64)
     for k in range(3):
@@ -47,7 +52,9 @@ def _pairs(pos, cell, inv, rc):
         for k in range(3):
             pw[i, k] = fw[i, 0] * cell[0, k] + fw[i, 1] * cell[1, k] + fw[i, 2] * cell[2, k]
     nbins = nbin[0] * nbin[1] * nbin[2]
-    bstart = np.zeros(nbins + 1, np.int64)
+    bstart = np.empty(nbins + 1, np.int64)
+    for b in range(nbins + 1):
+        bstart[b] = 0
     for i in range(n):
         bstart[binof[i] + 1] += 1
     for b in range(nbins):
@@ -66,17 +73,20 @@ def _pairs(pos, cell, inv, rc):
     volume = abs(np.linalg.det(cell))
     cap = int(2.0 * 4.18879 * rc**3 * n / volume) + 16
     rc2 = rc * rc
-    count = np.zeros(n, np.int64)
+    count = np.empty(n, np.int64)
     while True:
         tj = np.empty((n, cap), np.int64)
         tS = np.empty((n, cap, 3))
         for i in nb.prange(n):
             count[i] = _visit(i, pw, bpos, binof, bstart, batoms, nbin, nr, cell, w, rc2, cap, tj[i], tS[i])
-        most = count.max() if n else 0
+        most = 0
+        for i in range(n):
+            most = max(most, count[i])
         if most <= cap:
             break
         cap = most
-    start = np.zeros(n + 1, np.int64)
+    start = np.empty(n + 1, np.int64)
+    start[0] = 0
     for i in range(n):
         start[i + 1] = start[i] + count[i]
     j = np.empty(start[n], np.int64)
