@@ -12,7 +12,7 @@ Routes, each MD at 900 K (1 fs), atom-steps per wall second:
                building that environment costs, which the ASE calculator pays every call). The ceiling of any route
                that evaluates through pyace (pair_style mliap unified with a Python model calling pyace,
                pyace batches) on one thread.
-  engine       activities/md: compiled kernel + vesin Verlet lists + BAOAB/NPT, one trajectory of the size,
+  engine       activities/md: compiled kernel + Verlet lists (numba cell lists) + BAOAB/NPT, one trajectory of the size,
                gamma every step, on 1 or 2 numba threads.
   engine-batch the same with 8 trajectories of the size at once (how exploration runs the ladder).
   mace         ASE Langevin with MACECalculator (float64, as the teacher labels) on 1 or 2 torch threads.

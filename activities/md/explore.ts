@@ -1,6 +1,6 @@
 // Exploration (ml queue): MD with the current ACE potential and its active set; halts on gamma, harvests
 // uncertain frames as DFT candidates. The MD is the md-explore Python helper: the compiled ACE engine of
-// activities/md/engine.py (numba kernel, vesin neighbour lists), all trajectories of the ladder in one
+// activities/md/engine.py (numba kernel and neighbour lists), all trajectories of the ladder in one
 // batch on the threads the worker grants (AUTOPIPE_ML_THREADS, else all cores). Heartbeats carry the
 // step, running/halted trajectories and the largest gamma; cancellation kills the helper (runTool).
 import path from 'node:path';
