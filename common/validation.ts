@@ -104,3 +104,31 @@ export function teacherVerdict(withTeacher: Score, dftOnly: Score, n: number): T
     ? { helps, reason: `the teacher's labels help ${figures}: they keep training` }
     : { helps, reason: `the teacher's labels do not help ${figures}: left out from now on (labels, surrogates, fine-tuning)` };
 }
+
+/** A generation's potential on the (same) validation set: one learning-curve point. */
+export interface ScoredGeneration {
+  generation: number;
+  overall: Score;
+}
+
+/** How much better (sum of relative errors) an earlier potential must score to replace the latest: beyond noise. */
+export const BEST_MARGIN = 0.1;
+
+/**
+ * The generation the campaign goes on from and hands over: the latest, unless an earlier potential scores
+ * better on the same validation set by more than BEST_MARGIN. Score: force RMSE over the best force RMSE
+ * plus energy RMSE (after the offset) over the best energy RMSE, so both targets weigh alike whatever
+ * their units. A refit that made the potential worse is then not built on (measured: incremental refits
+ * raised the validation error generation after generation, docs/evaluation.md).
+ */
+export function bestGeneration(points: readonly ScoredGeneration[], latest: number): { generation: number; score: Record<number, number> } {
+  const ok = points.filter((p) => Number.isFinite(p.overall.forces_rmse_mev_a) && Number.isFinite(p.overall.energy_rmse_mev_atom_offset));
+  const last = ok.find((p) => p.generation === latest);
+  if (!last || ok.length < 2) return { generation: latest, score: {} };
+  const fMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.forces_rmse_mev_a)));
+  const eMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.energy_rmse_mev_atom_offset)));
+  const score = Object.fromEntries(ok.map((p) => [p.generation, p.overall.forces_rmse_mev_a / fMin + p.overall.energy_rmse_mev_atom_offset / eMin]));
+  // The lowest score; among equals the latest generation.
+  const best = [...ok].sort((a, b) => score[a.generation]! - score[b.generation]! || b.generation - a.generation)[0]!;
+  return { generation: score[best.generation]! < score[latest]! - BEST_MARGIN ? best.generation : latest, score };
+}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskQueues } from '../common/queues';
 import { campaignWorkflow, type CampaignOutcome } from '../workflows/campaign';
 import { statusQuery, type CampaignStatus } from '../workflows/campaign-api';
-import { scenarios, startStandInWorkers, type Scenario } from './helpers/stand-ins';
+import { observed, scenarios, startStandInWorkers, type Scenario } from './helpers/stand-ins';
 import { testClient, useTestServerEnv } from './helpers/temporal';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'autopipe-branches-'));
@@ -115,6 +115,20 @@ describe('every branch ends in a recorded decision', () => {
     expect(scored[2]!.validation!.dft_trained).toBe(r.outcome.dft.labelled - v.labelled);
     expect(v.curve?.points.map((p) => p.generation)).toEqual([0, 1, 2]);
     expect(v.teacher.open).toBe(true);
+  });
+
+  it('a refit that scores worse than an earlier potential is not built on, nor handed over', async () => {
+    const r = await run('curve-rises', { curveRises: true }, { validation: { share: 0.4, per_pool: 1 } });
+    // Generation 1 scored 140 meV/Å against generation 0's 100 on the same set: the campaign goes back to 0.
+    expect(r.decisions.find((d) => /^gen 0: best potential: generation 1 scored worse on the 5 validation structures \(140\.0 meV\/Å.*\) than generation 0 \(100\.0 meV\/Å/.test(d))).toBeDefined();
+    const fits = (observed.get(`branch-curve-rises-${process.pid}`) ?? []).filter((o) => o.type === 'pacemaker').map((o) => (o.obs as { input: { potential?: { filename?: string } | string } }).input);
+    // Generation 2 is refitted from generation 0's potential, not from the worse generation 1.
+    expect(JSON.stringify(fits[fits.length - 1])).toMatch(/potentials\/gen-0\/potential\.yaml/);
+    expect(JSON.stringify(fits[fits.length - 1])).not.toMatch(/potentials\/gen-1\//);
+    // Handed over: generation 0's potential.
+    expect(r.outcome.potential).toMatchObject({ generation: 0 });
+    expect(r.outcome.potential!.yace).toMatch(/potentials\/gen-0\/potential\.yace$/);
+    expect(r.status.metrics.map((m) => m.generation)).toEqual([0, 1, 2]);
   });
 
   it('the teacher steps aside once the fit without its labels is better on the validation set', async () => {

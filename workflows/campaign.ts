@@ -41,7 +41,7 @@ import { reusingChildren, splitResume } from './resume';
 import { failureText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
 import { trackProgress } from './progress';
-import { curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
+import { betterEarlierPotential, curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
 import type { AceRefit } from './ace-refit';
 
 export type { CampaignState } from './campaign-state';
@@ -203,6 +203,12 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     });
     r.decisions.forEach(decide);
     state.potential = { generation: potGen, yaml: r.fit.potentialYaml, yace: r.fit.yace, asi: r.fit.asi };
+    // A refit that scored worse than an earlier potential is not built on (nor handed over).
+    const better = patched('best-potential') ? betterEarlierPotential(state.validation, potGen) : undefined;
+    if (better) {
+      decide(better.decision);
+      state.potential = { generation: better.generation, yaml: better.yaml, yace: better.yace, asi: better.asi };
+    }
     const i = state.metrics.findIndex((x) => x.generation === potGen);
     if (i >= 0) state.metrics[i] = { ...state.metrics[i]!, test_rmse_energy_mev_atom: undefined, test_rmse_forces_mev_a: undefined, potential: r.fit.yace, ...r.fit.metrics, validation: r.validation };
   };

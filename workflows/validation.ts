@@ -12,7 +12,7 @@ import { ActivityFailure, executeChild } from '@temporalio/workflow';
 import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
 import type { EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
-import { teacherVerdict, validationRoom, validationShare } from '../common/validation';
+import { bestGeneration, teacherVerdict, validationRoom, validationShare } from '../common/validation';
 import { control, ml } from './activity-options';
 import { aceRefit, type AceRefit } from './ace-refit';
 import { labellingWorkflow } from './labelling';
@@ -30,7 +30,7 @@ export interface ValidationState {
   /** Whether the teacher's labels (and surrogates, fine-tuning) still train, since when and why. */
   teacher: { open: boolean; decidedAt?: number; reason: string };
   /** Every generation's chosen potential, for the learning curve. */
-  points: { generation: number; dft_calls: number; dft_trained: number; potential: string }[];
+  points: { generation: number; dft_calls: number; dft_trained: number; potential: string; yace?: string; asi?: string }[];
   /** The latest learning curve: every generation's potential on the current set. */
   curve?: LearningCurve;
   /** The teacher's last score, on a set of this many labels (a teacher that stepped aside is not re-scored on the same set). */
@@ -205,7 +205,7 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
   );
   // The learning curve: every generation's potential on this same set. The current one was just scored;
   // earlier ones keep their scores while the set has not grown, and are re-scored once it has.
-  v.points = [...v.points.filter((p) => p.generation !== g), { generation: g, dft_calls: input.dftCalls, dft_trained: input.dftTrained, potential: fit.potentialYaml }];
+  v.points = [...v.points.filter((p) => p.generation !== g), { generation: g, dft_calls: input.dftCalls, dft_trained: input.dftTrained, potential: fit.potentialYaml, yace: fit.yace, asi: fit.asi }];
   const same = v.curve?.structures === s.structures ? new Map(v.curve.points.map((p) => [p.generation, p])) : new Map<number, LearningCurve['points'][number]>();
   const curve: CurvePoint[] = v.points.map((p) => {
     if (p.generation === g) return { ...p, overall: chosen.overall, by_group: chosen.by_group };
@@ -220,6 +220,28 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
     decisions.push(`validation: the learning curve could not be re-scored (${err.message})`);
   }
   return { fit, validation, decisions };
+}
+
+/**
+ * The potential to go on from after generation `latest` was scored: an earlier generation's when it scores
+ * better on the same (current) validation set beyond the margin (common/validation.ts bestGeneration),
+ * with the decision that says so; undefined to go on with the latest.
+ */
+export function betterEarlierPotential(v: ValidationState, latest: number): { generation: number; yaml: string; yace: string; asi?: string; decision: string } | undefined {
+  const points = v.curve?.points ?? [];
+  const best = bestGeneration(points, latest);
+  if (best.generation === latest) return undefined;
+  const fit = v.points.find((p) => p.generation === best.generation);
+  const [b, l] = [best.generation, latest].map((g) => points.find((p) => p.generation === g)!.overall);
+  if (!fit?.yace) return undefined; // a point recorded before the fits' files were kept: go on with the latest
+  const f = (o: typeof b) => `${o!.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o!.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom`;
+  return {
+    generation: best.generation,
+    yaml: fit.potential,
+    yace: fit.yace,
+    asi: fit.asi,
+    decision: `best potential: generation ${latest} scored worse on the ${v.curve!.structures} validation structures (${f(l)}) than generation ${best.generation} (${f(b)}): exploration, the next refit and the hand-over go on from generation ${best.generation}`,
+  };
 }
 
 /** The report's lines: the validation set, the teacher's gate, the learning curve on the final set. */

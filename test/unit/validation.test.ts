@@ -1,6 +1,6 @@
 // The validation split and the teacher gate: deterministic, bounded, and the gate follows the numbers.
 import { describe, expect, it } from 'vitest';
-import { capSamples, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
+import { bestGeneration, capSamples, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
 
 const ids = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${i.toString(16).padStart(6, '0')}`);
 
@@ -63,5 +63,29 @@ describe('teacher verdict', () => {
   });
   it('says what it compared', () => {
     expect(teacherVerdict(m(80.04, 4), m(120, 6), 12).reason).toContain('12 validation structures: with the teacher\'s labels 80.0 meV/Å');
+  });
+});
+
+describe('the potential the campaign goes on from', () => {
+  const p = (generation: number, f: number, e: number) => ({ generation, overall: { forces_rmse_mev_a: f, energy_rmse_mev_atom_offset: e } });
+  it('keeps the latest generation while it is the best or within the margin', () => {
+    expect(bestGeneration([p(0, 120, 10), p(1, 90, 8)], 1).generation).toBe(1);
+    // 2 % worse in forces, equal in energy: noise, the latest stays
+    expect(bestGeneration([p(0, 100, 10), p(1, 102, 10)], 1).generation).toBe(1);
+    expect(bestGeneration([p(0, 100, 10)], 0).generation).toBe(0);
+  });
+  it('goes back to an earlier generation that scores better beyond the margin, in forces and energy alike', () => {
+    expect(bestGeneration([p(0, 120, 10), p(1, 86, 8), p(2, 145, 9)], 2).generation).toBe(1);
+    // forces equal, energy twice as bad: the earlier one
+    expect(bestGeneration([p(0, 100, 5), p(1, 100, 10)], 1).generation).toBe(0);
+    // better forces but much worse energy: the sum of relative errors decides (0: 1.25 + 1, 1: 1 + 3)
+    const r = bestGeneration([p(0, 125, 5), p(1, 100, 15)], 1);
+    expect(r.generation).toBe(0);
+    expect(r.score[0]).toBeCloseTo(2.25);
+    expect(r.score[1]).toBeCloseTo(4);
+  });
+  it('ignores a point that could not be scored', () => {
+    expect(bestGeneration([p(0, Number.NaN, 1), p(1, 100, 10)], 1).generation).toBe(1);
+    expect(bestGeneration([p(0, 50, 5)], 1).generation).toBe(1);
   });
 });
