@@ -15,6 +15,11 @@ def _pairs_ours(pos, cell, rc):
     return i, j, S.astype(int)
 
 
+def _length(a, pair):
+    i, j, S = pair
+    return np.linalg.norm(a.positions[j] + np.array(S) @ a.cell.array - a.positions[i])
+
+
 def _as_set(i, j, S):
     out = set(zip(i.tolist(), j.tolist(), map(tuple, S.tolist())))
     assert len(out) == len(i)  # no pair twice
@@ -45,9 +50,8 @@ def test_neighbour_list_matches_ase(rc):
         ours = _as_set(i, j, S)
         ia, ja, Sa = neighbor_list("ijS", a, rc)
         theirs = _as_set(ia, ja, Sa)
-        d = lambda p: np.linalg.norm(a.positions[p[1]] + np.array(p[2]) @ a.cell.array - a.positions[p[0]])  # noqa: E731
         # a pair at rc within rounding may be in one list only
-        assert all(abs(d(p) - rc) < 1e-9 for p in ours ^ theirs), (len(a), rc)
+        assert all(abs(_length(a, p) - rc) < 1e-9 for p in ours ^ theirs), (len(a), rc)
         assert np.all(np.diff(i) >= 0)  # grouped by atom, as the kernel reads them
         vec = a.positions[j] + S @ a.cell.array - a.positions[i]
         assert np.all(np.einsum("pi,pi->p", vec, vec) < rc * rc)
