@@ -537,13 +537,18 @@ def compute(
                                     q_re = d_re * Are[it] - d_im * Aim[it]
                                     d_im = d_re * Aim[it] + d_im * Are[it]
                                     d_re = q_re
+                        # only W(l, m >= 0) is read (the forces fold m < 0 in), so one write each
                         ia = ms_aidx[s, t]
-                        Wre[ia] += theta * d_re
-                        Wim[ia] += theta * d_im
                         ib = ms_anidx[s, t]
-                        sg = ms_sign[s, t]
-                        Wre[ib] += theta * d_re * sg
-                        Wim[ib] -= theta * d_im * sg
+                        if ia > ib:  # m_t > 0
+                            Wre[ia] += theta * d_re
+                            Wim[ia] += theta * d_im
+                        elif ia < ib:  # m_t < 0: its conjugate lands on W(l, -m_t)
+                            sg = ms_sign[s, t]
+                            Wre[ib] += theta * d_re * sg
+                            Wim[ib] -= theta * d_im * sg
+                        else:  # m_t = 0: d + conj(d)
+                            Wre[ia] += 2.0 * theta * d_re
             # forces: f = r_hat * dE/dr + (1/r) sum_lm Re(sum_n w_nlm R_nl * dY_lm), per neighbour
             v0 = v1 = v2 = v3 = v4 = v5 = 0.0
             fi0 = fi1 = fi2 = 0.0
