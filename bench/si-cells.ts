@@ -5,15 +5,11 @@ import { execa } from 'execa';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callPython } from '../activities/runtime/python';
-import { StructuresIndex } from '../activities/structures/generate';
+import { structureIdsOf } from '../activities/structures/generate';
 import { pythonExe } from '../host/paths';
 
-export async function structureIds(file: string): Promise<string[]> {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'autopipe-bench-index-'));
-  const r = await callPython(StructuresIndex, { input: file, output: path.join(scratch, 'indexed.extxyz') }, { workDir: scratch });
-  return r.ids;
-}
+/** The structure ids of a file's structures (the store's content hashes). */
+export const structureIds = (file: string): Promise<string[]> => structureIdsOf(file, mkdtempSync(path.join(os.tmpdir(), 'autopipe-bench-index-')));
 
 /** Write n rattled Si-8 cells (seeds 100..) to `file`; their structure ids. */
 export async function rattledSiCells(file: string, n: number): Promise<string[]> {

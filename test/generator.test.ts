@@ -227,4 +227,15 @@ describe('autopipe generate', () => {
     expect(usage.exitCode).toBe(2);
     expect(usage.stderr).toContain('--count must be an integer from 1 to 100000 (got "ten")');
   });
+
+  it('a --json result larger than a pipe buffer reaches the pipe whole (the CLI flushes before it exits)', async () => {
+    const dir = tmp('cli-json');
+    // Through a shell pipeline whose reader starts late (as `autopipe status --json | jq` may): the pipe fills, the rest waits in the CLI.
+    const cmd = [process.execPath, cli, 'generate', '--config', path.join(projectRoot, 'examples', 'si-demo.yaml'), '--count', '3000', '--out', path.join(dir, 'g.extxyz'), '--json'];
+    const reader = `while [ ! -s '${path.join(dir, 'g.extxyz')}' ]; do sleep 0.2; done; sleep 2; cat`; // once the CLI has printed
+    const r = await execa('sh', ['-c', `${cmd.map((a) => `'${a}'`).join(' ')} | (${reader})`], { reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(65536); // more than Linux's default pipe buffer
+    expect((JSON.parse(r.stdout) as { ids: string[] }).ids).toHaveLength(3000);
+  });
 });

@@ -97,6 +97,12 @@ export const StructuresIndex = contract(
   }),
 );
 
+/** The content-hash ids (the store's keys) of every structure in an ASE-readable file, in order; the indexed copy goes to workDir. */
+export async function structureIdsOf(file: string, workDir: string): Promise<string[]> {
+  const r = await callPython(StructuresIndex, { input: file, output: path.join(workDir, 'indexed.extxyz') }, { workDir });
+  return r.ids;
+}
+
 export interface GenerateStructuresInput {
   runDir: string;
   /** File name stem: <runDir>/structures/<name>.extxyz */

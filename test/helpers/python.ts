@@ -1,5 +1,9 @@
 // Run a short Python snippet in the project venv (for independent cross-checks with ASE/MACE).
 import { execa } from 'execa';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { structureIdsOf } from '../../activities/structures/generate';
 import { pythonExe, pythonPath } from '../../host/paths';
 
 export async function py(code: string, env: Record<string, string> = {}): Promise<string> {
@@ -11,11 +15,5 @@ export async function pyJson<T = unknown>(code: string): Promise<T> {
   return JSON.parse(await py(code)) as T;
 }
 
-/** The structure ids of a file's frames: content hashes, as the store keys structures (activities/structures). */
-export async function structureIds(file: string): Promise<string[]> {
-  return pyJson<string[]>(`
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-print(json.dumps([structure_id(a) for a in read(${JSON.stringify(file)}, ':')]))`);
-}
+/** The structure ids of a file's structures (the store's content hashes: the DFT activity refuses any other id). */
+export const structureIds = (file: string): Promise<string[]> => structureIdsOf(file, mkdtempSync(path.join(os.tmpdir(), 'autopipe-test-index-')));
