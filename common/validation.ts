@@ -111,15 +111,25 @@ export interface ScoredGeneration {
   overall: Score;
 }
 
-/** How much better (sum of relative errors) an earlier potential must score to replace the latest: beyond noise. */
-export const BEST_MARGIN = 0.1;
+/** What counts as noise between two scores on the same set: 5 % of the latest's error, at least 2 meV/Å and 0.5 meV/atom. */
+export const BEST_MARGIN = { relative: 0.05, forcesMevA: 2, energyMevAtom: 0.5 };
+
+/** Whether `earlier` is no worse than `latest` in forces and in energy beyond the noise, and clearly better in one. */
+export function clearlyBetter(earlier: Score, latest: Score): boolean {
+  const tolF = Math.max(BEST_MARGIN.relative * latest.forces_rmse_mev_a, BEST_MARGIN.forcesMevA);
+  const tolE = Math.max(BEST_MARGIN.relative * latest.energy_rmse_mev_atom_offset, BEST_MARGIN.energyMevAtom);
+  const dF = earlier.forces_rmse_mev_a - latest.forces_rmse_mev_a;
+  const dE = earlier.energy_rmse_mev_atom_offset - latest.energy_rmse_mev_atom_offset;
+  return dF <= tolF && dE <= tolE && (dF < -tolF || dE < -tolE);
+}
 
 /**
- * The generation the campaign goes on from and hands over: the latest, unless an earlier potential scores
- * better on the same validation set by more than BEST_MARGIN. Score: force RMSE over the best force RMSE
- * plus energy RMSE (after the offset) over the best energy RMSE, so both targets weigh alike whatever
- * their units. A refit that made the potential worse is then not built on (measured: incremental refits
- * raised the validation error generation after generation, docs/evaluation.md).
+ * The generation the campaign goes on from and hands over: the latest, unless an earlier potential is
+ * clearly better on the same validation set (no worse in forces or energy beyond the noise, better in one
+ * beyond it); among several such, the one with the lowest sum of relative errors (force RMSE over the
+ * best force RMSE plus energy RMSE after the offset over the best energy RMSE). A trade (better forces,
+ * worse energy) keeps the latest. A refit that made the potential worse is then not built on (measured:
+ * incremental refits raised the validation error generation after generation, docs/evaluation.md).
  */
 export function bestGeneration(points: readonly ScoredGeneration[], latest: number): { generation: number; score: Record<number, number> } {
   const ok = points.filter((p) => Number.isFinite(p.overall.forces_rmse_mev_a) && Number.isFinite(p.overall.energy_rmse_mev_atom_offset));
@@ -128,7 +138,9 @@ export function bestGeneration(points: readonly ScoredGeneration[], latest: numb
   const fMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.forces_rmse_mev_a)));
   const eMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.energy_rmse_mev_atom_offset)));
   const score = Object.fromEntries(ok.map((p) => [p.generation, p.overall.forces_rmse_mev_a / fMin + p.overall.energy_rmse_mev_atom_offset / eMin]));
+  const better = ok.filter((p) => p.generation !== latest && clearlyBetter(p.overall, last.overall));
+  if (!better.length) return { generation: latest, score };
   // The lowest score; among equals the latest generation.
-  const best = [...ok].sort((a, b) => score[a.generation]! - score[b.generation]! || b.generation - a.generation)[0]!;
-  return { generation: score[best.generation]! < score[latest]! - BEST_MARGIN ? best.generation : latest, score };
+  const best = better.sort((a, b) => score[a.generation]! - score[b.generation]! || b.generation - a.generation)[0]!;
+  return { generation: best.generation, score };
 }

@@ -339,7 +339,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     });
     const m = metrics();
     if (m) m.pool = { md: pick.pool.md, teacher: pick.pool.teacher, pickedMd: pick.picked.md, pickedTeacher: pick.picked.teacher, notSelected: pick.notSelected, stillWaiting: pick.pending.count };
-    decide(`labelling: picked ${pick.ids.length} for DFT (${pick.picked.md} from MD, ${pick.picked.teacher} teacher-doubted; ${pick.method}); ${pick.notSelected} MD candidates not picked, ${pick.pending.count} teacher-doubted still waiting`);
+    decide(`labelling: picked ${pick.ids.length} for DFT (${pick.picked.md} from MD, ${pick.picked.teacher} teacher-doubted; ${pick.method}); ${pick.notSelected} MD candidates not picked, ${pick.pending.count} teacher-doubted still waiting${pick.pool.alreadyLabelled ? `; ${pick.pool.alreadyLabelled} candidates left out as they already have a DFT label` : ''}`);
     add(state.bySource, `active_learning_iter_${g}`, pick.ids.length);
     const labels = await live.child(labellingWorkflow, {
       workflowId: childId('labelling'),

@@ -57,19 +57,24 @@ async function labelHeld(input: { runDir: string; campaign: Campaign; generation
     args: [{ runDir: input.runDir, dft: c.dft, structureFile: input.file, ids: input.ids, minDistance: c.generation.min_distance, store: { source: 'validation', generation: input.generation } }],
   });
   const group = new Map(input.ids.map((id, i) => [id, input.groups[i]!]));
-  if (r.labels.length) {
-    await control.addMembers({
-      runDir: input.runDir,
-      set: VALIDATION_SET,
-      generation: input.generation,
-      members: r.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: group.get(l.structureId) })),
-    });
-  }
+  // A drawn structure that is already training data (an MD start harvested as it was) stays out of the set.
+  const skipped = new Set(
+    r.labels.length
+      ? ((await control.addMembers({
+          runDir: input.runDir,
+          set: VALIDATION_SET,
+          generation: input.generation,
+          members: r.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: group.get(l.structureId) })),
+          skipTrained: true,
+        })).skipped ?? [])
+      : [],
+  );
+  const held = r.labels.filter((l) => !skipped.has(l.structureId));
   v.requested += input.ids.length;
-  v.labelled += r.labelled;
+  v.labelled += held.length;
   v.failed += r.failed;
-  for (const l of r.labels) v.byGroup[group.get(l.structureId)!] = (v.byGroup[group.get(l.structureId)!] ?? 0) + 1;
-  return { requested: input.ids.length, labelled: r.labelled, failed: r.failed };
+  for (const l of held) v.byGroup[group.get(l.structureId)!] = (v.byGroup[group.get(l.structureId)!] ?? 0) + 1;
+  return { requested: input.ids.length, labelled: held.length, failed: r.failed };
 }
 
 /**
@@ -114,12 +119,17 @@ export async function holdOutPicks<L extends { structureId: string; labelKey: st
   const want = validationShare(input.labels.map((l) => l.structureId), c.validation.share, c.seed + input.generation);
   const ids = new Set(want.slice(0, room(c, v)));
   if (!ids.size) return { train: input.labels, held: 0 };
-  const held = input.labels.filter((l) => ids.has(l.structureId));
-  await control.addMembers({ runDir: input.runDir, set: VALIDATION_SET, generation: input.generation, members: held.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'picked' })) });
+  const chosen = input.labels.filter((l) => ids.has(l.structureId));
+  // A pick that is already training data (teacher-labelled before, now labelled by DFT) keeps training.
+  const r = await control.addMembers({ runDir: input.runDir, set: VALIDATION_SET, generation: input.generation, members: chosen.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'picked' })), skipTrained: true });
+  const skipped = new Set(r.skipped ?? []);
+  skipped.forEach((id) => ids.delete(id));
+  const held = chosen.filter((l) => ids.has(l.structureId));
   v.requested += held.length;
   v.labelled += held.length;
   v.byGroup.picked = (v.byGroup.picked ?? 0) + held.length;
-  return { train: input.labels.filter((l) => !ids.has(l.structureId)), held: held.length, decision: `validation: ${held.length} of ${input.labels.length} DFT picks held out for the validation set (validation.share ${c.validation.share})` };
+  const kept = skipped.size ? `; ${skipped.size} more chosen but kept for training, as they already were training data` : '';
+  return { train: input.labels.filter((l) => !ids.has(l.structureId)), held: held.length, decision: `validation: ${held.length} of ${input.labels.length} DFT picks held out for the validation set (validation.share ${c.validation.share})${kept}` };
 }
 
 export interface ValidateInput {

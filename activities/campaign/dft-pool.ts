@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { runLayout } from '../../common/run-layout';
 import { writeFileAtomic } from '../runtime/files';
+import { queryStore, storePath } from '../store/store';
 import { writeStructureSubset } from './routing';
 
 export const QueueItemSchema = z.object({ structureId: z.string(), structureFile: z.string(), index: z.number().int(), uncertainty: z.number().nullable() });
@@ -23,6 +24,8 @@ export interface DftPool {
   count: number;
   md: number;
   teacher: number;
+  /** Candidates left out because they already have a DFT label (e.g. an MD start frame harvested as it was). */
+  alreadyLabelled?: number;
 }
 
 const readQueue = (file: string | undefined): QueueItem[] => (file && existsSync(file) ? z.array(QueueItemSchema).parse(JSON.parse(readFileSync(file, 'utf8'))) : []);
@@ -46,9 +49,17 @@ export async function assembleDftPool(input: AssembleDftPoolInput): Promise<DftP
   }
   const seen = new Set(items.map((i) => i.structureId));
   for (const q of readQueue(input.pending)) if (!seen.has(q.structureId)) items.push({ ...q, origin: 'teacher' });
+  // A structure that already has a DFT label teaches nothing new and must not spend a DFT pick (a trajectory
+  // that halts at its first step harvests its start structure, which may be one labelled before).
+  const labelled = existsSync(storePath(input.runDir))
+    ? new Set((await queryStore({ runDir: input.runDir, filter: { labelState: 'labelled', oracle: 'dft' }, limit: 1_000_000 })).ids)
+    : new Set<string>();
+  const fresh = items.filter((i) => !labelled.has(i.structureId));
+  const alreadyLabelled = items.length - fresh.length;
+  items.splice(0, items.length, ...fresh);
   const index = path.join(dir, 'pool.json');
   writeFileAtomic(index, JSON.stringify(items));
-  const out: DftPool = { index, count: items.length, md: items.filter((i) => i.origin === 'md').length, teacher: items.filter((i) => i.origin === 'teacher').length };
+  const out: DftPool = { index, count: items.length, md: items.filter((i) => i.origin === 'md').length, teacher: items.filter((i) => i.origin === 'teacher').length, alreadyLabelled };
   if (!items.length) return out;
   // One exact file: the subset of each source file in pool order, concatenated (extxyz frames are independent).
   const files = [...new Set(items.map((i) => i.structureFile))];

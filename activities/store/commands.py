@@ -140,14 +140,14 @@ def read_members(p):
 
 
 def add_members(p):
-    """Input: store, set, generation, members or members_file. Output: count."""
+    """Input: store, set, generation, members or members_file, skip_trained. Output: count, skipped ids."""
     members = read_members(p)
     st = Store(p["store"], create=False)
     try:
-        n = st.add_members(p["set"], p["generation"], members)
+        n, skipped = st.add_members(p["set"], p["generation"], members, skip_trained=bool(p.get("skip_trained")))
     finally:
         st.close()
-    return {"set": p["set"], "count": n}
+    return {"set": p["set"], "count": n, "skipped": skipped}
 
 
 def _uncertainty(data):

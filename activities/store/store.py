@@ -423,11 +423,18 @@ class Store:
                 out[sid] = {"energy": energy, "flag": flag, "uncertainty": unc, "energy_std_per_atom": estd}
         return out
 
-    def add_members(self, set_name, generation, members):
+    def add_members(self, set_name, generation, members, skip_trained=False):
         """Members [{id, oracle, settings_hash, weight, config_type}] of a named set; each must name a real
         stored label. Re-adding the same member replaces it (a retried activity), so this is idempotent.
         The validation set marks its structures split=validation; a set a fit reads (TRAINING_SETS) refuses
-        them, so a validation structure can never be trained on, whichever code path adds it."""
+        them, so a validation structure can never be trained on, whichever code path adds it. With
+        skip_trained, structures already training data are left out of the validation set instead of
+        refusing the whole call. Returns (members added, ids skipped)."""
+        skipped = []
+        if set_name == VALIDATION_SET and skip_trained:
+            trained = self.members_of_training_sets([m["id"] for m in members])
+            skipped = sorted(trained)
+            members = [m for m in members if m["id"] not in trained]
         with self.write():
             ids = [m["id"] for m in members]
             if is_training_set(set_name):
@@ -452,7 +459,7 @@ class Store:
                     "oracle=excluded.oracle, settings_hash=excluded.settings_hash, weight=excluded.weight, generation=excluded.generation, "
                     "config_type=excluded.config_type",
                     (set_name, m["id"], m["oracle"], m["settings_hash"], float(m.get("weight", 1.0)), int(generation), m.get("config_type"), utc_now()))
-        return len(members)
+        return len(members), skipped
 
     def validation_ids(self, ids):
         out = set()

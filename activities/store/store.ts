@@ -383,8 +383,8 @@ export const MemberSchema = z.strictObject({
 });
 export const StoreMembers = contract(
   'store-members',
-  z.strictObject({ store: store(), set: z.string().min(1), generation: z.number().int().nonnegative(), members: z.array(MemberSchema).optional(), members_file: filePath().optional(), weight: z.number().optional() }),
-  z.object({ set: z.string(), count: z.number() }),
+  z.strictObject({ store: store(), set: z.string().min(1), generation: z.number().int().nonnegative(), members: z.array(MemberSchema).optional(), members_file: filePath().optional(), weight: z.number().optional(), skip_trained: z.boolean().optional() }),
+  z.object({ set: z.string(), count: z.number(), skipped: z.array(z.string()) }),
 );
 
 export interface MemberInput {
@@ -397,12 +397,14 @@ export interface MemberInput {
 }
 
 /** Add exact labels to a named set of the store (e.g. a generation's training data); idempotent. */
-export async function addMembers(input: { runDir: string; set: string; generation: number; members?: MemberInput[]; membersFile?: string }): Promise<{ set: string; count: number }> {
+/** Members of a named set. `skipTrained` (validation set): structures already training data are left out (listed in `skipped`) instead of refusing the call. */
+export async function addMembers(input: { runDir: string; set: string; generation: number; members?: MemberInput[]; membersFile?: string; skipTrained?: boolean }): Promise<{ set: string; count: number; skipped: string[] }> {
   return helperCall(input.runDir, StoreMembers, {
     store: storePath(input.runDir),
     set: input.set,
     generation: input.generation,
     members: input.members,
     members_file: input.membersFile && path.resolve(input.membersFile),
+    skip_trained: input.skipTrained,
   });
 }

@@ -11,6 +11,7 @@ from ase.io import read
 
 from activities.runtime.protocol import HelperError
 from activities.store import commands, datasets
+from activities.store.store import Store
 from activities.structures.commands import structure_id, write_frames
 
 
@@ -88,10 +89,15 @@ def test_validation_structures_never_join_a_training_set_and_export_on_their_own
     # a structure already trained on cannot become validation
     with pytest.raises(HelperError, match="already training data"):
         commands.add_members({"store": run["store"], "set": "validation", "generation": 1, "members": m(run["ids"][2:4])})
+    # ... unless the caller asks for the trained ones to be left out (a DFT pick that was teacher training data)
+    r = commands.add_members({"store": run["store"], "set": "validation", "generation": 1, "members": m(run["ids"][2:4]), "skip_trained": True})
+    assert r == {"set": "validation", "count": 1, "skipped": [run["ids"][2]]}
+    assert run["ids"][2] not in Store(run["store"], create=False).validation_ids(run["ids"])
+    assert run["ids"][3] in Store(run["store"], create=False).validation_ids(run["ids"])
     xyz = str(run["dir"] / "v.extxyz")
     # the validation set exports into the one file asked for (test_fraction 0), its split recorded
     v = datasets.export({"store": run["store"], "sets": ["validation"], "extxyz": xyz})
-    assert v["count"] == 2 and sorted(a.info["structure_id"] for a in read(xyz, ":")) == sorted(run["ids"][:2])
+    assert v["count"] == 3 and sorted(a.info["structure_id"] for a in read(xyz, ":")) == sorted(run["ids"][:2] + run["ids"][3:4])
     t = datasets.export({"store": run["store"], "sets": ["training"], "extxyz": xyz})
     assert t["count"] == 1 and [a.info["structure_id"] for a in read(xyz, ":")] == run["ids"][2:3]
     # set_oracles keeps only those oracles' members (a fit without the teacher's labels)

@@ -68,21 +68,27 @@ describe('teacher verdict', () => {
 
 describe('the potential the campaign goes on from', () => {
   const p = (generation: number, f: number, e: number) => ({ generation, overall: { forces_rmse_mev_a: f, energy_rmse_mev_atom_offset: e } });
-  it('keeps the latest generation while it is the best or within the margin', () => {
+  it('keeps the latest generation while it is the best or within the noise', () => {
     expect(bestGeneration([p(0, 120, 10), p(1, 90, 8)], 1).generation).toBe(1);
-    // 2 % worse in forces, equal in energy: noise, the latest stays
-    expect(bestGeneration([p(0, 100, 10), p(1, 102, 10)], 1).generation).toBe(1);
+    // 4 % worse in forces, equal in energy: noise, the latest stays
+    expect(bestGeneration([p(0, 100, 10), p(1, 104, 10)], 1).generation).toBe(1);
+    // 0.4 meV/atom better in energy: below the 0.5 meV/atom floor
+    expect(bestGeneration([p(0, 100, 2.0), p(1, 100, 2.4)], 1).generation).toBe(1);
     expect(bestGeneration([p(0, 100, 10)], 0).generation).toBe(0);
   });
-  it('goes back to an earlier generation that scores better beyond the margin, in forces and energy alike', () => {
+  it('keeps the latest on a trade: better forces, worse energy (the Al example, generation 1 against 0)', () => {
+    expect(bestGeneration([p(0, 32.9, 1.68), p(1, 24.6, 2.7)], 1).generation).toBe(1);
+    expect(bestGeneration([p(0, 125, 5), p(1, 100, 15)], 1).generation).toBe(1);
+  });
+  it('goes back to an earlier generation that is clearly better: no worse in either, better in one', () => {
     expect(bestGeneration([p(0, 120, 10), p(1, 86, 8), p(2, 145, 9)], 2).generation).toBe(1);
     // forces equal, energy twice as bad: the earlier one
     expect(bestGeneration([p(0, 100, 5), p(1, 100, 10)], 1).generation).toBe(0);
-    // better forces but much worse energy: the sum of relative errors decides (0: 1.25 + 1, 1: 1 + 3)
-    const r = bestGeneration([p(0, 125, 5), p(1, 100, 15)], 1);
+    // two better ones: the lower sum of relative errors (0: 1.05 + 1, 1: 1 + 1.2)
+    const r = bestGeneration([p(0, 84, 5), p(1, 80, 6), p(2, 140, 9)], 2);
     expect(r.generation).toBe(0);
-    expect(r.score[0]).toBeCloseTo(2.25);
-    expect(r.score[1]).toBeCloseTo(4);
+    expect(r.score[0]).toBeCloseTo(2.05);
+    expect(r.score[1]).toBeCloseTo(2.2);
   });
   it('ignores a point that could not be scored', () => {
     expect(bestGeneration([p(0, Number.NaN, 1), p(1, 100, 10)], 1).generation).toBe(1);
