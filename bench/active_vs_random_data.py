@@ -5,7 +5,7 @@
                                   OUT_DIR/md.extxyz (every generation's MD candidates, by temperature);
                                   prints counts
     campaign RUN_DIR OUT.extxyz   the campaign's DFT labels in the order it paid for them (validation
-                                  labels excluded), REF_* keys
+                                  labels excluded), from the run's store
     pick POOL.extxyz N SEED OUT   N structures of POOL in a seeded random order (the order is the budget
                                   ladder: the first B of them are the arm at budget B)
     pckl IN.extxyz N OUT          the first N labelled structures of IN as a Pacemaker DataFrame
@@ -17,11 +17,12 @@ import sys
 
 import numpy as np
 import pandas as pd
+from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from activities.store.dataset_files import extxyz_rows  # noqa: E402
-from activities.store.datasets import write_dataset  # noqa: E402
+from activities.store.store import Store  # noqa: E402
 from activities.structures.commands import structure_id  # noqa: E402
 
 
@@ -57,11 +58,22 @@ def pools(run, out):
 
 
 def campaign(run, out):
-    with open(os.path.join(run, "datasets", "dft-history.json")) as fh:
-        entries = [e for e in json.load(fh) if e.get("split") != "validation"]
-    entries.sort(key=lambda e: os.path.getmtime(e["label_file"]))
-    write_dataset({"entries": [{k: e[k] for k in ("structure_file", "index", "label_file", "name")} for e in entries], "extxyz": out})
-    print(json.dumps({"count": len(entries), "file": out}))
+    """Every DFT label the campaign paid for and trained on (teacher seeds included, validation labels
+    excluded), in the order it paid for them: from the run's store, the one source of labels."""
+    st = Store(os.path.join(run, "store.sqlite"), create=False)
+    try:
+        rows = []
+        for sid, atoms, prov, lab in st.iter_labelled({}, ["dft"]):
+            if prov.get("split") == "validation":
+                continue
+            atoms.calc = SinglePointCalculator(atoms, energy=float(lab["energy"]), forces=np.asarray(lab["forces"], dtype=float))
+            atoms.info["structure_id"] = sid
+            rows.append((st.label(sid, "dft", lab["settings_hash"])["created_at"], sid, atoms))
+    finally:
+        st.close()
+    rows.sort(key=lambda r: (r[0], r[1]))
+    write(out, [a for _, _, a in rows], format="extxyz")
+    print(json.dumps({"count": len(rows), "file": out}))
 
 
 def pick(pool, n, seed, out):
