@@ -1,5 +1,6 @@
 // `autopipe label dft`: index the input structures, run labellingWorkflow with the campaign's DFT
 // settings (progress from the label files), write the labels as extxyz.
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,14 +129,17 @@ async function labelIndexed(indexed: Indexed, scratch: string, runDir: string, d
   console.error(`done: ${result.labelled} labelled (${result.healed} healed, ${result.reused} reused), ${result.failed} failed`);
   for (const f of result.failures) console.error(`  failed ${f.structureId}: ${f.reason.split('\n')[0]}`);
   if (result.labels.length) {
-    // The labels are in the run's store: the output is an export of exactly these.
+    // The labels are in the run's store: the output is an export of exactly these, through a set named
+    // for this input (a run directory labelled into before keeps its earlier sets; a shared name exported
+    // the earlier labels too).
+    const set = `label-${createHash('sha256').update(indexed.ids.join(',')).digest('hex').slice(0, 16)}`;
     const exported = await exportDataset({
       runDir,
       name: path.basename(out).replace(/\.extxyz$/, ''),
       outDir: path.dirname(out),
       formats: ['extxyz'],
-      sets: ['label'],
-      define: { set: 'label', generation: 0, members: result.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
+      sets: [set],
+      define: { set, generation: 0, members: result.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey })) },
     });
     if (exported.extxyz !== out) renameSync(exported.extxyz!, out);
     console.log(out);

@@ -32,6 +32,19 @@ fr = read(${JSON.stringify(out)}, ':')
 print(json.dumps({'n': len(fr), 'e': fr[0].info['REF_energy'], 'f': len(fr[0].arrays['REF_forces'])}))`);
     expect(back).toMatchObject({ n: 1, f: 2 });
     expect(back.e).toBeLessThan(-200);
+    // Into the same run directory again with another structure: the output holds this input's label only.
+    const poscar2 = path.join(dir, 'POSCAR-2');
+    await execa(pythonExe, ['-c', `from ase.build import bulk; from ase.io import write; a=bulk('Si','diamond',a=5.46); a.rattle(0.03, seed=4); write(${JSON.stringify(poscar2)}, a, format='vasp')`]);
+    const out2 = path.join(dir, 'labels-2.extxyz');
+    const r2 = await execa(process.execPath, [cli, 'label', 'dft', poscar2, '--config', cfg, '--out', out2, '--run-dir', path.join(dir, 'run')], { reject: false });
+    expect(r2.exitCode).toBe(0);
+    const second = await pyJson<{ n: number; e: number }>(`
+import json
+from ase.io import read
+fr = read(${JSON.stringify(out2)}, ':')
+print(json.dumps({'n': len(fr), 'e': fr[0].info['REF_energy']}))`);
+    expect(second.n).toBe(1); // was 2: the first run's label came along
+    expect(second.e).not.toBe(back.e);
   });
 
   it('fails with usage errors before touching the server', async () => {
