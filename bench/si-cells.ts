@@ -2,14 +2,11 @@
 // store keys structures: the DFT activity refuses any other id), through the same helper `autopipe label
 // dft` indexes with.
 import { execa } from 'execa';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { structureIdsOf } from '../activities/structures/generate';
 import { pythonExe } from '../host/paths';
 
 /** The structure ids of a file's structures (the store's content hashes). */
-export const structureIds = (file: string): Promise<string[]> => structureIdsOf(file, mkdtempSync(path.join(os.tmpdir(), 'autopipe-bench-index-')));
+export { structureIdsOf as structureIds };
 
 /** Write n rattled Si-8 cells (seeds 100..) to `file`; their structure ids. */
 export async function rattledSiCells(file: string, n: number): Promise<string[]> {
@@ -20,5 +17,5 @@ fr = []
 for i in range(${n}):
     a = bulk('Si', 'diamond', a=5.43, cubic=True); a.rattle(0.04, seed=100 + i); fr.append(a)
 write(${JSON.stringify(file)}, fr)`]);
-  return structureIds(file);
+  return structureIdsOf(file);
 }

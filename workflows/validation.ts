@@ -58,17 +58,16 @@ async function labelHeld(input: { runDir: string; campaign: Campaign; generation
   });
   const group = new Map(input.ids.map((id, i) => [id, input.groups[i]!]));
   // A drawn structure that is already training data (an MD start harvested as it was) stays out of the set.
-  const skipped = new Set(
-    r.labels.length
-      ? ((await control.addMembers({
-          runDir: input.runDir,
-          set: VALIDATION_SET,
-          generation: input.generation,
-          members: r.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: group.get(l.structureId) })),
-          skipTrained: true,
-        })).skipped ?? [])
-      : [],
-  );
+  const added = r.labels.length
+    ? await control.addMembers({
+        runDir: input.runDir,
+        set: VALIDATION_SET,
+        generation: input.generation,
+        members: r.labels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: group.get(l.structureId) })),
+        skipTrained: true,
+      })
+    : undefined;
+  const skipped = new Set(added?.skipped ?? []); // absent in results recorded before skip_trained
   const held = r.labels.filter((l) => !skipped.has(l.structureId));
   v.requested += input.ids.length;
   v.labelled += held.length;
@@ -122,7 +121,7 @@ export async function holdOutPicks<L extends { structureId: string; labelKey: st
   const chosen = input.labels.filter((l) => ids.has(l.structureId));
   // A pick that is already training data (teacher-labelled before, now labelled by DFT) keeps training.
   const r = await control.addMembers({ runDir: input.runDir, set: VALIDATION_SET, generation: input.generation, members: chosen.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'picked' })), skipTrained: true });
-  const skipped = new Set(r.skipped ?? []);
+  const skipped = new Set(r.skipped ?? []); // absent in results recorded before skip_trained
   skipped.forEach((id) => ids.delete(id));
   const held = chosen.filter((l) => ids.has(l.structureId));
   v.requested += held.length;

@@ -43,20 +43,19 @@ export interface AssembleDftPoolInput {
 
 export async function assembleDftPool(input: AssembleDftPoolInput): Promise<DftPool> {
   const dir = runLayout(input.runDir).selection(input.generation);
-  const items: PoolItem[] = readQueue(input.mdQueue).map((q) => ({ ...q, origin: 'md' as const }));
+  const candidates: PoolItem[] = readQueue(input.mdQueue).map((q) => ({ ...q, origin: 'md' as const }));
   if (input.mdFile && existsSync(input.mdFile)) {
-    idsOf(input.mdFile).forEach((structureId, index) => items.push({ structureId, origin: 'md', structureFile: input.mdFile!, index, uncertainty: null }));
+    idsOf(input.mdFile).forEach((structureId, index) => candidates.push({ structureId, origin: 'md', structureFile: input.mdFile!, index, uncertainty: null }));
   }
-  const seen = new Set(items.map((i) => i.structureId));
-  for (const q of readQueue(input.pending)) if (!seen.has(q.structureId)) items.push({ ...q, origin: 'teacher' });
+  const seen = new Set(candidates.map((i) => i.structureId));
+  for (const q of readQueue(input.pending)) if (!seen.has(q.structureId)) candidates.push({ ...q, origin: 'teacher' });
   // A structure that already has a DFT label teaches nothing new and must not spend a DFT pick (a trajectory
   // that halts at its first step harvests its start structure, which may be one labelled before).
   const labelled = existsSync(storePath(input.runDir))
     ? new Set((await queryStore({ runDir: input.runDir, filter: { labelState: 'labelled', oracle: 'dft' }, limit: 1_000_000 })).ids)
     : new Set<string>();
-  const fresh = items.filter((i) => !labelled.has(i.structureId));
-  const alreadyLabelled = items.length - fresh.length;
-  items.splice(0, items.length, ...fresh);
+  const items = candidates.filter((i) => !labelled.has(i.structureId));
+  const alreadyLabelled = candidates.length - items.length;
   const index = path.join(dir, 'pool.json');
   writeFileAtomic(index, JSON.stringify(items));
   const out: DftPool = { index, count: items.length, md: items.filter((i) => i.origin === 'md').length, teacher: items.filter((i) => i.origin === 'teacher').length, alreadyLabelled };

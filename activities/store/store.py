@@ -431,10 +431,6 @@ class Store:
         skip_trained, structures already training data are left out of the validation set instead of
         refusing the whole call. Returns (members added, ids skipped)."""
         skipped = []
-        if set_name == VALIDATION_SET and skip_trained:
-            trained = self.members_of_training_sets([m["id"] for m in members])
-            skipped = sorted(trained)
-            members = [m for m in members if m["id"] not in trained]
         with self.write():
             ids = [m["id"] for m in members]
             if is_training_set(set_name):
@@ -444,7 +440,11 @@ class Store:
                                       f"(e.g. {sorted(held)[0]}); nothing was written")
             elif set_name == VALIDATION_SET:
                 trained = self.members_of_training_sets(ids)
-                if trained:
+                if trained and skip_trained:
+                    skipped = sorted(trained)
+                    members = [m for m in members if m["id"] not in trained]
+                    ids = [m["id"] for m in members]
+                elif trained:
                     raise HelperError("InvalidInput", f"set {set_name}: {len(trained)} structure(s) are already training data (e.g. {sorted(trained)[0]}); "
                                       "a validation structure must never have been trained on; nothing was written")
                 self.mark_split(ids, "validation")

@@ -396,8 +396,11 @@ export interface MemberInput {
   config_type?: string;
 }
 
-/** Add exact labels to a named set of the store (e.g. a generation's training data); idempotent. */
-/** Members of a named set. `skipTrained` (validation set): structures already training data are left out (listed in `skipped`) instead of refusing the call. */
+/**
+ * Add exact labels to a named set of the store (e.g. a generation's training data); idempotent. With
+ * `skipTrained` (validation set), structures already training data are left out (listed in `skipped`)
+ * instead of refusing the call.
+ */
 export async function addMembers(input: { runDir: string; set: string; generation: number; members?: MemberInput[]; membersFile?: string; skipTrained?: boolean }): Promise<{ set: string; count: number; skipped: string[] }> {
   return helperCall(input.runDir, StoreMembers, {
     store: storePath(input.runDir),

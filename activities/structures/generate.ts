@@ -1,6 +1,8 @@
 // Structure generation, the one generator of campaigns, the teacher's seeds, MD starts and the CLI (the
 // generator helper does the ASE work): the campaign's whole generation section (every mode), exact
 // extxyz out, and optionally the same structures into the run's store in one transaction.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Campaign } from '../../common/campaign-schema';
@@ -97,8 +99,8 @@ export const StructuresIndex = contract(
   }),
 );
 
-/** The content-hash ids (the store's keys) of every structure in an ASE-readable file, in order; the indexed copy goes to workDir. */
-export async function structureIdsOf(file: string, workDir: string): Promise<string[]> {
+/** The content-hash ids (the store's keys) of every structure in an ASE-readable file, in order; the indexed copy goes to workDir (a new temporary folder by default). */
+export async function structureIdsOf(file: string, workDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-index-'))): Promise<string[]> {
   const r = await callPython(StructuresIndex, { input: file, output: path.join(workDir, 'indexed.extxyz') }, { workDir });
   return r.ids;
 }

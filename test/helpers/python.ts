@@ -1,9 +1,5 @@
 // Run a short Python snippet in the project venv (for independent cross-checks with ASE/MACE).
 import { execa } from 'execa';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { structureIdsOf } from '../../activities/structures/generate';
 import { pythonExe, pythonPath } from '../../host/paths';
 
 export async function py(code: string, env: Record<string, string> = {}): Promise<string> {
@@ -16,4 +12,4 @@ export async function pyJson<T = unknown>(code: string): Promise<T> {
 }
 
 /** The structure ids of a file's structures (the store's content hashes: the DFT activity refuses any other id). */
-export const structureIds = (file: string): Promise<string[]> => structureIdsOf(file, mkdtempSync(path.join(os.tmpdir(), 'autopipe-test-index-')));
+export { structureIdsOf as structureIds } from '../../activities/structures/generate';
