@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Campaign } from '../common/campaign-schema';
 import { defaultRunsDir } from '../host/paths';
 import { loadCampaignFile } from './campaign-file';
+import { deriveCampaign } from '../activities/campaign/heuristics';
 import { runDirectoryProblem } from '../activities/safety/run-directory';
 import { runLayout } from '../common/run-layout';
 import { CampaignError, InputError, UsageError } from './errors';
@@ -14,11 +15,17 @@ export interface RunContext {
   campaign?: Campaign;
 }
 
-/** The campaign from a file, or a CampaignError with every problem. */
+/**
+ * The campaign from a file as the campaign itself runs it (schema defaults plus derived values: basis
+ * size, smearing, pseudopotentials...), or a CampaignError with every problem. A command that fitted
+ * or labelled with the schema's defaults instead would not be "the campaign's settings".
+ */
 export function campaignFrom(file: string): Campaign {
   const loaded = loadCampaignFile(file);
   if (!loaded.ok) throw new CampaignError(loaded.errors);
-  return loaded.campaign;
+  const derived = deriveCampaign(loaded.raw);
+  if (!derived.ok) throw new CampaignError(derived.errors.map((e) => `${file}: ${e}`));
+  return derived.campaign;
 }
 
 /**

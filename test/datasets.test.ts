@@ -258,6 +258,38 @@ describe('autopipe dataset export|import|info', () => {
   });
 });
 
+describe('the validation set stays out of an exported training file', () => {
+  it('a filter export leaves out split=validation structures unless asked for; --test-fraction puts them in the test file', async () => {
+    const dir = tmp('val');
+    const g = await generateStructures({ runDir: dir, name: 'g', system: cu.system, generation: { ...cu.generation, count: 8, surface_fraction: 0 }, seed: 3, store: { source: 'md_select', generation: 1 } });
+    await addLabels({ runDir: dir, labels: await emtLabels(g.output, g.ids) });
+    const held = g.ids.slice(0, 3);
+    await py(`
+from activities.store.store import Store
+st = Store(${JSON.stringify(path.join(dir, 'store.sqlite'))}, create=False)
+st.mark_split(${JSON.stringify(held)}, "validation")
+st.close()`);
+    const out = tmp('val-out');
+    const run = (args: string[]) => execa(process.execPath, [cli, 'dataset', 'export', '--run-dir', dir, '--oracle', 'emt', '--out-dir', out, ...args], { reject: false });
+    const ids = (file: string) => [...readFileSync(file, 'utf8').matchAll(/structure_id="?([0-9a-f]+)/g)].map((m) => m[1]!);
+    const train = await run(['--name', 'train', '--format', 'both']);
+    expect(train.stderr).toBe('');
+    expect(train.stdout).toContain("3 structures of the campaign's validation/test split left out");
+    expect(ids(path.join(out, 'train.extxyz')).sort()).toEqual(g.ids.slice(3).sort());
+    const val = await run(['--name', 'val', '--split', 'validation', '--format', 'extxyz', '--json']);
+    expect(JSON.parse(val.stdout)).toMatchObject({ count: 3, heldOut: 0 });
+    expect(ids(path.join(out, 'val.extxyz')).sort()).toEqual([...held].sort());
+    const trainOnly = await run(['--name', 'only', '--split', 'train', '--format', 'extxyz', '--json']);
+    expect(JSON.parse(trainOnly.stdout)).toMatchObject({ count: 5 });
+    const split = await run(['--name', 'split', '--test-fraction', '0.01', '--format', 'extxyz']);
+    expect(ids(path.join(out, 'split.test.extxyz'))).toEqual(expect.arrayContaining(held));
+    for (const id of held) expect(ids(path.join(out, 'split.extxyz'))).not.toContain(id);
+    const none = await run(['--name', 'none', '--split', 'bogus']);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('--split: choose from train, validation, test (got bogus)');
+  });
+});
+
 describe('datasets are exports of exact store labels (named sets with weights)', () => {
   it('a pw.x label goes into both formats exactly as labelled; member weights reach Pacemaker and MACE', async () => {
     const dir = tmp('sets');

@@ -76,7 +76,7 @@ def export(p):
     sinks = {"train": _sinks(p.get("pckl"), p.get("extxyz"), refs, weights, cutoff)}
     if tf > 0:
         sinks["test"] = _sinks(p.get("pckl") and sibling(p["pckl"], "test"), p.get("extxyz") and sibling(p["extxyz"], "test"), refs, weights, cutoff)
-    by_oracle, elements, n = {}, set(), 0
+    by_oracle, elements, n, held_out = {}, set(), 0, 0
     try:
         selected = st.count_members(p["sets"], p.get("set_generation_min"), p.get("set_generation_max"), p.get("set_oracles")) if p.get("sets") else st.count(f)
         for sid, atoms, prov, lab, weight, config_type in _rows_of(st, p, f, oracles):
@@ -86,7 +86,12 @@ def export(p):
                     "config_type": config_type or prov["config_type"], "weight": weight}
             # Without a test file (test_fraction 0) the one file holds every selected row: a named set's
             # membership decides what a fit reads, and the store keeps validation structures out of those.
+            # By filter, a structure the campaign holds out (split validation/test) never lands in a training
+            # file unless that split was asked for: a user fitting on an export must not train on it.
             side = split_of(sid, prov["split"], tf)
+            if side not in sinks and not p.get("sets") and prov["split"] in ("validation", "test") and f.get("split") != prov["split"]:
+                held_out += 1
+                continue
             for _, sink in sinks[side if side in sinks else "train"]:
                 sink.add(sid, atoms, energy, forces, stress, meta, where)
             by_oracle[lab["oracle"]] = by_oracle.get(lab["oracle"], 0) + 1
@@ -95,6 +100,8 @@ def export(p):
             if n % 5000 == 0:
                 progress(exported=n, selected=selected)
         if n == 0:
+            if held_out:
+                raise HelperError("InvalidInput", f"the dataset would be empty: all {held_out} selected structures are held out (split validation/test); ask for them with split, or give a test fraction to write them as the test file")
             if p.get("sets"):
                 raise HelperError("InvalidInput", f"the dataset would be empty: no labelled member in the set(s) {', '.join(p['sets'])}")
             raise HelperError("InvalidInput", f"the dataset would be empty: none of the {selected} selected structures has a {'/'.join(oracles)} label")
@@ -114,7 +121,7 @@ def export(p):
     finally:
         st.close()
     counts = {s: len(g[0][1]) for s, g in sinks.items()}
-    return {"count": n, "train": counts["train"], "test": counts.get("test", 0), "unlabelled": selected - n, "by_oracle": by_oracle,
+    return {"count": n, "train": counts["train"], "test": counts.get("test", 0), "held_out": held_out, "unlabelled": selected - n - held_out, "by_oracle": by_oracle,
             "elements": sorted(elements), "files": files}
 
 

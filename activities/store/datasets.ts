@@ -22,14 +22,17 @@ export const ExportResultSchema = z
     count: z.number(),
     train: z.number(),
     test: z.number(),
+    /** Structures of the campaign's validation/test split left out of a filter export's training file. */
+    held_out: z.number(),
     unlabelled: z.number(),
     by_oracle: z.record(z.string(), z.number()),
     elements: z.array(z.string()),
     files: z.array(DatasetFileSchema),
   })
-  .transform(({ by_oracle, ...r }) => ({
+  .transform(({ by_oracle, held_out, ...r }) => ({
     ...r,
     byOracle: by_oracle,
+    heldOut: held_out,
     /** The training split's files (the references workflows pass on), when written. */
     pckl: r.files.find((f) => f.format === 'pckl' && f.split === 'train')?.path,
     extxyz: r.files.find((f) => f.format === 'extxyz' && f.split === 'train')?.path,

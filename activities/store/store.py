@@ -625,7 +625,8 @@ def _filters(f):
         conds.append(f"s.source IN ({','.join('?' * len(sources))})")
         params += list(sources)
     if f.get("split"):
-        conds.append("s.split = ?")
+        # a structure without a split is training data (only held-out ones are marked)
+        conds.append("(s.split = ? OR s.split IS NULL)" if f["split"] == "train" else "s.split = ?")
         params.append(f["split"])
     state = f.get("label_state") or ("labelled" if f.get("oracle") else None)
     if state:

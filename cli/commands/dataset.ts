@@ -22,6 +22,7 @@ interface ExportOptions extends RunOptions {
   generation?: string;
   generationMax?: string;
   source?: string;
+  split?: string;
   testFraction?: string;
   referenceEnergies?: string;
   weights?: string;
@@ -42,9 +43,11 @@ interface ImportOptions extends RunOptions {
 }
 
 async function exportCmd(opts: ExportOptions): Promise<number> {
-  const formats = parseList(opts.format) ?? ['pckl', 'extxyz'];
+  const formats = opts.format === 'both' ? ['pckl', 'extxyz'] : (parseList(opts.format) ?? ['pckl', 'extxyz']);
   const bad = formats.filter((f) => f !== 'pckl' && f !== 'extxyz');
-  if (bad.length || !formats.length) throw new UsageError(`--format: choose from pckl, extxyz (got ${opts.format})`);
+  if (bad.length || !formats.length) throw new UsageError(`--format: choose from pckl, extxyz or both (got ${opts.format})`);
+  const split = opts.split;
+  if (split !== undefined && !['train', 'validation', 'test'].includes(split)) throw new UsageError(`--split: choose from train, validation, test (got ${split})`);
   if (opts.generation && opts.generationMax) throw new UsageError('give --generation or --generation-max, not both');
   const generation = parseNumber('--generation', opts.generation, { int: true, min: 0 });
   const generationMax = parseNumber('--generation-max', opts.generationMax, { int: true, min: 0 });
@@ -59,7 +62,7 @@ async function exportCmd(opts: ExportOptions): Promise<number> {
     name,
     outDir: opts.outDir && path.resolve(opts.outDir),
     formats: formats as ('pckl' | 'extxyz')[],
-    filter: { generation, generationMax, source: opts.source },
+    filter: { generation, generationMax, source: opts.source, split: split as 'train' | 'validation' | 'test' | undefined },
     oracles: parseList(opts.oracle),
     settingsHash: opts.settingsHash,
     testFraction,
@@ -74,6 +77,7 @@ async function exportCmd(opts: ExportOptions): Promise<number> {
   }
   const oracles = Object.entries(r.byOracle).map(([o, n]) => `${o} ${n}`).join(', ');
   console.log(`${r.count} labelled structures (${oracles}; ${r.train} train, ${r.test} test); ${r.unlabelled} selected structures had no such label`);
+  if (r.heldOut) console.log(`${r.heldOut} structures of the campaign's validation/test split left out (--split validation exports them; --test-fraction writes them to the test file)`);
   for (const f of r.files) console.log(`  ${f.split.padEnd(5)} ${f.format.padEnd(6)} ${String(f.count).padStart(6)}  ${f.path}  sha256 ${f.sha256.slice(0, 16)}`);
   return 0;
 }
@@ -144,7 +148,8 @@ export const register: Register = (program, act) => {
     .option('--generation <g>', 'structures of this generation only')
     .option('--generation-max <g>', 'structures up to this generation')
     .option('--source <s>', 'structures of this source only (e.g. md_halt)')
-    .option('--test-fraction <f>', 'share held out as the test split (0 .. 0.99)')
+    .option('--split <s>', "structures of this split only: train, validation (the campaign's validation set, left out of the training file otherwise) or test")
+    .option('--test-fraction <f>', 'share held out as the test split (0 .. 0.99); the validation set goes there too')
     .option('--reference-energies <map>', 'eV per atom, e.g. Si=-4.2,Ge=-3.9 (default the campaign\'s)')
     .option('--weights <map>', 'training weight per oracle, e.g. dft=1,mace=0.3')
     .option('--require-stress', 'fail when a selected label has no stress')

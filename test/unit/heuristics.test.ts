@@ -2,7 +2,9 @@
 // explained values, and impossible requests fail with the field named.
 import { describe, expect, it } from 'vitest';
 import { deriveCampaign, functionsForData, pickPseudopotentials } from '../../activities/campaign/heuristics';
-import { defaultPseudoDir } from '../../host/paths';
+import { defaultPseudoDir, projectRoot } from '../../host/paths';
+import { campaignFrom } from '../../cli/args';
+import path from 'node:path';
 
 const minimal = (elements: string[], kind = 'fcc') => ({ system: { name: elements.join(''), elements, prototype: { kind, a: 4.05 } }, budgets: { dft_total: 20 } });
 
@@ -18,6 +20,15 @@ describe('heuristic defaults', () => {
     expect(d['dft.smearing']!.reason).toContain('all elements are metals');
     expect(d['training.number_of_functions_per_element']!.reason).toContain('DFT atomic environments per element');
     for (const x of r.derived) expect(x.reason.length).toBeGreaterThan(10);
+  });
+
+  it('the CLI commands (train, select, teacher, dataset) see the campaign as it runs: derived values included', () => {
+    // `autopipe train --config examples/si.yaml` fitted 40 functions (the schema default) while the
+    // campaign fitted 75 (derived from its DFT budget): the same file meant two different fits.
+    const c = campaignFrom(path.join(projectRoot, 'examples', 'si.yaml'));
+    expect(c.training.number_of_functions_per_element).toBe(functionsForData(150, 8, 1));
+    expect(c.training.number_of_functions_per_element).not.toBe(40);
+    expect(c.dft.pseudopotentials.Si).toBe('Si.pz-vbc.UPF');
   });
 
   it('chooses fixed occupations for an insulator and spin for a magnetic metal', () => {
