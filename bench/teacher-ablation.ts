@@ -10,13 +10,19 @@
 // teacher's seed labels included, validation labels excluded); the variants differ only in the teacher's
 // data added. This isolates what the teacher's labels do to the fit; which structures the campaign chose
 // to label (exploration with a better or worse potential) is not ablated here.
+//
+// The data come from the run's store (store.sqlite, the one source of labels), as two exports: every DFT
+// label outside the validation set (the variant "dft"), and the campaign's training set (exact labels and
+// weights), whose teacher labels and surrogates bench/teacher_ablation_data.py adds to it.
 import { execa } from 'execa';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fitAce } from '../activities/ace/fit';
 import { evaluatePotential } from '../activities/evaluation/evaluate';
+import { exportDataset } from '../activities/store/datasets';
 import { CampaignSchema } from '../common/campaign-schema';
+import { runLayout } from '../common/run-layout';
 import { projectRoot, pythonExe, pythonPath } from '../host/paths';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { maxiter: { type: 'string' }, functions: { type: 'string' }, out: { type: 'string' } } });
@@ -29,9 +35,17 @@ const campaign = CampaignSchema.parse((JSON.parse(readFileSync(path.join(runDir,
 const work = path.join(runDir, 'bench', `teacher-ablation${values.functions ? `-f${values.functions}` : ''}${values.maxiter ? `-i${values.maxiter}` : ''}`);
 mkdirSync(work, { recursive: true });
 
-const data = await execa(pythonExe, [path.join(projectRoot, 'bench', 'teacher_ablation_data.py'), runDir, path.join(work, 'datasets')], { env: { PYTHONPATH: pythonPath } });
-const sets = JSON.parse(data.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; files: Record<string, string>; weights: Record<string, number[]> };
-console.log(`DFT labels ${sets.counts.dft}, teacher labels ${sets.counts.teacher}, surrogates ${sets.counts.surrogates}; weights ${JSON.stringify(sets.weights)}`);
+const dataDir = path.join(work, 'datasets');
+// Every DFT label the campaign paid for: an export by filter leaves the validation structures out.
+const dft = await exportDataset({ runDir, name: 'dft', outDir: dataDir, formats: ['pckl'], filter: {}, oracles: ['dft'] });
+// The set every ACE fit of the campaign reads (workflows/ace-refit.ts TRAINING_SET): the teacher's labels at its weights.
+const trained = await exportDataset({ runDir, name: 'campaign-training', outDir: dataDir, formats: ['pckl'], sets: ['training'] });
+const data = await execa(pythonExe, [path.join(projectRoot, 'bench', 'teacher_ablation_data.py'), dft.pckl!, trained.pckl!, dataDir], { env: { PYTHONPATH: pythonPath } });
+const sets = JSON.parse(data.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; files: Record<string, string>; weights: Record<string, number[]>; teacher_with_dft: number };
+console.log(
+  `DFT labels ${sets.counts.dft} (${dft.heldOut} held out: the validation set), teacher labels ${sets.counts.teacher}` +
+    `${sets.teacher_with_dft ? ` (${sets.teacher_with_dft} more left out: their structures have a DFT label)` : ''}, surrogates ${sets.counts.surrogates}; weights ${JSON.stringify(sets.weights)}`,
+);
 
 const maxiter = values.maxiter ? Number(values.maxiter) : campaign.training.maxiter;
 // Every label trains (the test set is independent): Pacemaker's own split would drop DFT labels.

@@ -1,12 +1,18 @@
-"""Training sets of one campaign run with and without the teacher's data, for bench/teacher-ablation.ts.
+"""The teacher's variants of bench/teacher-ablation.ts, composed from two exports of the run's store.
 
-    .venv/bin/python bench/teacher_ablation_data.py RUN_DIR OUT_DIR
+    .venv/bin/python bench/teacher_ablation_data.py DFT.pckl.gzip TRAINING.pckl.gzip OUT_DIR
 
-From RUN_DIR: every DFT label the campaign paid for (datasets/dft-history.json: teacher seeds included,
-validation labels excluded), and the teacher's labels it trained on (datasets/ace-history.pckl.gzip,
-rows whose oracle is not dft: the distilled generation-0 labels and the surrogates, each with the weight
-the campaign gave it). Writes OUT_DIR/{dft,dft+teacher,dft+teacher+surrogates}.pckl.gzip (the variants
-that differ from the previous one only) and prints their counts as JSON.
+DFT.pckl.gzip is the variant "dft": every DFT label the campaign paid for (exportDataset by filter, which
+leaves the validation structures out). TRAINING.pckl.gzip is the campaign's training set (exportDataset of
+the set "training": the exact labels its fits read, at the weights it gave them; the store never lets a
+validation structure in). Python only for the DataFrames: an export cannot join the two, nor tell the
+teacher's surrogates from its other labels. Writes OUT_DIR/<variant>.pckl.gzip, each the previous plus:
+
+    dft+teacher              the teacher's (oracle mace) labels it trained on, config_type not surrogate
+    dft+teacher+surrogates   the teacher's surrogates (config_type surrogate), when there are any
+
+A teacher label of a structure that has a DFT label is left out (the DFT label wins). Prints counts, files
+and weights as JSON.
 """
 import json
 import os
@@ -16,35 +22,33 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from activities.store.dataset_files import read_pckl  # noqa: E402
-from activities.store.datasets import write_dataset  # noqa: E402
+
+
+def weights(df):
+    return sorted(set(map(float, df["w_factor"].fillna(1.0)))) if "w_factor" in df else [1.0]
 
 
 def main():
-    run, out = sys.argv[1], sys.argv[2]
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(run, "datasets", "dft-history.json")) as fh:
-        entries = [e for e in json.load(fh) if e.get("split") != "validation"]
-    dft_file = os.path.join(out, "dft.pckl.gzip")
-    write_dataset({"entries": [{k: e[k] for k in ("structure_file", "index", "label_file", "name")} for e in entries], "pckl": dft_file})
-    dft = read_pckl(dft_file)
-    dft["w_factor"] = 1.0
-    hist = read_pckl(os.path.join(run, "datasets", "ace-history.pckl.gzip"))
-    teacher = hist[hist["oracle"] != "dft"]
+    dft_file, training_file, out = sys.argv[1:4]
+    dft, trained = read_pckl(dft_file), read_pckl(training_file)
+    teacher = trained[trained["oracle"] == "mace"]
+    has_dft = teacher["name"].isin(dft["name"])
+    teacher = teacher[~has_dft]
     surrogate = teacher["config_type"].astype(str) == "surrogate"
     counts = {"dft": len(dft), "teacher": int((~surrogate).sum()), "surrogates": int(surrogate.sum())}
-    variants = {"dft": dft}
+    variants = {}
     if counts["teacher"]:
         variants["dft+teacher"] = pd.concat([dft, teacher[~surrogate]], ignore_index=True)
     if counts["surrogates"]:
         variants["dft+teacher+surrogates"] = pd.concat([dft, teacher], ignore_index=True)
-    files = {}
+    os.makedirs(out, exist_ok=True)
+    files = {"dft": dft_file}
     for name, df in variants.items():
-        if "w_factor" in df:
-            df["w_factor"] = df["w_factor"].fillna(1.0).astype(float)
         path = os.path.join(out, f"{name}.pckl.gzip")
-        df.to_pickle(path, compression="gzip", protocol=4)
+        df.assign(w_factor=df["w_factor"].fillna(1.0).astype(float)).to_pickle(path, compression="gzip", protocol=4)
         files[name] = path
-    print(json.dumps({"counts": counts, "files": files, "weights": {k: sorted(set(map(float, v["w_factor"]))) for k, v in variants.items()}}))
+    print(json.dumps({"counts": counts, "files": files, "teacher_with_dft": int(has_dft.sum()),
+                      "weights": {"dft": weights(dft), **{k: weights(v) for k, v in variants.items()}}}))
 
 
 if __name__ == "__main__":
