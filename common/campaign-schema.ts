@@ -211,6 +211,11 @@ export const ExplorationSchema = z.strictObject({
   supercell: z.tuple([posInt(), posInt(), posInt()]).default([2, 2, 2]),
   start_structures: posInt().default(6).describe('generated MD starts per generation, with the generation section\'s defects and strains'),
   uncertain_starts: nonNegInt().default(2).describe('extra MD starts: the training structures with the largest extrapolation grade'),
+  random_share: share()
+    .default(0)
+    .describe(
+      "share of each generation's DFT picks drawn at random from the DFT pool (MD candidates, teacher-doubted structures); the rest by D-optimality. MaxVol alone favours the most extrapolative frames, far from the thermal configurations the potential will meet",
+    ),
 });
 
 // The campaign's own DFT validation set (common/validation.ts, docs/evaluation.md): never trained on, it

@@ -172,6 +172,7 @@ const CHANGES: Record<string, Change> = {
   'exploration.ensemble': { to: 'nvt' },
   'exploration.start_structures': { to: 3 },
   'exploration.uncertain_starts': { to: 0 },
+  'exploration.random_share': { to: 0.5 },
   'validation.share': { to: 0.4 },
   'validation.per_pool': { to: 2 },
   'validation.max_fraction': { to: 0.3 },

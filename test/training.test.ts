@@ -2,7 +2,7 @@
 // train`, held-out accuracy checked independently with the .yace, extrapolation grades, and an
 // incremental generation 1 that reaches generation 0's test loss in fewer iterations than a fresh fit.
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -149,6 +149,11 @@ print(json.dumps(float(calc.results["gamma"].max())))`);
     expect(lines[0]).toBe('index  name                 atoms  max_gamma');
     expect(lines.slice(1, 4).map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([['0', 'distorted-0', '8'], ['1', 'distorted-1', '8'], ['2', 'distorted-2', '8']]);
     expect(lines[4]).toMatch(/^3 structures, max gamma \d+\.\d{3}, median \d+\.\d{3}, 3 above 5$/);
+    // its results go into a run directory of their own (the default was beside the input structures)
+    const results = lines[5]!.replace(/^results /, '');
+    expect(path.relative(path.join(projectRoot, 'runs'), results)).toMatch(/^gamma-[^/]+\/gamma\.json$/);
+    expect(existsSync(results)).toBe(true);
+    rmSync(path.dirname(results), { recursive: true, force: true });
   });
 });
 

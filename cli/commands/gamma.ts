@@ -1,7 +1,9 @@
 // `autopipe gamma STRUCTURES --potential P.yaml`: per-structure maximum extrapolation grade with the
 // potential's active set (pyace calculator), one line per structure plus a summary.
 import path from 'node:path';
-import { numberList } from '../args';
+import { numberList, stamp } from '../args';
+import { defaultRunsDir } from '../../host/paths';
+import { InputError } from '../errors';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
 import { UsageError } from '../errors';
@@ -18,12 +20,18 @@ interface GammaOptions {
 async function gamma(structures: string, opts: GammaOptions): Promise<number> {
   if (!opts.potential) throw new UsageError('--potential P.yaml is required (its .asi beside it is the active set unless --active-set is given)');
   const thresholds = numberList('--threshold', opts.threshold);
+  // The results JSON (and the helper's logs beside it) go where the user said, beside --out, or into a
+  // fresh run directory: never beside the input structures, which may be a shared or read-only data set.
+  const results = path.resolve(opts.results ?? (opts.out ? opts.out.replace(/(\.[^./]+)?$/, '.gamma.json') : path.join(defaultRunsDir, `gamma-${stamp()}`, 'gamma.json')));
+  const { runDirectoryProblem } = await import('../../activities/safety/run-directory');
+  const bad = runDirectoryProblem(path.dirname(results), opts.results ? '--results' : opts.out ? '--out' : 'the results folder');
+  if (bad) throw new InputError(bad);
   const { extrapolationGrade, readGammaRows } = await import('../../activities/ace/gamma');
   const r = await extrapolationGrade({
     structures: path.resolve(structures),
     potential: path.resolve(opts.potential),
     activeSet: opts.activeSet && path.resolve(opts.activeSet),
-    results: opts.results && path.resolve(opts.results),
+    results,
     output: opts.out && path.resolve(opts.out),
     thresholds,
   });
@@ -60,7 +68,7 @@ export const register: Register = (program, act) => {
     .option('--active-set <asi>', 'active set (default the .asi beside the potential)')
     .option('--threshold <list>', 'count structures above these grades, e.g. 1.5,5')
     .option('--out <file>', 'structures with their grades, extxyz')
-    .option('--results <file>', 'per-structure results JSON (default beside the structures)')
+    .option('--results <file>', 'per-structure results JSON (default beside --out, else runs/gamma-<time>/gamma.json)')
     .option('--json', 'the result as JSON')
     .addHelpText('after', examples('autopipe gamma md-frames.extxyz --potential runs/si/potentials/gen-1/potential.yaml --threshold 1.5,5'))
     .action(act(gamma));
