@@ -23,12 +23,12 @@ describe('heuristic defaults', () => {
   });
 
   it('the CLI commands (train, select, teacher, dataset) see the campaign as it runs: derived values included', () => {
-    // `autopipe train --config examples/si.yaml` fitted 40 functions (the schema default) while the
+    // `autopipe train --config examples/al.yaml` fitted 40 functions (the schema default) while the
     // campaign fitted 75 (derived from its DFT budget): the same file meant two different fits.
-    const c = campaignFrom(path.join(projectRoot, 'examples', 'si.yaml'));
+    const c = campaignFrom(path.join(projectRoot, 'examples', 'al.yaml'));
     expect(c.training.number_of_functions_per_element).toBe(functionsForData(150, 8, 1));
     expect(c.training.number_of_functions_per_element).not.toBe(40);
-    expect(c.dft.pseudopotentials.Si).toBe('Si.pz-vbc.UPF');
+    expect(c.dft.pseudopotentials.Al).toBe('Al.pz-vbc.UPF');
   });
 
   it('chooses fixed occupations for an insulator and spin for a magnetic metal', () => {
