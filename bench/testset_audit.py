@@ -28,11 +28,10 @@ def main():
     if args.potential:
         from pyace import PyACECalculator
         calc = PyACECalculator(args.potential)
-        asi = args.potential.rsplit(".", 1)[0] + ".asi"
         try:
-            calc.set_active_set(asi)
-        except Exception:  # no active set: grades are left out
-            asi = None
+            calc.set_active_set(args.potential.rsplit(".", 1)[0] + ".asi")
+        except Exception:  # no active set beside the potential: grades are left out
+            pass
     groups = defaultdict(list)
     for i, a in enumerate(frames):
         if a.info.get("temperature") is not None:

@@ -59,13 +59,18 @@ export interface GammaRow {
   flag: string | null;
 }
 
+/** The default results file for grades of `file`: beside it, named after it (`x.extxyz` -> `x.gamma.json`). */
+export function gammaResultsBeside(file: string): string {
+  return path.resolve(file.replace(/(\.[^./]+(\.gzip|\.gz)?)?$/, '.gamma.json'));
+}
+
 export async function extrapolationGrade(raw: GammaInput): Promise<GammaResult> {
   const input = parsePayload(GammaInputSchema, raw, 'extrapolationGrade input');
   requireFile(input.structures, 'structures', 'write them first');
   requireFile(input.potential, 'potential', 'a fitted potential.yaml');
   const activeSet = input.activeSet ?? activeSetOf(input.potential);
   requireFile(activeSet, 'active set', 'fit with the active set on (pace_activeset), or pass activeSet');
-  const results = path.resolve(input.results ?? input.structures.replace(/(\.[^./]+(\.gzip|\.gz)?)?$/, '.gamma.json'));
+  const results = input.results ? path.resolve(input.results) : gammaResultsBeside(input.structures);
   const s = await callPython(
     AceGamma,
     { potential: path.resolve(input.potential), active_set: path.resolve(activeSet), structures: path.resolve(input.structures), results, output: input.output && path.resolve(input.output), thresholds: input.thresholds },

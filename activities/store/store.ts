@@ -17,6 +17,10 @@ export function storePath(runDir: string): string {
 }
 
 /** Which stored structures a query, an export or a materialisation covers. */
+/** Where a structure belongs: unmarked structures are training data; the campaign marks the held-out ones. */
+export const SplitSchema = z.enum(['train', 'validation', 'test']);
+export type Split = z.infer<typeof SplitSchema>;
+
 export const StoreFilterSchema = z.strictObject({
   generation: z.number().int().nonnegative().optional(),
   generations: z.array(z.number().int().nonnegative()).optional(),
@@ -24,7 +28,7 @@ export const StoreFilterSchema = z.strictObject({
   generationMax: z.number().int().nonnegative().optional(),
   source: z.string().min(1).optional(),
   sources: z.array(z.string().min(1)).optional(),
-  split: z.enum(['train', 'validation', 'test']).optional(),
+  split: SplitSchema.optional(),
   /** labelled / unlabelled / flagged, by `oracle` (and `settingsHash`) when given, else by any oracle. */
   labelState: z.enum(['labelled', 'unlabelled', 'flagged']).optional(),
   oracle: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'lowercase letters, digits or _').optional(),
@@ -39,7 +43,7 @@ export const FilterPayload = {
   generation_max: z.number().int().nonnegative().optional(),
   source: z.string().min(1).optional(),
   sources: z.array(z.string().min(1)).optional(),
-  split: z.enum(['train', 'validation', 'test']).optional(),
+  split: SplitSchema.optional(),
   label_state: z.enum(['labelled', 'unlabelled', 'flagged']).optional(),
   oracle: z.string().optional(),
   settings_hash: z.string().min(1).optional(),
@@ -86,7 +90,7 @@ export interface InsertStructuresInput {
   source?: string;
   generation: number;
   parentId?: string;
-  split?: 'train' | 'validation' | 'test';
+  split?: Split;
   /** Reject structures with other elements (the campaign's system.elements). */
   elements?: string[];
   /** Å; default 0.5: closer atoms are overlapping and rejected with UnphysicalStructure. */
@@ -115,7 +119,7 @@ export const StoreInsert = contract(
     source: z.string().min(1).optional(),
     generation: z.number().int().nonnegative(),
     parent_id: z.string().optional(),
-    split: z.enum(['train', 'validation', 'test']).optional(),
+    split: SplitSchema.optional(),
     elements: z.array(z.string()).optional(),
     min_distance: z.number().nonnegative(),
     on_duplicate: OnDuplicate,

@@ -46,8 +46,9 @@ async function exportCmd(opts: ExportOptions): Promise<number> {
   const formats = opts.format === 'both' ? ['pckl', 'extxyz'] : (parseList(opts.format) ?? ['pckl', 'extxyz']);
   const bad = formats.filter((f) => f !== 'pckl' && f !== 'extxyz');
   if (bad.length || !formats.length) throw new UsageError(`--format: choose from pckl, extxyz or both (got ${opts.format})`);
-  const split = opts.split;
-  if (split !== undefined && !['train', 'validation', 'test'].includes(split)) throw new UsageError(`--split: choose from train, validation, test (got ${split})`);
+  const { SplitSchema } = await import('../../activities/store/store');
+  const split = opts.split === undefined ? undefined : SplitSchema.safeParse(opts.split).data;
+  if (opts.split !== undefined && !split) throw new UsageError(`--split: choose from ${SplitSchema.options.join(', ')} (got ${opts.split})`);
   if (opts.generation && opts.generationMax) throw new UsageError('give --generation or --generation-max, not both');
   const generation = parseNumber('--generation', opts.generation, { int: true, min: 0 });
   const generationMax = parseNumber('--generation-max', opts.generationMax, { int: true, min: 0 });
@@ -62,7 +63,7 @@ async function exportCmd(opts: ExportOptions): Promise<number> {
     name,
     outDir: opts.outDir && path.resolve(opts.outDir),
     formats: formats as ('pckl' | 'extxyz')[],
-    filter: { generation, generationMax, source: opts.source, split: split as 'train' | 'validation' | 'test' | undefined },
+    filter: { generation, generationMax, source: opts.source, split },
     oracles: parseList(opts.oracle),
     settingsHash: opts.settingsHash,
     testFraction,

@@ -3,10 +3,9 @@
 import path from 'node:path';
 import { numberList, stamp } from '../args';
 import { defaultRunsDir } from '../../host/paths';
-import { InputError } from '../errors';
 import type { Register } from '../command-kit';
 import { examples } from '../command-kit';
-import { UsageError } from '../errors';
+import { InputError, UsageError } from '../errors';
 
 interface GammaOptions {
   potential?: string;
@@ -22,11 +21,11 @@ async function gamma(structures: string, opts: GammaOptions): Promise<number> {
   const thresholds = numberList('--threshold', opts.threshold);
   // The results JSON (and the helper's logs beside it) go where the user said, beside --out, or into a
   // fresh run directory: never beside the input structures, which may be a shared or read-only data set.
-  const results = path.resolve(opts.results ?? (opts.out ? opts.out.replace(/(\.[^./]+)?$/, '.gamma.json') : path.join(defaultRunsDir, `gamma-${stamp()}`, 'gamma.json')));
+  const { extrapolationGrade, gammaResultsBeside, readGammaRows } = await import('../../activities/ace/gamma');
+  const results = path.resolve(opts.results ?? (opts.out ? gammaResultsBeside(opts.out) : path.join(defaultRunsDir, `gamma-${stamp()}`, 'gamma.json')));
   const { runDirectoryProblem } = await import('../../activities/safety/run-directory');
   const bad = runDirectoryProblem(path.dirname(results), opts.results ? '--results' : opts.out ? '--out' : 'the results folder');
   if (bad) throw new InputError(bad);
-  const { extrapolationGrade, readGammaRows } = await import('../../activities/ace/gamma');
   const r = await extrapolationGrade({
     structures: path.resolve(structures),
     potential: path.resolve(opts.potential),
