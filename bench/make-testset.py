@@ -245,6 +245,8 @@ def main():
     ap.add_argument("--reference", default="auto", help="MD potential: auto (tersoff for Si, emt for EMT metals), tersoff, emt, chgnet")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--structures-only", action="store_true", help="write the unlabelled structures and stop")
+    ap.add_argument("--structures", help="label these structures (an extxyz with name and config_type, e.g. an earlier test set) "
+                    "instead of building new ones: the same cells at other DFT settings")
     args = ap.parse_args()
     args.temperatures = [float(t) for t in args.temperatures.split(",")]
 
@@ -259,6 +261,18 @@ def main():
     structures_file = os.path.join(workdir, "structures.extxyz")
     if os.path.exists(structures_file):
         frames = read(structures_file, index=":")  # resume with the very same structures
+    elif args.structures:
+        frames = read(args.structures, index=":")
+        for i, a in enumerate(frames):
+            if "config_type" not in a.info:
+                sys.exit(f"{args.structures}: frame {i} has no config_type in its info line")
+            a.info.setdefault("name", f"{i:03d}-{a.info['config_type']}")
+            a.calc = None  # only the cell and positions are taken, never an earlier label
+        write(structures_file, frames, format="extxyz")
+        frames = read(structures_file, index=":")
+        source_manifest = args.structures.rsplit(".", 1)[0] + ".json"
+        earlier = json.load(open(source_manifest)).get("reference_potential") if os.path.exists(source_manifest) else None
+        ref_kind = f"{earlier or 'unknown'} (the structures of {os.path.relpath(os.path.abspath(args.structures), ROOT)})"
     else:
         t0 = time.time()
         frames = build(c, args, make_calc, rng)
@@ -295,6 +309,7 @@ def main():
         "pw_version": sorted({r["pw_version"] for r in rows if r.get("pw_version")}),
         "reference_potential": ref_kind,
         "seed": args.seed,
+        **({"structures_from": os.path.relpath(os.path.abspath(args.structures), ROOT)} if args.structures else {}),
         "structures": len(frames),
         "labelled": len(labelled),
         "by_config_type": {t: sum(1 for a in labelled if a.info["config_type"] == t) for t in sorted({a.info["config_type"] for a in labelled})},
