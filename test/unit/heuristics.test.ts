@@ -31,11 +31,18 @@ describe('heuristic defaults', () => {
     expect(c.dft.pseudopotentials.Al).toBe('Al.pz-vbc.UPF');
   });
 
-  it('chooses fixed occupations for an insulator and spin for a magnetic metal', () => {
-    const si = deriveCampaign(minimal(['Si'], 'diamond'));
+  it('chooses fixed occupations for a pristine insulator, cold smearing once defects or hot MD close its gap, and spin for a magnetic metal', () => {
+    const pristine = { generation: { vacancy_fraction: 0 }, exploration: { temperatures: [300, 900] } };
+    const si = deriveCampaign({ ...minimal(['Si'], 'diamond'), ...pristine });
+    const siVacancies = deriveCampaign(minimal(['Si'], 'diamond')); // the schema's default vacancy_fraction is 0.1
+    const siHot = deriveCampaign({ ...minimal(['Si'], 'diamond'), ...pristine, exploration: { temperatures: [300, 1500] } });
     const fe = deriveCampaign(minimal(['Fe'], 'bcc'));
-    if (!si.ok || !fe.ok) throw new Error('derive failed');
+    if (!si.ok || !siVacancies.ok || !siHot.ok || !fe.ok) throw new Error('derive failed');
     expect(si.campaign.dft.smearing).toBe('none');
+    expect(siVacancies.campaign.dft).toMatchObject({ smearing: 'mv', degauss: 0.01 });
+    expect(siVacancies.derived.find((d) => d.key === 'dft.smearing')!.reason).toContain('point defects');
+    expect(siHot.campaign.dft.smearing).toBe('mv');
+    expect(siHot.derived.find((d) => d.key === 'dft.smearing')!.reason).toContain('MD at 1500 K');
     expect(fe.campaign.dft.spin).toBe(true);
     expect(fe.campaign.dft.starting_magnetization).toEqual({ Fe: 0.5 });
   });
