@@ -195,7 +195,9 @@ def label(atoms, dft, directory):
         data = pw_input_data(dft, beta)
         directory_k = os.path.join(directory, f"attempt-{attempt}")
         out = os.path.join(directory_k, "espresso.pwo")
-        stamp = hashlib.sha256(json.dumps([data, atoms.positions.round(10).tolist(), atoms.cell.array.round(10).tolist()]).encode()).hexdigest()
+        # everything pw.x is given: the namelists, k-spacing and pseudopotentials (passed beside them), the cell
+        stamp = hashlib.sha256(json.dumps([data, dft["kspacing"], dft["pseudopotentials"], atoms.positions.round(10).tolist(),
+                                           atoms.cell.array.round(10).tolist()]).encode()).hexdigest()
         stamp_file = os.path.join(directory_k, "input.sha256")
         reuse = os.path.exists(out) and os.path.exists(stamp_file) and open(stamp_file).read() == stamp
         t0 = time.time()
