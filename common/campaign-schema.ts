@@ -208,7 +208,7 @@ export const ExplorationSchema = z.strictObject({
   gamma_select: positive().default(1.5),
   gamma_halt: positive().default(5.0),
   max_atoms_dft: posInt().default(64),
-  supercell: z.tuple([posInt(), posInt(), posInt()]).default([2, 2, 2]),
+  supercell: z.tuple([posInt(), posInt(), posInt()]).default([2, 2, 2]).describe('MD cell = the system cell (unit cell x system.supercell) x this'),
   start_structures: posInt().default(6).describe('generated MD starts per generation, with the generation section\'s defects and strains'),
   uncertain_starts: nonNegInt().default(2).describe('extra MD starts: the training structures with the largest extrapolation grade'),
   random_share: share()

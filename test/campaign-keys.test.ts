@@ -263,6 +263,20 @@ print(json.dumps({'modes': collections.Counter(a.info['config_type'] for a in fr
     expect(r.outcome.generations).toBe(1);
   });
 
+  it('MD starts are the system cell times exploration.supercell, not the bare unit cell', async () => {
+    // A 4-atom cubic fcc unit, system.supercell [2, 1, 1]: 8-atom system cells, so exploration.supercell
+    // [1, 1, 1] explores 8-atom cells (7 with a vacancy, 9 with an interstitial), never the 4-atom unit.
+    const c = set(set(base(), ['system', 'supercell'], [2, 1, 1]), ['exploration', 'supercell'], [1, 1, 1]);
+    const r = await run(c);
+    const natoms = await pyJson<number[]>(`
+import json
+from ase.io import read
+print(json.dumps([len(a) for a in read(${JSON.stringify(path.join(root, r.id, 'structures', 'gen-0-md-starts.extxyz'))}, ':')]))`);
+    expect(natoms.length).toBeGreaterThan(0);
+    expect(natoms).toContain(8);
+    expect(natoms.every((x) => x >= 7 && x <= 9)).toBe(true);
+  });
+
   it('changing any key changes what the campaign hands its tools', { timeout: 40 * 60_000 }, async () => {
     // AUTOPIPE_KEYS=dft.slurm,exploration.ensemble walks only the keys with those prefixes (while developing).
     const only = process.env.AUTOPIPE_KEYS?.split(',').filter(Boolean);
