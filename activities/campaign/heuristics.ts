@@ -3,6 +3,7 @@
 // result is stored with the campaign so a resumed campaign never changes it under its feet.
 import { existsSync, readdirSync } from 'node:fs';
 import { parseCampaign, type Campaign } from '../../common/campaign-schema';
+import { FALLBACK_SMEARING } from '../dft/ladder';
 import { deriveCutoffs } from '../dft/pseudopotentials';
 
 export interface Derived {
@@ -130,12 +131,13 @@ export function deriveCampaign(raw: unknown): DeriveResult {
     } else if (metals.length === 0) {
       const gapless = gapClosers(c);
       if (gapless.length) {
-        c.dft.smearing = 'mv';
-        if (!has(raw, 'dft', 'degauss')) c.dft.degauss = 0.01;
-        say('dft.smearing', 'mv', `no metallic element, but ${gapless.join(' and ')} close the gap of a small cell, where fixed occupations label a state with empty levels below occupied ones: cold smearing, degauss ${c.dft.degauss} Ry`);
+        // The same cold smearing the SCF ladder falls back to for a fixed-occupation cell.
+        c.dft.smearing = FALLBACK_SMEARING.smearing;
+        if (!has(raw, 'dft', 'degauss')) c.dft.degauss = FALLBACK_SMEARING.degauss;
+        say('dft.smearing', c.dft.smearing, `no metallic element, but ${gapless.join(' and ')} close the gap of a small cell, where fixed occupations label a state with empty levels below occupied ones: cold smearing, degauss ${c.dft.degauss} Ry`);
       } else {
         c.dft.smearing = 'none';
-        say('dft.smearing', 'none', 'no metallic element, no defects, surfaces or MD above 900 K: fixed occupations (insulator/semiconductor)');
+        say('dft.smearing', 'none', `no metallic element, no defects, surfaces or MD above ${HOT_MD_K} K: fixed occupations (insulator/semiconductor)`);
       }
     } else {
       c.dft.smearing = 'gaussian';

@@ -16,11 +16,11 @@ export function storePath(runDir: string): string {
   return runLayout(runDir).store;
 }
 
-/** Which stored structures a query, an export or a materialisation covers. */
 /** Where a structure belongs: unmarked structures are training data; the campaign marks the held-out ones. */
 export const SplitSchema = z.enum(['train', 'validation', 'test']);
 export type Split = z.infer<typeof SplitSchema>;
 
+/** Which stored structures a query, an export or a materialisation covers. */
 export const StoreFilterSchema = z.strictObject({
   generation: z.number().int().nonnegative().optional(),
   generations: z.array(z.number().int().nonnegative()).optional(),
