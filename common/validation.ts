@@ -144,3 +144,25 @@ export function bestGeneration(points: readonly ScoredGeneration[], latest: numb
   const best = better.sort((a, b) => score[a.generation]! - score[b.generation]! || b.generation - a.generation)[0]!;
   return { generation: best.generation, score };
 }
+
+/**
+ * The report's accuracy lines for the potential handed over (an earlier generation's than the last fit
+ * when that scored better): its score on the validation set, then Pacemaker's own split, named for what
+ * it is (drawn from the training pool, so no accuracy figure).
+ */
+export function handOverLines(
+  curve: { structures: number; points: readonly { generation: number; overall: Pick<ErrorMetrics, 'forces_rmse_mev_a' | 'energy_rmse_mev_atom_offset'> }[] } | undefined,
+  generation: number,
+  split?: { test_rmse_energy_mev_atom?: number; test_rmse_forces_mev_a?: number },
+): string[] {
+  const p = curve?.points.find((x) => x.generation === generation);
+  const out = [
+    p
+      ? `Its accuracy on the validation set (${curve!.structures} DFT labels never trained on): ${p.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${p.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom after the mean offset.`
+      : 'Its accuracy was not measured here (no validation set): `autopipe evaluate` scores it on any labelled file.',
+  ];
+  const f = (x: number | undefined, d: number) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+  if (split?.test_rmse_forces_mev_a !== undefined || split?.test_rmse_energy_mev_atom !== undefined)
+    out.push(`Pacemaker's split of its own training pool (not an accuracy figure): ${f(split.test_rmse_energy_mev_atom, 2)} meV/atom, ${f(split.test_rmse_forces_mev_a, 1)} meV/Å.`);
+  return out;
+}

@@ -29,6 +29,7 @@ import {
 import { parseCampaign } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { CampaignIdKey, GenerationKey, PhaseKey, SystemKey } from '../common/search-attributes';
+import { handOverLines } from '../common/validation';
 import { control } from './activity-options';
 import { pauseSignal, resumeSignal, statusQuery, stopAfterGenerationSignal, tuneUpdate, TuningSchema, type GenerationMetrics, type Phase, type Tuning } from './campaign-api';
 import { add, applyTune, buildStatus, initialState, tuneProblems, type CampaignState } from './campaign-state';
@@ -147,7 +148,6 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     current = undefined;
     upsertSearchAttributes([{ key: PhaseKey, value: 'finished' }]);
     const s = status();
-    const last = state.metrics[state.metrics.length - 1];
     const cand = state.candidates;
     const report = await control.writeCampaignReport({
       runDir: state.runDir,
@@ -159,7 +159,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
         `Generations: ${state.generation}; DFT calculations: ${state.dft.used} of ${c().budgets.dft_total} (${state.dft.healed} healed, ${state.dft.failed} failed).`,
         `Candidates: ${cand.generated} generated (${cand.keptByTeacher} kept by the teacher, ${cand.discarded} discarded, ${cand.rejected} rejected); ${cand.mdHarvested} from MD; ${cand.pickedForDft} picked for DFT, ${cand.notSelected} MD candidates not picked, ${cand.waitingForDft} teacher-doubted still waiting for DFT.`,
         state.potential ? `Final potential (generation ${state.potential.generation}): ${state.potential.yace}, active set ${state.potential.asi ?? 'none'}.` : 'No potential was fitted.',
-        last ? `Final test RMSE: ${last.test_rmse_energy_mev_atom?.toFixed(2) ?? 'n/a'} meV/atom, ${last.test_rmse_forces_mev_a?.toFixed(1) ?? 'n/a'} meV/Å.` : '',
+        ...(state.potential ? handOverLines(state.validation.curve, state.potential.generation, state.metrics.find((m) => m.generation === state.potential!.generation)) : []),
         ...curveLines(state),
         '',
         ...state.decisions.flatMap((x) => [`Generation ${x.generation}:`, ...x.decisions.map((d) => `- ${d}`)]),

@@ -1,6 +1,6 @@
 // The validation split and the teacher gate: deterministic, bounded, and the gate follows the numbers.
 import { describe, expect, it } from 'vitest';
-import { bestGeneration, capSamples, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
+import { bestGeneration, capSamples, handOverLines, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
 
 const ids = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${i.toString(16).padStart(6, '0')}`);
 
@@ -93,5 +93,17 @@ describe('the potential the campaign goes on from', () => {
   it('ignores a point that could not be scored', () => {
     expect(bestGeneration([p(0, Number.NaN, 1), p(1, 100, 10)], 1).generation).toBe(1);
     expect(bestGeneration([p(0, 50, 5)], 1).generation).toBe(1);
+  });
+});
+
+describe('the report names what its figures measure', () => {
+  const curve = { structures: 30, points: [4, 7].map((g) => ({ generation: g, overall: { forces_rmse_mev_a: 16 + g / 10, energy_rmse_mev_atom_offset: 1 + g / 100 } })) };
+  it('scores the potential handed over on the validation set, and calls Pacemaker\'s split no accuracy figure', () => {
+    const lines = handOverLines(curve, 4, { test_rmse_energy_mev_atom: 1.68, test_rmse_forces_mev_a: 27.8 });
+    expect(lines[0]).toBe('Its accuracy on the validation set (30 DFT labels never trained on): 16.4 meV/Å, 1.04 meV/atom after the mean offset.');
+    expect(lines[1]).toBe("Pacemaker's split of its own training pool (not an accuracy figure): 1.68 meV/atom, 27.8 meV/Å.");
+  });
+  it('says when nothing measured it', () => {
+    expect(handOverLines(undefined, 2)).toEqual(['Its accuracy was not measured here (no validation set): `autopipe evaluate` scores it on any labelled file.']);
   });
 });
