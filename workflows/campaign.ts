@@ -386,7 +386,8 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   // -- the generation -------------------------------------------------------------------------------------
   const stop = async (v: Verdict) => (v ? finish(v.stop) : undefined);
   if (g === 0 && !state.potential) {
-    const seeds = state.teacherModels.length === 0 ? await teacherPhase() : [];
+    // CHGNet needs no bootstrap: with no file it is the wheel's weights (fine-tuned later on the DFT picks).
+    const seeds = state.teacherModels.length === 0 && c().teacher.kind === 'mace' ? await teacherPhase() : [];
     if (validating) await validationPools();
     const d = await distillationPhase(seeds);
     if (d) return (await stop(d))!;

@@ -193,10 +193,28 @@ export function adopt(before: MaceScore, after: MaceScore): boolean {
   return after.rmse_energy_mev_atom <= before.rmse_energy_mev_atom * 1.1 && after.rmse_forces_mev_a <= before.rmse_forces_mev_a * 1.1;
 }
 
+/**
+ * CHGNet's fine-tune (activities/mace/chgnet-finetune.ts): one model, from the wheel's weights or the
+ * previous generation's file, written where later labelling loads it (run-layout teacherChgnet).
+ */
+async function fineTuneChgnetTeacher(input: TeacherFinetuneInput, t: ReturnType<typeof parseTeacher>, trainFile: string, foundation?: string) {
+  const r = await ml.fineTuneChgnet({
+    output: runLayout(input.runDir).teacherChgnet(input.generation),
+    foundation,
+    trainFile,
+    seed: input.seed + 1,
+    maxEpochs: t.finetune.max_epochs,
+    lr: t.finetune.lr,
+    energyWeight: t.finetune.energy_weight,
+    validFraction: 0.2,
+  });
+  return { model: r.model, mode: 'naive' as const };
+}
+
 export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Promise<TeacherFinetuneResult> {
   const t = parseTeacher(input.teacher);
-  if (t.kind !== 'mace') throw invalidConfig('teacher.kind is chgnet: only MACE teachers are fine-tuned here (use a MACE committee)');
-  const foundations = fastOracle(t, input.models).models;
+  // A CHGNet teacher: no file is the wheel's weights, one file an earlier generation's fine-tune.
+  const foundations = t.kind === 'chgnet' ? (input.models ?? t.models) : fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');
   if (input.indices.length !== input.dftLabels.length) throw invalidConfig(`indices has ${input.indices.length} entries for ${input.dftLabels.length} DFT labels`);
   const gen = input.generation;
@@ -219,7 +237,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
     surrogates: { made: 0, kept: 0, dropped: 0, file: null, note: null },
     members: input.dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })),
   };
-  const score = (models: string[], dataset: string) => ml.maceScore({ models, dataset, workDir: dir });
+  const score = (models: string[], dataset: string) => ml.maceScore({ kind: t.kind, models, dataset, workDir: dir });
   out.before = await score(foundations, ds.fresh);
   out.allBefore = await score(foundations, ds.allDft);
   if (ds.holdout) out.holdoutBefore = await score(foundations, ds.holdout);
@@ -227,9 +245,9 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   if (ds.trainCount < MIN_FINETUNE_STRUCTURES) {
     out.decision = `kept the committee: ${ds.trainCount} DFT label(s) in the store (${input.dftLabels.length} new), fewer than the ${MIN_FINETUNE_STRUCTURES} a training and validation split needs`;
   } else {
-    setCurrentDetails(`fine-tuning ${foundations.length} models on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
+    setCurrentDetails(`fine-tuning ${t.kind === 'chgnet' ? 'CHGNet' : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
     try {
-      const tuned = await Promise.all(
+      const tuned = t.kind === 'chgnet' ? [await fineTuneChgnetTeacher(input, t, ds.train, foundations[0])] : await Promise.all(
         foundations.map((foundationModel, k) =>
           ml.fineTuneMace({
             outDir: dir,
@@ -284,14 +302,14 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
       });
       sur.made = made.ids.length;
       sur.file = made.output;
-      const committee = out.models.length > 1;
+      const committee = t.kind === 'mace' && out.models.length > 1;
       const kept: { index: number; m: MemberInput }[] = [];
       await labelInBatches(
-        { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: 'mace', models: out.models, device: t.device }, batchSize: t.batch_size, what: 'surrogate', provenance: { source: 'surrogate', generation: gen } },
+        { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: t.kind, models: out.models, device: t.device }, batchSize: t.batch_size, what: 'surrogate', provenance: { source: 'surrogate', generation: gen } },
         (res, start) => {
           res.items.forEach((it, j) => {
             const ok = !it.flag && (!committee || (typeof it.fStd === 'number' && it.fStd <= t.accept_threshold));
-            if (ok) kept.push({ index: start + j, m: { id: it.id, oracle: 'mace', settings_hash: res.oracle.key, weight: t.surrogates.weight, config_type: 'surrogate' } });
+            if (ok) kept.push({ index: start + j, m: { id: it.id, oracle: t.kind, settings_hash: res.oracle.key, weight: t.surrogates.weight, config_type: 'surrogate' } });
             else sur.dropped++;
           });
         },
