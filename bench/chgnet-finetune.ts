@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/chgnet-finetune.ts --campaign examples/si-pbe.yaml --train a.extxyz,b.extxyz \
 //       --test bench/testsets/si-pbe.extxyz --out bench/results/chgnet-finetune-si-pbe.json [--epochs N] [--lr X]
+//       [--energy-weight W]   (defaults: the campaign file's teacher.finetune)
 //
 // Training labels: extxyz with REF_energy/REF_forces/REF_stress (what `autopipe label dft` writes).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,12 +26,13 @@ const { values: a } = parseArgs({
     out: { type: 'string' },
     epochs: { type: 'string' },
     lr: { type: 'string' },
+    'energy-weight': { type: 'string' },
     seed: { type: 'string', default: '11' },
     work: { type: 'string' },
   },
 });
 if (!a.campaign || !a.train || !a.test || !a.out) {
-  console.error('usage: npx tsx bench/chgnet-finetune.ts --campaign C.yaml --train a.extxyz[,b.extxyz] --test T.extxyz --out R.json [--epochs N] [--lr X] [--seed S]');
+  console.error('usage: npx tsx bench/chgnet-finetune.ts --campaign C.yaml --train a.extxyz[,b.extxyz] --test T.extxyz --out R.json [--epochs N] [--lr X] [--energy-weight W] [--seed S]');
   process.exit(2);
 }
 const loaded = loadCampaignFile(a.campaign);
@@ -40,6 +42,7 @@ if (!derived.ok) throw new Error(derived.errors.join('\n'));
 const ft = derived.campaign.teacher.finetune;
 const epochs = a.epochs ? Number(a.epochs) : ft.max_epochs;
 const lr = a.lr ? Number(a.lr) : ft.lr;
+const energyWeight = a['energy-weight'] ? Number(a['energy-weight']) : ft.energy_weight;
 
 const work = a.work ?? mkdtempSync(path.join(os.tmpdir(), 'autopipe-bench-chgnet-'));
 mkdirSync(work, { recursive: true });
@@ -68,7 +71,7 @@ function pick(m: EvaluateResult['overall']) {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 const t0 = Date.now();
-const tuned = await fineTuneChgnet({ output: path.join(work, 'chgnet.pt'), trainFile, seed: Number(a.seed), maxEpochs: epochs, lr, energyWeight: ft.energy_weight });
+const tuned = await fineTuneChgnet({ output: path.join(work, 'chgnet.pt'), trainFile, seed: Number(a.seed), maxEpochs: epochs, lr, energyWeight });
 const fineTuneSeconds = (Date.now() - t0) / 1000;
 const zeroShot = await evaluatePotential({ potential: 'chgnet', data: a.test, workDir: path.join(work, 'eval-zero-shot'), title: 'CHGNet zero-shot' });
 const fineTuned = await evaluatePotential({ potential: `chgnet:${tuned.model}`, data: a.test, workDir: path.join(work, 'eval-fine-tuned'), title: 'CHGNet fine-tuned' });
@@ -79,7 +82,7 @@ const result = {
   test_set: a.test,
   train_files: trainFiles,
   train_structures: nTrain,
-  finetune: { epochs, lr, energy_weight: ft.energy_weight, seed: Number(a.seed), split: { train: tuned.train, valid: tuned.valid }, reference_shift_ev_atom: tuned.referenceShift, energy_rmse_train_before_shift_mev_atom: round(tuned.energyRmseBeforeShift), energy_rmse_train_after_shift_mev_atom: round(tuned.energyRmseAfterShift), wall_seconds: round(fineTuneSeconds), reused: tuned.reused ?? false },
+  finetune: { epochs, lr, energy_weight: energyWeight, seed: Number(a.seed), split: { train: tuned.train, valid: tuned.valid }, reference_shift_ev_atom: tuned.referenceShift, energy_rmse_train_before_shift_mev_atom: round(tuned.energyRmseBeforeShift), energy_rmse_train_after_shift_mev_atom: round(tuned.energyRmseAfterShift), wall_seconds: round(fineTuneSeconds), reused: tuned.reused ?? false },
   zero_shot: summary(zeroShot),
   fine_tuned: summary(fineTuned),
   note: 'wall times on the shared 2-core machine under load (indicative only)',

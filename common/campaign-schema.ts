@@ -259,7 +259,7 @@ export const CampaignSchema = z
     add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
     add(chgnetModelsProblem(c.teacher.kind, c.teacher.models));
     add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
-    if (c.teacher.kind === 'mace' && c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
+    if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });
     add(gammaProblem(c.exploration.gamma_select, c.exploration.gamma_halt));
     if (c.exploration.ensemble === 'nvt' && c.exploration.pressures.some((p) => p !== 0))

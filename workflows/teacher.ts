@@ -1,5 +1,6 @@
 // The teacher's life cycle as workflows:
-//   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds)
+//   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds),
+//                             or CHGNet's wheel weights fine-tuned on them (teacher.kind chgnet)
 //   teacherFinetuneWorkflow   new DFT labels (+ a replay of earlier ones) -> fine-tuned committee (one new
 //                             model per member and generation), adopted only if it fits every DFT label
 //                             so far at least as well -> surrogates labelled by the committee in use ->
@@ -57,9 +58,7 @@ export function failureText(err: unknown): string {
 }
 
 export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Promise<TeacherBootstrapResult> {
-  const parsed = parseCampaign(input.campaign);
-  if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
-  const c = parsed.campaign;
+  const c = parseCampaignOk(input.campaign);
   const b = c.teacher.bootstrap;
   const dir = runLayout(input.runDir).teacherBootstrap;
   setCurrentDetails(`generating ${b.seed_structures} seed structures`);
@@ -94,6 +93,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     sets: ['teacher-bootstrap'],
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
+  if (c.teacher.kind === 'chgnet') return chgnetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -141,6 +141,46 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     wallSeconds: trained.map((m) => m.wallSeconds),
     dftLabels,
   };
+}
+
+/**
+ * A CHGNet teacher's bootstrap: the wheel's weights fine-tuned on the seed labels (fineTuneChgnet, at
+ * teacher.finetune's settings), so its labels sit on the campaign's DFT energy zero from generation 0 on
+ * (zero-shot, its energies are Materials Project's: ~100 eV/atom away for QE's Si). The zero-shot and the
+ * fine-tuned scores on the seeds are both recorded.
+ */
+async function chgnetBootstrap(
+  runDir: string,
+  c: ReturnType<typeof parseCampaignOk>,
+  made: { output: string; count: number },
+  labels: { labelled: number; failed: number },
+  dftLabels: DftLabelRefLite[],
+  dataset: string,
+): Promise<TeacherBootstrapResult> {
+  const dir = runLayout(runDir).teacherBootstrap;
+  const f = c.teacher.finetune;
+  const zeroShot = await ml.maceScore({ kind: 'chgnet', models: [], dataset, workDir: dir });
+  setCurrentDetails(`fine-tuning CHGNet on ${labels.labelled} seed DFT labels`);
+  const seed = c.seed + 1;
+  const tuned = await ml.fineTuneChgnet({ output: runLayout(runDir).teacherChgnet(0), trainFile: dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 });
+  const models = [tuned.model];
+  const trainingScore = await ml.maceScore({ kind: 'chgnet', models, dataset, workDir: dir });
+  const record = await control.recordTeacher({
+    runDir,
+    name: 'bootstrap',
+    kind: 'bootstrap',
+    generation: 0,
+    models,
+    seeds: [seed],
+    details: { teacher: 'chgnet', dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, zeroShotScore: zeroShot, trainingScore, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
+  });
+  return { models, seeds: [seed], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [tuned.wallSeconds], dftLabels };
+}
+
+function parseCampaignOk(raw: CampaignInput) {
+  const parsed = parseCampaign(raw);
+  if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
+  return parsed.campaign;
 }
 
 export interface TeacherFinetuneInput {
