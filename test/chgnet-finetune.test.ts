@@ -13,7 +13,7 @@ import { importDataset } from '../activities/store/datasets';
 import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
 import { projectRoot } from '../host/paths';
-import { teacherFinetuneWorkflow } from '../workflows/teacher';
+import { teacherBootstrapWorkflow, teacherFinetuneWorkflow } from '../workflows/teacher';
 import { pyJson } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
@@ -80,7 +80,7 @@ describe('CHGNet fine-tuning (teacher.kind chgnet)', () => {
 describe('the teacher fine-tune workflow with teacher.kind chgnet (real server, labels from the store)', () => {
   let stop: () => Promise<void>;
   beforeAll(async () => {
-    stop = await startTestWorkers(['control', 'ml']);
+    stop = await startTestWorkers(['control', 'dft', 'ml']);
   });
   afterAll(async () => stop?.());
 
@@ -114,5 +114,25 @@ describe('the teacher fine-tune workflow with teacher.kind chgnet (real server, 
     else expect(r.models).toEqual([]);
     expect(r.decision).toMatch(/fine-tuned on 6 DFT labels/);
     expect(JSON.parse(readFileSync(r.record, 'utf8'))).toMatchObject({ kind: 'finetune', generation: 1, tuned: [model] });
+  });
+
+  it('a CHGNet campaign\'s teacher phase: pw.x seeds, then the wheel\'s CHGNet fine-tuned on them', async () => {
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-chgnet-boot-'));
+    const campaign = {
+      system: { name: 'Si', elements: ['Si'], prototype: { kind: 'diamond', a: 5.43, cubic: false } },
+      generation: { count: 8, rattle_sigma: 0.05 },
+      teacher: { kind: 'chgnet', bootstrap: { seed_structures: 5 }, finetune: { max_epochs: 1, lr: 0.001 } },
+      dft: { pseudopotentials: { Si: 'Si.pbe-rrkj.UPF' }, ecutwfc: 12, ecutrho: 48, kspacing: 0.3, smearing: 'mv', degauss: 0.02 },
+      budgets: { dft_total: 20 },
+    } as const;
+    const client = await testClient();
+    const r = await client.workflow.execute(teacherBootstrapWorkflow, { taskQueue: TaskQueues.control, workflowId: `chgnet-boot-${Date.now()}`, args: [{ runDir, campaign: JSON.parse(JSON.stringify(campaign)) }] });
+    expect(r.models).toEqual([runLayout(runDir).teacherChgnet(0)]);
+    expect(r.labelled).toBe(5);
+    const rec = JSON.parse(readFileSync(r.record, 'utf8'));
+    expect(rec).toMatchObject({ kind: 'bootstrap', teacher: 'chgnet', dftLabels: 5 });
+    // zero-shot on Materials Project's zero, fine-tuned on the seeds' (QE's)
+    expect(rec.zeroShotScore.rmse_energy_mev_atom).toBeGreaterThan(50_000);
+    expect(r.trainingScore.rmse_energy_mev_atom).toBeLessThan(100);
   });
 });
