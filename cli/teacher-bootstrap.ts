@@ -20,7 +20,8 @@ export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> 
   // The workflow gets the campaign as the file gives it (absolute paths; it derives the rest), as plain JSON.
   const campaign = JSON.parse(JSON.stringify(c));
   const b = c.teacher.bootstrap;
-  console.error(`bootstrapping a ${b.members}-member MACE committee from ${b.seed_structures} DFT-labelled seed structures; run directory ${runDir}`);
+  const what = c.teacher.kind === 'chgnet' ? 'fine-tuning CHGNet' : `bootstrapping a ${b.members}-member MACE committee`;
+  console.error(`${what} from ${b.seed_structures} DFT-labelled seed structures; run directory ${runDir}`);
   const r = await withLocalRun({ queues: ['control', 'dft', 'ml'], inProcessWorkers: opts.worker }, async (client, taskQueue) => {
     const id = `teacher-bootstrap-${path.basename(runDir)}`;
     const handle = await client.workflow.start<typeof teacherBootstrapWorkflow>('teacherBootstrapWorkflow', { taskQueue, workflowId: id, args: [{ runDir, campaign }] });
@@ -32,9 +33,9 @@ export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> 
     return 0;
   }
   const s = r.trainingScore;
-  console.error(`DFT labels: ${r.labelled}/${r.structures} (${r.failed} failed); committee on its training set: ` +
+  console.error(`DFT labels: ${r.labelled}/${r.structures} (${r.failed} failed); ${c.teacher.kind === 'chgnet' ? 'CHGNet' : 'committee'} on its training set: ` +
     `${s.rmse_forces_mev_a.toFixed(1)} meV/Å force RMSE, ${s.rmse_energy_mev_atom.toFixed(1)} meV/atom energy RMSE`);
   console.error(`record: ${r.record}\nadd to the campaign file:`);
-  console.log(`teacher:\n  kind: mace\n  models:\n${r.models.map((m) => `    - ${m}`).join('\n')}`);
+  console.log(`teacher:\n  kind: ${c.teacher.kind}\n  models:\n${r.models.map((m) => `    - ${m}`).join('\n')}`);
   return 0;
 }

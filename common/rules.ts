@@ -13,6 +13,13 @@ export function acceptDftProblem(accept: number, dft: number, names: [string, st
   return accept <= dft ? undefined : { path: ['teacher', names[0]], message: `must be <= teacher.${names[1]} (${dft})` };
 }
 
+/** CHGNet is one model: no file (the weights in its wheel) or one fine-tuned CHGNet file. */
+export function chgnetModelsProblem(kind: string, models: string[]): Problem {
+  return kind !== 'chgnet' || models.length <= 1
+    ? undefined
+    : { path: ['teacher', 'models'], message: `teacher.kind chgnet takes no file (its wheel's weights) or one fine-tuned CHGNet file, not ${models.length}` };
+}
+
 /** The DFT budget cannot be lowered below what was already spent. */
 export function budgetProblem(total: number, used: number): Problem {
   return total >= used ? undefined : { path: ['budgets', 'dft_total'], message: `must be >= the ${used} DFT calculations already used` };

@@ -9,6 +9,7 @@
 //   dft/<structure id>/                           pw.x inputs, outputs, attempts, raw label record
 //   mace/logs/                                    fast-oracle helper logs
 //   teacher/                                      bootstrap and fine-tune records of the committee
+//   teacher/gen-N/chgnet.pt                       a CHGNet teacher fine-tuned in generation N (.json: its record)
 //   routing/<name>/                               tiered-oracle decisions
 //   exploration/gen-N/                            MD trajectories and harvested candidates
 //   selection/gen-N/                              D-optimal picks
@@ -42,6 +43,8 @@ export function runLayout(runDir: string) {
     teacherDir: at('teacher'),
     teacherBootstrap: at('teacher', 'bootstrap'),
     teacherGeneration: (g: number) => at('teacher', `gen-${g}`),
+    /** A CHGNet teacher fine-tuned in generation g: the file later labelling loads. */
+    teacherChgnet: (g: number) => at('teacher', `gen-${g}`, 'chgnet.pt'),
     teacherRecord: (name: string) => at('teacher', `${name}.json`),
     routing: (name: string) => at('routing', name),
     exploration: (g: number) => at('exploration', `gen-${g}`),

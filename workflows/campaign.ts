@@ -229,7 +229,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- teacher: without model files, a committee trained on DFT labels of seed structures (DFT budget) ----
   const teacherPhase = async () => {
-    await enter('teacher', 'bootstrapping the MACE committee from DFT labels');
+    await enter('teacher', c().teacher.kind === 'chgnet' ? 'fine-tuning CHGNet on DFT labels of seed structures' : 'bootstrapping the MACE committee from DFT labels');
     const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
     state.dft.labelled += t.labelled;
@@ -237,7 +237,9 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     add(state.bySource, 'teacher_seed', t.structures);
     add(state.byOracle, 'dft', t.labelled);
     state.teacherModels = t.models;
-    decide(`teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`);
+    decide(c().teacher.kind === 'chgnet'
+      ? `teacher: CHGNet fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${t.trainingScore.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${t.trainingScore.rmse_forces_mev_a.toFixed(0)} meV/Å on them`
+      : `teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`);
     return t.dftLabels;
   };
 

@@ -29,7 +29,8 @@ export function fastOracle(t: TeacherSettings, models?: string[]) {
   if (t.kind === 'mace' && list.length === 0) {
     throw invalidConfig('teacher.models is empty: list one MACE model file, or two or more for a committee (`autopipe teacher bootstrap --config FILE` trains one)');
   }
-  return { kind: t.kind, models: t.kind === 'mace' ? list : [], device: t.device };
+  // CHGNet: no file is the wheel's weights; one file a fine-tuned CHGNet (the campaign's teacher after a fine-tune).
+  return { kind: t.kind, models: list, device: t.device };
 }
 
 export interface LabelBatchesInput {

@@ -1,5 +1,6 @@
 // The teacher's life cycle as workflows:
-//   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds)
+//   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds),
+//                             or CHGNet's wheel weights fine-tuned on them (teacher.kind chgnet)
 //   teacherFinetuneWorkflow   new DFT labels (+ a replay of earlier ones) -> fine-tuned committee (one new
 //                             model per member and generation), adopted only if it fits every DFT label
 //                             so far at least as well -> surrogates labelled by the committee in use ->
@@ -57,9 +58,7 @@ export function failureText(err: unknown): string {
 }
 
 export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Promise<TeacherBootstrapResult> {
-  const parsed = parseCampaign(input.campaign);
-  if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
-  const c = parsed.campaign;
+  const c = parseCampaignOk(input.campaign);
   const b = c.teacher.bootstrap;
   const dir = runLayout(input.runDir).teacherBootstrap;
   setCurrentDetails(`generating ${b.seed_structures} seed structures`);
@@ -94,6 +93,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     sets: ['teacher-bootstrap'],
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
+  if (c.teacher.kind === 'chgnet') return chgnetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -141,6 +141,46 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     wallSeconds: trained.map((m) => m.wallSeconds),
     dftLabels,
   };
+}
+
+/**
+ * A CHGNet teacher's bootstrap: the wheel's weights fine-tuned on the seed labels (fineTuneChgnet, at
+ * teacher.finetune's settings), so its labels sit on the campaign's DFT energy zero from generation 0 on
+ * (zero-shot, its energies are Materials Project's: ~100 eV/atom away for QE's Si). The zero-shot and the
+ * fine-tuned scores on the seeds are both recorded.
+ */
+async function chgnetBootstrap(
+  runDir: string,
+  c: ReturnType<typeof parseCampaignOk>,
+  made: { output: string; count: number },
+  labels: { labelled: number; failed: number },
+  dftLabels: DftLabelRefLite[],
+  dataset: string,
+): Promise<TeacherBootstrapResult> {
+  const dir = runLayout(runDir).teacherBootstrap;
+  const f = c.teacher.finetune;
+  const zeroShot = await ml.maceScore({ kind: 'chgnet', models: [], dataset, workDir: dir });
+  setCurrentDetails(`fine-tuning CHGNet on ${labels.labelled} seed DFT labels`);
+  const seed = c.seed + 1;
+  const tuned = await ml.fineTuneChgnet({ output: runLayout(runDir).teacherChgnet(0), trainFile: dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 });
+  const models = [tuned.model];
+  const trainingScore = await ml.maceScore({ kind: 'chgnet', models, dataset, workDir: dir });
+  const record = await control.recordTeacher({
+    runDir,
+    name: 'bootstrap',
+    kind: 'bootstrap',
+    generation: 0,
+    models,
+    seeds: [seed],
+    details: { teacher: 'chgnet', dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, zeroShotScore: zeroShot, trainingScore, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
+  });
+  return { models, seeds: [seed], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [tuned.wallSeconds], dftLabels };
+}
+
+function parseCampaignOk(raw: CampaignInput) {
+  const parsed = parseCampaign(raw);
+  if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
+  return parsed.campaign;
 }
 
 export interface TeacherFinetuneInput {
@@ -193,10 +233,28 @@ export function adopt(before: MaceScore, after: MaceScore): boolean {
   return after.rmse_energy_mev_atom <= before.rmse_energy_mev_atom * 1.1 && after.rmse_forces_mev_a <= before.rmse_forces_mev_a * 1.1;
 }
 
+/**
+ * CHGNet's fine-tune (activities/mace/chgnet-finetune.ts): one model, from the wheel's weights or the
+ * previous generation's file, written where later labelling loads it (run-layout teacherChgnet).
+ */
+async function fineTuneChgnetTeacher(input: TeacherFinetuneInput, t: ReturnType<typeof parseTeacher>, trainFile: string, foundation?: string) {
+  const r = await ml.fineTuneChgnet({
+    output: runLayout(input.runDir).teacherChgnet(input.generation),
+    foundation,
+    trainFile,
+    seed: input.seed + 1,
+    maxEpochs: t.finetune.max_epochs,
+    lr: t.finetune.lr,
+    energyWeight: t.finetune.energy_weight,
+    validFraction: 0.2,
+  });
+  return { model: r.model, mode: 'naive' as const };
+}
+
 export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Promise<TeacherFinetuneResult> {
   const t = parseTeacher(input.teacher);
-  if (t.kind !== 'mace') throw invalidConfig('teacher.kind is chgnet: only MACE teachers are fine-tuned here (use a MACE committee)');
-  const foundations = fastOracle(t, input.models).models;
+  // A CHGNet teacher: no file is the wheel's weights, one file an earlier generation's fine-tune.
+  const foundations = t.kind === 'chgnet' ? (input.models ?? t.models) : fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');
   if (input.indices.length !== input.dftLabels.length) throw invalidConfig(`indices has ${input.indices.length} entries for ${input.dftLabels.length} DFT labels`);
   const gen = input.generation;
@@ -219,7 +277,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
     surrogates: { made: 0, kept: 0, dropped: 0, file: null, note: null },
     members: input.dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })),
   };
-  const score = (models: string[], dataset: string) => ml.maceScore({ models, dataset, workDir: dir });
+  const score = (models: string[], dataset: string) => ml.maceScore({ kind: t.kind, models, dataset, workDir: dir });
   out.before = await score(foundations, ds.fresh);
   out.allBefore = await score(foundations, ds.allDft);
   if (ds.holdout) out.holdoutBefore = await score(foundations, ds.holdout);
@@ -227,9 +285,9 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   if (ds.trainCount < MIN_FINETUNE_STRUCTURES) {
     out.decision = `kept the committee: ${ds.trainCount} DFT label(s) in the store (${input.dftLabels.length} new), fewer than the ${MIN_FINETUNE_STRUCTURES} a training and validation split needs`;
   } else {
-    setCurrentDetails(`fine-tuning ${foundations.length} models on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
+    setCurrentDetails(`fine-tuning ${t.kind === 'chgnet' ? 'CHGNet' : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
     try {
-      const tuned = await Promise.all(
+      const tuned = t.kind === 'chgnet' ? [await fineTuneChgnetTeacher(input, t, ds.train, foundations[0])] : await Promise.all(
         foundations.map((foundationModel, k) =>
           ml.fineTuneMace({
             outDir: dir,
@@ -284,14 +342,14 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
       });
       sur.made = made.ids.length;
       sur.file = made.output;
-      const committee = out.models.length > 1;
+      const committee = t.kind === 'mace' && out.models.length > 1;
       const kept: { index: number; m: MemberInput }[] = [];
       await labelInBatches(
-        { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: 'mace', models: out.models, device: t.device }, batchSize: t.batch_size, what: 'surrogate', provenance: { source: 'surrogate', generation: gen } },
+        { runDir: input.runDir, structureFile: made.output, ids: made.ids, oracle: { kind: t.kind, models: out.models, device: t.device }, batchSize: t.batch_size, what: 'surrogate', provenance: { source: 'surrogate', generation: gen } },
         (res, start) => {
           res.items.forEach((it, j) => {
             const ok = !it.flag && (!committee || (typeof it.fStd === 'number' && it.fStd <= t.accept_threshold));
-            if (ok) kept.push({ index: start + j, m: { id: it.id, oracle: 'mace', settings_hash: res.oracle.key, weight: t.surrogates.weight, config_type: 'surrogate' } });
+            if (ok) kept.push({ index: start + j, m: { id: it.id, oracle: t.kind, settings_hash: res.oracle.key, weight: t.surrogates.weight, config_type: 'surrogate' } });
             else sur.dropped++;
           });
         },

@@ -154,7 +154,9 @@ export interface Validated {
   decisions: string[];
 }
 
-const teacherPotential = (c: Campaign, models: string[]) => (c.teacher.kind === 'chgnet' ? 'chgnet' : models.length ? models.join(',') : undefined);
+/** What the evaluator scores as the teacher: MACE files, or CHGNet (its wheel's weights, or the fine-tuned file once adopted). */
+const teacherPotential = (c: Campaign, models: string[]) =>
+  c.teacher.kind === 'chgnet' ? (models[0] ? `chgnet:${models[0]}` : 'chgnet') : models.length ? models.join(',') : undefined;
 
 /** Score the generation's potential (and the fit without the teacher, and the teacher) on the validation set; gate the teacher. */
 export async function validateGeneration(input: ValidateInput): Promise<Validated> {

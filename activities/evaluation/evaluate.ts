@@ -1,4 +1,4 @@
-// Errors of a potential (ACE .yaml/.yace, MACE .model files, or CHGNet) against labelled structures, by
+// Errors of a potential (ACE .yaml/.yace, MACE .model files, or CHGNet, bundled or fine-tuned) against labelled structures, by
 // config type, with parity plots: the library function behind `autopipe evaluate` and the campaign's
 // validation scoring. The numbers come from activities/evaluation/metrics.py; per-structure rows go to a
 // JSON file, the payload carries the summary.
@@ -10,7 +10,7 @@ import { contract, filePath } from '../runtime/contract';
 import { callPython } from '../runtime/python';
 
 export const EvaluateInputSchema = z.object({
-  /** potential.yaml / potential.yace (ACE), a.model[,b.model] (MACE committee) or "chgnet". */
+  /** potential.yaml / potential.yace (ACE), a.model[,b.model] (MACE committee), "chgnet" or "chgnet:FILE" (fine-tuned). */
   potential: z.string().min(1),
   /** Any ASE-readable labelled file (extxyz with REF_* or ASE's energy/forces/stress keys, pw.x output, ...). */
   data: z.string().min(1),
@@ -74,13 +74,16 @@ export interface EvaluateResult extends EvaluationSummary {
 }
 
 const isSpecial = (p: string) => p === 'chgnet';
+/** "chgnet:FILE": a fine-tuned CHGNet (the campaign's teacher after a fine-tune). */
+const chgnetFile = (p: string) => (p.startsWith('chgnet:') ? p.slice('chgnet:'.length) : undefined);
 
 export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateResult> {
   const input = parsePayload(EvaluateInputSchema, raw, 'evaluatePotential input');
-  const models = isSpecial(input.potential) ? [] : input.potential.split(',').filter(Boolean);
-  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s) or "chgnet"');
+  const tuned = chgnetFile(input.potential);
+  const models = isSpecial(input.potential) ? [] : tuned !== undefined ? [tuned] : input.potential.split(',').filter(Boolean);
+  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s), "chgnet" or "chgnet:FILE" (a fine-tuned CHGNet)');
   requireFile(input.data, 'labelled data', 'any ASE-readable file with energies and forces');
-  const potential = isSpecial(input.potential) ? input.potential : models.map((m) => path.resolve(m)).join(',');
+  const potential = isSpecial(input.potential) ? input.potential : tuned !== undefined ? `chgnet:${path.resolve(tuned)}` : models.map((m) => path.resolve(m)).join(',');
   const results = path.resolve(input.results ?? path.join(input.workDir, `${path.basename(input.data).replace(/\.[^.]+$/, '')}.evaluation.json`));
   const r = await callPython(
     EvaluationScore,

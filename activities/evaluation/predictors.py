@@ -8,7 +8,8 @@
         and without one the energies are relative only (only offset-corrected energy errors mean anything).
   MACE  one .model file or several joined by commas (a committee: its mean), absolute energies (E0s).
   CHGNet  "chgnet": the weights in the chgnet wheel; MP-compatible energies, not on the scale of your DFT
-        (relative only).
+        (relative only). "chgnet:FILE": a fine-tuned CHGNet, its reference refitted to the DFT it was
+        fine-tuned on (absolute energies).
 """
 import json
 import math
@@ -107,11 +108,14 @@ class EnginePredictor:
 
 
 def predictor(spec, device="cpu"):
-    """ACE (.yaml/.yace), MACE (.model, comma-separated for a committee) or 'chgnet'."""
-    if spec == "chgnet":
+    """ACE (.yaml/.yace), MACE (.model, comma-separated for a committee), 'chgnet' (bundled weights) or
+    'chgnet:FILE' (a fine-tuned CHGNet)."""
+    if spec == "chgnet" or spec.startswith("chgnet:"):
         from activities.mace.chgnet_engine import chgnet_oracle
 
-        return EnginePredictor(chgnet_oracle(device)[0], "chgnet", "relative")
+        # A fine-tuned file ("chgnet:FILE") carries a reference refitted to the campaign's DFT: absolute energies.
+        model_file = spec.partition(":")[2] or None
+        return EnginePredictor(chgnet_oracle(device, model_file)[0], "chgnet", "absolute" if model_file else "relative")
     if spec.endswith((".yaml", ".yace")):
         return AcePredictor(spec)
     models = [m for m in spec.split(",") if m]
@@ -120,4 +124,4 @@ def predictor(spec, device="cpu"):
 
         return EnginePredictor(committee(models, device)[0], "mace", "absolute")
     raise HelperError("InvalidInput", f"potential {spec}: give an ACE potential (.yaml or .yace), MACE model file(s) (.model, "
-                                      "comma-separated for a committee) or 'chgnet'")
+                                      "comma-separated for a committee), 'chgnet' or 'chgnet:FILE'")

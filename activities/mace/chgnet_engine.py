@@ -1,9 +1,10 @@
 """CHGNet as the fast oracle, behind the same interface as a MACE committee (describe, evaluate, key).
 
-Its pretrained weights ship inside the chgnet wheel (chgnet/pretrained/), so it runs offline. It is a single
-model: no committee uncertainty, so the tiered oracle routes its labels by the ACE extrapolation grade.
-Energies are CHGNet's own (MP-compatible) scale, not the project's DFT scale: use it as a zero-shot teacher
-for forces and relative energies, never mixed with DFT energies in one dataset without a reference shift.
+Its pretrained weights ship inside the chgnet wheel (chgnet/pretrained/), so it runs offline; or a model
+file a campaign's fine-tune wrote (chgnet_finetune.py). It is a single model: no committee uncertainty, so
+the tiered oracle routes its labels by the ACE extrapolation grade. The bundled weights' energies are on
+CHGNet's own (MP-compatible) scale, not the project's DFT scale: a zero-shot teacher for forces and relative
+energies. A fine-tuned file carries a reference refitted to the campaign's DFT labels (absolute energies).
 """
 import hashlib
 import json
@@ -12,8 +13,7 @@ import os
 
 import numpy as np
 
-from activities.mace.engine import MAX_FORCE, MIN_DISTANCE
-from activities.runtime.protocol import HelperError
+from activities.mace.engine import MAX_FORCE, MIN_DISTANCE, file_sha256
 from activities.structures.reading import min_distance
 
 _CACHE = {}
@@ -23,21 +23,24 @@ class ChgnetOracle:
     kind = "chgnet"
     size = 1
 
-    def __init__(self, device="cpu"):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled weights only; never reach for the network
-        try:
-            import chgnet
-            from chgnet.model import CHGNet
-        except ImportError as err:
-            raise HelperError("ToolMissing", f"teacher.kind chgnet: the chgnet package is not installed ({err}); run `npm run setup`") from err
-        self.model = CHGNet.load(verbose=False, use_device=device)
+    def __init__(self, device="cpu", model_file=None):
+        from activities.mace.chgnet_finetune import load_model
+
+        self.model = load_model(model_file, device)
+        import chgnet
+
         self.device = device
-        self.version = f"chgnet {chgnet.__version__}, weights {getattr(self.model, 'version', 'unknown')}"
-        self.key = hashlib.sha256(json.dumps({"kind": "chgnet", "version": self.version}).encode()).hexdigest()[:16]
+        self.file = os.path.abspath(model_file) if model_file else None
+        weights = getattr(self.model, "version", None) or "unknown"
+        self.version = f"chgnet {chgnet.__version__}, weights {weights}" + (", fine-tuned" if self.file else "")
+        # A fine-tuned model is named by its content: two generations' files never share a store key.
+        self.sha256 = file_sha256(self.file) if self.file else None
+        self.key = hashlib.sha256(json.dumps({"kind": "chgnet", "version": self.version, **({"sha256": self.sha256} if self.file else {})}).encode()).hexdigest()[:16]
 
     def describe(self):
+        model = {"file": self.file, "sha256": self.sha256} if self.file else {"file": f"chgnet-bundled:{getattr(self.model, 'version', 'unknown')}", "sha256": self.key}
         return {"kind": self.kind, "key": self.key, "committee": False, "size": 1, "dtype": "float32", "device": self.device,
-                "version": self.version, "models": [{"file": f"chgnet-bundled:{getattr(self.model, 'version', 'unknown')}", "sha256": self.key}]}
+                "version": self.version, "models": [model]}
 
     def evaluate(self, frames, on_progress=None):
         from ase import units
@@ -78,8 +81,11 @@ class ChgnetOracle:
         return rows
 
 
-def chgnet_oracle(device="cpu"):
-    hit = device in _CACHE
+def chgnet_oracle(device="cpu", model_file=None):
+    """The bundled weights (model_file None) or a fine-tuned file, loaded once per helper process (a file by
+    its content: a rewritten file is loaded again)."""
+    key = (device, os.path.abspath(model_file), file_sha256(model_file)) if model_file and os.path.isfile(model_file) else (device, model_file)
+    hit = key in _CACHE
     if not hit:
-        _CACHE[device] = ChgnetOracle(device)
-    return _CACHE[device], hit
+        _CACHE[key] = ChgnetOracle(device, model_file)
+    return _CACHE[key], hit

@@ -12,7 +12,8 @@ from activities.structures.reading import frames_of
 
 
 def oracle(p):
-    """The engine named by the request: kind mace (models = local files) or chgnet (weights in its wheel)."""
+    """The engine named by the request: kind mace (models = local files) or chgnet (the weights in its
+    wheel, or the one fine-tuned file in models)."""
     kind = p.get("kind", "mace")
     if kind == "mace":
         from activities.mace.engine import committee
@@ -21,7 +22,10 @@ def oracle(p):
     if kind == "chgnet":
         from activities.mace.chgnet_engine import chgnet_oracle
 
-        return chgnet_oracle(p.get("device", "cpu"))
+        models = p.get("models") or []
+        if len(models) > 1:
+            raise HelperError("InvalidConfig", f"teacher.models: teacher.kind chgnet takes at most one model file (a fine-tuned CHGNet), got {len(models)}")
+        return chgnet_oracle(p.get("device", "cpu"), models[0] if models else None)
     raise HelperError("InvalidConfig", f"teacher.kind: unknown oracle kind {kind!r} (mace or chgnet)")
 
 

@@ -98,7 +98,11 @@ function invalid(type: string, message: string): ApplicationFailure {
 
 /** Checks that fail before any Python starts, naming the field and the fix. */
 export function checkOracle(o: z.output<typeof FastOracleSchema>): void {
-  if (o.kind === 'chgnet') return;
+  if (o.kind === 'chgnet') {
+    if (o.models.length > 1) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.models: teacher.kind chgnet takes at most one model file (a fine-tuned CHGNet), got ${o.models.length}`);
+    if (o.models[0] && !existsSync(o.models[0])) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.models: CHGNet model file not found: ${o.models[0]} (none for the weights in the chgnet wheel)`);
+    return;
+  }
   if (o.models.length === 0) {
     throw invalid(
       NonRetryableErrors.InvalidConfig,
@@ -170,12 +174,17 @@ export const MaceScoreSchema = z.object({
   oracle_key: z.string(),
 });
 export type MaceScore = z.infer<typeof MaceScoreSchema>;
-export const MaceScore = contract('mace-score', z.strictObject({ models: z.array(filePath()).min(1), dataset: filePath(), device: z.enum(['cpu', 'cuda']).optional(), dtype: z.enum(['float64', 'float32']).optional() }), MaceScoreSchema);
+export const MaceScore = contract(
+  'mace-score',
+  z.strictObject({ kind: z.enum(['mace', 'chgnet']).optional(), models: z.array(filePath()), dataset: filePath(), device: z.enum(['cpu', 'cuda']).optional(), dtype: z.enum(['float64', 'float32']).optional() }),
+  MaceScoreSchema,
+);
 
-/** Errors of a model or committee (mean) against the REF_* labels of an extxyz dataset. */
-export async function maceScore(input: { models: string[]; dataset: string; workDir: string }): Promise<MaceScore> {
-  checkOracle({ kind: 'mace', models: input.models, device: 'cpu', dtype: 'float64' });
-  return maceServer().request(MaceScore, { models: input.models.map((m) => path.resolve(m)), dataset: path.resolve(input.dataset) }, {
+/** Errors of a model or committee (mean), or CHGNet (no model: the wheel's weights), against the REF_* labels of an extxyz dataset. */
+export async function maceScore(input: { kind?: 'mace' | 'chgnet'; models: string[]; dataset: string; workDir: string }): Promise<MaceScore> {
+  const kind = input.kind ?? 'mace';
+  checkOracle({ kind, models: input.models, device: 'cpu', dtype: 'float64' });
+  return maceServer().request(MaceScore, { kind, models: input.models.map((m) => path.resolve(m)), dataset: path.resolve(input.dataset) }, {
     workDir: input.workDir,
     logFile: path.join(input.workDir, 'mace-score.log'),
   });

@@ -1,15 +1,15 @@
-"""Errors of a MACE model or committee against reference labels (extxyz with REF_energy and REF_forces, as
-the dataset writer produces): how fine-tuning is judged."""
+"""Errors of a MACE model or committee, or CHGNet, against reference labels (extxyz with REF_energy and
+REF_forces, as the dataset writer produces): how fine-tuning is judged."""
 import numpy as np
 
-from activities.mace.engine import committee
+from activities.mace.label import oracle
 from activities.runtime.protocol import HelperError
 from activities.structures.reading import read_all
 
 
 def score(p):
-    """Input: models, dataset (extxyz), device, dtype. Errors of the committee mean."""
-    engine, _ = committee(p.get("models") or [], p.get("device", "cpu"), p.get("dtype", "float64"))
+    """Input: kind (mace | chgnet), models, dataset (extxyz), device, dtype. Errors of the committee mean."""
+    engine, _ = oracle(p)
     frames = read_all(p["dataset"])
     if not frames:
         raise HelperError("InvalidInput", f"{p['dataset']} holds no structures")

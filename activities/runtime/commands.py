@@ -13,6 +13,7 @@ COMMANDS = {
     "mace-inspect": ("activities.mace.models", "inspect"),
     "mace-prepare-foundation": ("activities.mace.models", "prepare_foundation"),
     "mace-surrogates": ("activities.mace.surrogates", "surrogates"),
+    "mace-chgnet-finetune": ("activities.mace.chgnet_finetune", "finetune"),
     "ace-gamma": ("activities.ace.gamma", "evaluate"),
     "ace-fit-check": ("activities.ace.fit_check", "check"),
     "ace-candidates": ("activities.ace.selection", "candidates"),

@@ -17,7 +17,7 @@ export const register: Register = (program, act) => {
     .addHelpText('after', examples('autopipe teacher bootstrap --config examples/si-demo.yaml'));
   teacher
     .command('bootstrap')
-    .description('train a MACE committee on DFT labels of seed structures (system, dft and teacher.bootstrap sections)')
+    .description('train a MACE committee on DFT labels of seed structures, or fine-tune CHGNet on them with teacher.kind chgnet (system, dft and teacher sections)')
     .option('--config <campaign>', 'campaign file (required)')
     .option('--run-dir <dir>', 'where the labels and models go (default: the campaign\'s run_directory, else runs/teacher-<system>-<timestamp>)')
     .option('--json', 'the result as JSON')

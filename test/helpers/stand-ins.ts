@@ -15,6 +15,7 @@ import { deriveCutoffs } from '../../activities/dft/pseudopotentials';
 import { prepareCampaign } from '../../activities/campaign/campaign';
 import { maceTrainArgs, type MaceTrainInput } from '../../activities/mace/train';
 import type { FineTuneInput } from '../../activities/mace/finetune';
+import type { ChgnetFineTuneInput } from '../../activities/mace/chgnet-finetune';
 import type { MaceLabelBatchInput } from '../../activities/mace/label';
 import { explorePayload, type ExploreInput } from '../../activities/md/explore';
 import { generateStructures, generatorRecipe, type GenerateStructuresInput } from '../../activities/structures/generate';
@@ -227,6 +228,11 @@ export const standInMl = {
     const { outDir: _o, trainFile: _t, ...obs } = input;
     note('mace fine-tune', obs);
     return { model: `/stand-in/tuned-${input.name}.model`, mode: input.replayFile ? 'multihead' : 'naive', foundation: { file: input.foundationModel, sha256: 'x', patched: false }, wallSeconds: 1 };
+  },
+  async fineTuneChgnet(input: ChgnetFineTuneInput) {
+    const { output: _o, trainFile: _t, ...obs } = input;
+    note('chgnet fine-tune', obs);
+    return { model: '/stand-in/tuned-chgnet.pt', referenceShift: { '14': -100 }, energyRmseBeforeShift: 1e5, energyRmseAfterShift: 50, train: 8, valid: 2, wallSeconds: 1 };
   },
   async maceScore(input: { models: string[] }) {
     const tuned = input.models.some((m) => m.includes('tuned')) !== Boolean(scenario().teacherWorse);

@@ -37,6 +37,12 @@ const cases: BadInput[] = [
   { name: 'validate: kspacing 0', argv: ['validate', yaml('k0.yaml', { dft: { kspacing: 0 } })], exit: 1, says: ['k0.yaml: dft.kspacing: must be > 0'] },
   { name: 'validate: gamma_select above gamma_halt', argv: ['validate', yaml('gamma.yaml', { exploration: { gamma_select: 6 } })], exit: 1, says: ['gamma.yaml: exploration.gamma_select: must be < exploration.gamma_halt'] },
   { name: 'validate: accept_threshold above dft_threshold', argv: ['validate', yaml('acc.yaml', { teacher: { accept_threshold: 0.5 } })], exit: 1, says: ['acc.yaml: teacher.accept_threshold: must be <= teacher.dft_threshold'] },
+  {
+    name: 'validate: teacher.kind chgnet with two model files',
+    argv: ['validate', yaml('chgnet2.yaml', { teacher: { kind: 'chgnet', models: ['a.pt', 'b.pt'] } })],
+    exit: 1,
+    says: ["chgnet2.yaml: teacher.models: teacher.kind chgnet takes no file (its wheel's weights) or one fine-tuned CHGNet file, not 2"],
+  },
   { name: 'validate: generation.count 100000000', argv: ['validate', yaml('count.yaml', { generation: { count: 100_000_000 } })], exit: 1, says: ['count.yaml: generation.count: must be <= 100000 (generate larger pools in batches)'] },
   { name: 'validate: dft.limits.max_atoms 0', argv: ['validate', yaml('lim.yaml', { dft: { limits: { max_atoms: 0 } } })], exit: 1, says: ['lim.yaml: dft.limits.max_atoms: must be > 0'] },
   { name: 'validate: a pseudopotential for an element not in the system', argv: ['validate', yaml('fe.yaml', { dft: { pseudopotentials: { Fe: 'Fe.pz-nd-rrkjus.UPF' } } })], exit: 1, says: ['fe.yaml: dft.pseudopotentials.Fe: "Fe" is not in system.elements'] },
