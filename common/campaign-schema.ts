@@ -3,7 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
-import { acceptDftProblem, chgnetModelsProblem, gammaProblem, type Problem } from './rules';
+import { acceptDftProblem, chgnetMaceOnlyProblems, chgnetModelsProblem, gammaProblem, type Problem } from './rules';
 import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
 import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
@@ -258,6 +258,7 @@ export const CampaignSchema = z
     const add = (p: Problem) => p && ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
     add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
     add(chgnetModelsProblem(c.teacher.kind, c.teacher.models));
+    chgnetMaceOnlyProblems(c.teacher).forEach(add);
     add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });

@@ -81,7 +81,8 @@ const CHANGES: Record<string, Change> = {
   'generation.surface.layers': { ctx: (c) => set(c, ['generation', 'surface_fraction'], 0.2), to: 5 },
   'generation.surface.vacuum': { ctx: (c) => set(c, ['generation', 'surface_fraction'], 0.2), to: 9 },
   'generation.min_distance': { to: 1.4 },
-  'teacher.kind': { ctx: (c) => set(c, ['teacher', 'models'], []), to: 'chgnet' },
+  // CHGNet refuses the committee's thresholds (common/rules.ts MACE_ONLY_TEACHER_KEYS): both sides at the defaults.
+  'teacher.kind': { ctx: (c) => set(set(set(c, ['teacher', 'models'], []), ['teacher', 'accept_threshold'], 0.05), ['teacher', 'dft_threshold'], 0.2), to: 'chgnet' },
   'teacher.models': { to: ['/tmp/autopipe-stand-in/m0.model', '/tmp/autopipe-stand-in/m2.model'] },
   'teacher.bootstrap.members': { ctx: bootstrap, to: 3 },
   'teacher.bootstrap.seed_structures': { ctx: bootstrap, to: 8 },

@@ -43,6 +43,12 @@ const cases: BadInput[] = [
     exit: 1,
     says: ["chgnet2.yaml: teacher.models: teacher.kind chgnet takes no file (its wheel's weights) or one fine-tuned CHGNet file, not 2"],
   },
+  {
+    name: 'validate: a MACE-only teacher key on a CHGNet teacher',
+    argv: ['validate', yaml('chgnet-members.yaml', { teacher: { kind: 'chgnet', bootstrap: { members: 3 } } })],
+    exit: 1,
+    says: ['chgnet-members.yaml: teacher.bootstrap.members: is read only by a MACE teacher; with teacher.kind chgnet it changes nothing'],
+  },
   { name: 'validate: generation.count 100000000', argv: ['validate', yaml('count.yaml', { generation: { count: 100_000_000 } })], exit: 1, says: ['count.yaml: generation.count: must be <= 100000 (generate larger pools in batches)'] },
   { name: 'validate: dft.limits.max_atoms 0', argv: ['validate', yaml('lim.yaml', { dft: { limits: { max_atoms: 0 } } })], exit: 1, says: ['lim.yaml: dft.limits.max_atoms: must be > 0'] },
   { name: 'validate: a pseudopotential for an element not in the system', argv: ['validate', yaml('fe.yaml', { dft: { pseudopotentials: { Fe: 'Fe.pz-nd-rrkjus.UPF' } } })], exit: 1, says: ['fe.yaml: dft.pseudopotentials.Fe: "Fe" is not in system.elements'] },
