@@ -234,6 +234,8 @@ export const BudgetSchema = z.strictObject({
   max_generations: posInt().default(3),
 });
 
+const TEACHER_DEFAULTS = TeacherSchema.parse({});
+
 export const CampaignSchema = z
   .strictObject({
     id: z
@@ -258,7 +260,7 @@ export const CampaignSchema = z
     const add = (p: Problem) => p && ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
     add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
     add(chgnetModelsProblem(c.teacher.kind, c.teacher.models));
-    chgnetMaceOnlyProblems(c.teacher).forEach(add);
+    chgnetMaceOnlyProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
     add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });

@@ -21,24 +21,25 @@ export function chgnetModelsProblem(kind: string, models: string[]): Problem {
 }
 
 /**
- * Keys only a MACE teacher reads: set on a CHGNet teacher they would change nothing, so they are refused
- * (a default value is indistinguishable from an absent key, so only a changed one is named).
+ * Keys only a MACE teacher reads: set on a CHGNet teacher they would change nothing, so they are refused.
+ * A default value is indistinguishable from an absent key, so only one that differs from `defaults` (the
+ * schema's own, TeacherSchema.parse({})) is named.
  */
-export const MACE_ONLY_TEACHER_KEYS: { path: string[]; unset: unknown }[] = [
-  { path: ['accept_threshold'], unset: 0.05 }, // a committee's force spread; one CHGNet routes by ACE gamma
-  { path: ['dft_threshold'], unset: 0.2 },
-  { path: ['bootstrap', 'members'], unset: 2 },
-  { path: ['bootstrap', 'max_epochs'], unset: 40 },
-  { path: ['bootstrap', 'hidden_irreps'], unset: '16x0e' },
-  { path: ['bootstrap', 'r_max'], unset: 4.5 },
-  { path: ['finetune', 'e0s'], unset: 'foundation' },
-  { path: ['finetune', 'replay_file'], unset: undefined },
+export const MACE_ONLY_TEACHER_KEYS: string[][] = [
+  ['accept_threshold'], // a committee's force spread; one CHGNet routes by ACE gamma
+  ['dft_threshold'],
+  ['bootstrap', 'members'],
+  ['bootstrap', 'max_epochs'],
+  ['bootstrap', 'hidden_irreps'],
+  ['bootstrap', 'r_max'],
+  ['finetune', 'e0s'],
+  ['finetune', 'replay_file'],
 ];
-export function chgnetMaceOnlyProblems(teacher: { kind: string }): Problem[] {
+export function chgnetMaceOnlyProblems(teacher: { kind: string }, defaults: object): Problem[] {
   if (teacher.kind !== 'chgnet') return [];
-  const at = (p: string[]) => p.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], teacher);
-  return MACE_ONLY_TEACHER_KEYS.filter((k) => at(k.path) !== k.unset).map((k) => ({
-    path: ['teacher', ...k.path],
+  const at = (o: object, p: string[]) => p.reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+  return MACE_ONLY_TEACHER_KEYS.filter((p) => at(teacher, p) !== at(defaults, p)).map((p) => ({
+    path: ['teacher', ...p],
     message: `is read only by a MACE teacher; with teacher.kind chgnet it changes nothing (CHGNet is one model, routed by gamma_accept_threshold and gamma_dft_threshold, fine-tuned by finetune.max_epochs, lr and energy_weight): remove it`,
   }));
 }
