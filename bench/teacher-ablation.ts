@@ -2,9 +2,9 @@
 // labels and surrogates (at the weights the campaign gave them), from scratch with the campaign's own
 // training settings, all scored on the same independent test set, beside the campaign's own potentials.
 //
-//   npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--out RESULT.json]
+//   npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--kappa K] [--out RESULT.json]
 //
-// --maxiter and --functions override the campaign's training settings for every variant (same for all).
+// --maxiter, --functions and --kappa override the campaign's training settings for every variant (same for all).
 //
 // Equal DFT calls by construction: every variant trains on every DFT label the campaign paid for (the
 // teacher's seed labels included, validation labels excluded); the variants differ only in the teacher's
@@ -25,14 +25,14 @@ import { CampaignSchema } from '../common/campaign-schema';
 import { runLayout } from '../common/run-layout';
 import { projectRoot, pythonExe, pythonPath } from '../host/paths';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { maxiter: { type: 'string' }, functions: { type: 'string' }, out: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { maxiter: { type: 'string' }, functions: { type: 'string' }, kappa: { type: 'string' }, out: { type: 'string' } } });
 if (positionals.length !== 2) {
-  console.error('usage: npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--out RESULT.json]');
+  console.error('usage: npx tsx bench/teacher-ablation.ts RUN_DIR TESTSET.extxyz [--maxiter N] [--functions N] [--kappa K] [--out RESULT.json]');
   process.exit(2);
 }
 const [runDir, testSet] = positionals.map((p) => path.resolve(p!)) as [string, string];
 const campaign = CampaignSchema.parse((JSON.parse(readFileSync(path.join(runDir, 'campaign.resolved.json'), 'utf8')) as { campaign: unknown }).campaign);
-const work = path.join(runDir, 'bench', `teacher-ablation${values.functions ? `-f${values.functions}` : ''}${values.maxiter ? `-i${values.maxiter}` : ''}`);
+const work = path.join(runDir, 'bench', `teacher-ablation${values.functions ? `-f${values.functions}` : ''}${values.maxiter ? `-i${values.maxiter}` : ''}${values.kappa ? `-k${values.kappa}` : ''}`);
 mkdirSync(work, { recursive: true });
 
 const dataDir = path.join(work, 'datasets');
@@ -49,7 +49,7 @@ console.log(
 
 const maxiter = values.maxiter ? Number(values.maxiter) : campaign.training.maxiter;
 // Every label trains (the test set is independent): Pacemaker's own split would drop DFT labels.
-const training = { ...campaign.training, test_size: 0, ...(values.functions ? { number_of_functions_per_element: Number(values.functions) } : {}) };
+const training = { ...campaign.training, test_size: 0, ...(values.functions ? { number_of_functions_per_element: Number(values.functions) } : {}), ...(values.kappa ? { kappa: Number(values.kappa) } : {}) };
 const rows: { variant: string; structures: number; potential: string; E: number | null; Eoff: number; F: number; S: number | null; by_group: Record<string, { Eoff: number; F: number }> }[] = [];
 const score = async (variant: string, potential: string, structures: number) => {
   const r = await evaluatePotential({ potential, data: testSet, workDir: path.join(work, 'eval', variant) });
@@ -83,6 +83,6 @@ const table = [
 const w = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
 table.forEach((t) => console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')));
 if (values.out) {
-  writeFileSync(values.out, JSON.stringify({ command: `npx tsx bench/teacher-ablation.ts ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), runDir, testSet, maxiter, functions: training.number_of_functions_per_element, counts: sets.counts, weights: sets.weights, rows }, null, 1));
+  writeFileSync(values.out, JSON.stringify({ command: `npx tsx bench/teacher-ablation.ts ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), runDir, testSet, maxiter, functions: training.number_of_functions_per_element, kappa: training.kappa, counts: sets.counts, weights: sets.weights, rows }, null, 1));
   console.log(`written ${values.out}`);
 }
