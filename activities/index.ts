@@ -8,7 +8,7 @@ import { maceLabelBatch, maceScore } from './mace/label';
 import { makeSurrogates } from './mace/surrogates';
 import { recordTeacher } from './mace/teacher-record';
 import { capRouting, finalizeRouting, recordRouting, writeStructureSubset } from './campaign/routing';
-import { assembleDftPool, splitDftPool } from './campaign/dft-pool';
+import { assembleDftPool, queueTeacherLabelled, splitDftPool } from './campaign/dft-pool';
 import { teacherDatasets } from './mace/teacher-data';
 import { fitAce } from './ace/fit';
 import { extrapolationGrade } from './ace/gamma';
@@ -29,7 +29,7 @@ const storeControlActivities = {
 };
 
 const teacherControlActivities = { writeStructureSubset, recordRouting, capRouting, finalizeRouting, makeSurrogates, teacherDatasets, recordTeacher };
-const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool, findResumePoint, drawValidation };
+const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeHtmlReport, assembleDftPool, splitDftPool, queueTeacherLabelled, findResumePoint, drawValidation };
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };

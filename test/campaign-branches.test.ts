@@ -132,7 +132,7 @@ describe('every branch ends in a recorded decision', () => {
   });
 
   it('the teacher steps aside once the fit without its labels is better on the validation set', async () => {
-    const r = await run('teacher-aside', { teacherUnhelpful: true }, { validation: { share: 0.4, per_pool: 1 } });
+    const r = await run('teacher-aside', { teacherUnhelpful: true }, { validation: { share: 0.4, per_pool: 1 }, budgets: { dft_total: 30, dft_per_generation: 3, max_generations: 3 } });
     const v = r.status.validation!;
     expect(v.teacher).toMatchObject({ open: false, decidedAt: 1 });
     expect(v.teacher.reason).toContain('do not help');
@@ -143,5 +143,14 @@ describe('every branch ends in a recorded decision', () => {
     expect(r.decisions.find((d) => d.startsWith('gen 1: teacher: the teacher stepped aside'))).toBeDefined();
     // From then on one fit, on DFT labels only (no second variant to compare).
     expect(r.status.metrics.find((m) => m.generation === 2)?.validation?.variants).toBeUndefined();
+    // What the teacher had labelled of the generated candidates now waits for DFT (once), and the next
+    // generation's DFT pool holds it beside the MD frames.
+    const obs = observed.get(`branch-teacher-aside-${process.pid}`) ?? [];
+    const queued = obs.filter((o) => o.type === 'queue teacher-labelled').map((o) => o.obs as { generation: number; manifest: string });
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ generation: 0, manifest: '/stand-in/gen-0-distillation/manifest.json' });
+    expect(r.decisions).toContain('gen 0: the teacher stepped aside, so the 7 generated candidates it had labelled join the DFT queue (7 waiting): D-optimality picks among them and the MD frames');
+    const pools = obs.filter((o) => o.type === 'pool').map((o) => o.obs as { generation: number; teacher: number });
+    expect(pools.find((p) => p.generation === 1)?.teacher).toBeGreaterThan(0);
   });
 });

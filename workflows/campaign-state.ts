@@ -26,6 +26,9 @@ export interface CampaignState {
   teacherLabels: number;
   /** Teacher-doubted structures waiting for DFT: a queue file (structure file + index + uncertainty each). */
   pending?: { file: string; count: number };
+  /** The generated candidates the teacher labelled (generation 0's routing manifest); `queued` once they
+   * joined the DFT queue because the teacher stepped aside. */
+  distilled?: { manifest: string; kept: number; queued?: boolean };
   paused: boolean;
   stopAfterGeneration: boolean;
 }

@@ -211,6 +211,18 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     }
     const i = state.metrics.findIndex((x) => x.generation === potGen);
     if (i >= 0) state.metrics[i] = { ...state.metrics[i]!, test_rmse_energy_mev_atom: undefined, test_rmse_forces_mev_a: undefined, potential: r.fit.yace, ...r.fit.metrics, validation: r.validation };
+    await queueGeneratedIfAside();
+  };
+  /** A teacher that stepped aside labels nothing: the generated candidates it had labelled (strain, shear,
+   * rattle, defects) would never reach DFT, leaving the DFT data to MD frames alone. They join the DFT queue. */
+  const queueGeneratedIfAside = async () => {
+    const d = state.distilled;
+    if (state.validation.teacher.open || !d || d.queued || d.kept === 0 || !patched('aside-generated-to-dft')) return;
+    const q = await control.queueTeacherLabelled({ runDir: state.runDir, generation: g, manifest: d.manifest, pending: state.pending?.count ? state.pending.file : undefined });
+    d.queued = true;
+    state.pending = { file: q.file, count: q.count };
+    state.candidates.waitingForDft = q.count;
+    decide(`the teacher stepped aside, so the ${q.added} generated candidates it had labelled join the DFT queue (${q.count} waiting): D-optimality picks among them and the MD frames`);
   };
 
   if (!carried) {
@@ -251,6 +263,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     add(state.byOracle, 'mace', d.kept);
     Object.assign(state.candidates, { generated: d.generated, keptByTeacher: d.kept, discarded: d.routes.discard, rejected: d.routes.reject, waitingForDft: d.queued });
     state.pending = { file: d.queueFile, count: d.queued };
+    state.distilled = { manifest: d.manifest, kept: d.kept };
     const modes = Object.entries(d.modes).filter(([, n]) => n > 0).map(([m, n]) => `${n} ${m}`).join(', ');
     decide(`distillation: ${d.generated} candidates (${modes}); teacher kept ${d.kept}, ${d.queued} wait for DFT, ${d.routes.discard} discarded, ${d.routes.reject} rejected${d.note ? ` (${d.note})` : ''}`);
     if (!d.fit || !d.training) return { stop: d.skipped ?? 'no generation-0 potential' };

@@ -83,6 +83,34 @@ function idsOf(extxyz: string): string[] {
   return ids;
 }
 
+export interface QueueTeacherLabelledInput {
+  runDir: string;
+  generation: number;
+  /** A routing manifest (activities/campaign/routing.ts finalizeRouting): its teacher-labelled items join the queue. */
+  manifest: string;
+  /** The queue they join (structures already waiting keep their place, first). */
+  pending?: string;
+}
+
+/**
+ * A teacher that stepped aside labels nothing, so what it labelled of the generated candidates (strained,
+ * sheared, rattled, defect cells) trains nothing either: without this they would never reach DFT, and the
+ * DFT data would hold only MD frames near the equilibrium volume. They join the DFT queue (after what
+ * already waits), to compete with the MD frames in the D-optimal selection of later generations.
+ */
+export async function queueTeacherLabelled(input: QueueTeacherLabelledInput): Promise<{ file: string; count: number; added: number }> {
+  const ManifestSchema = z.object({ items: z.array(z.object({ structureId: z.string(), structureFile: z.string(), index: z.number().int(), route: z.string(), uncertainty: z.number().nullable() })) });
+  const manifest = ManifestSchema.parse(JSON.parse(readFileSync(input.manifest, 'utf8')));
+  const queue = readQueue(input.pending);
+  const seen = new Set(queue.map((q) => q.structureId));
+  const added = manifest.items
+    .filter((i) => i.route === 'accept' && !seen.has(i.structureId))
+    .map(({ structureId, structureFile, index, uncertainty }) => ({ structureId, structureFile, index, uncertainty }));
+  const file = path.join(runLayout(input.runDir).selection(input.generation), 'pending-teacher-aside.json');
+  writeFileAtomic(file, JSON.stringify([...queue, ...added]));
+  return { file, count: queue.length + added.length, added: added.length };
+}
+
 export interface DftPick {
   /** The picked structures (exact extxyz; ids[i] at index i) and their origins. */
   file: string;

@@ -165,6 +165,10 @@ export const standInControl = {
     note('pool', { generation: input.generation, md, teacher });
     return { file: md + teacher ? '/stand-in/pool.extxyz' : undefined, index: '/stand-in/pool.json', count: md + teacher, md, teacher };
   },
+  async queueTeacherLabelled(input: { generation: number; manifest: string; pending?: string }) {
+    note('queue teacher-labelled', { generation: input.generation, manifest: input.manifest, pending: input.pending ?? null });
+    return { file: `/stand-in/pending-aside-${input.generation}.json`, count: 7, added: 7 };
+  },
   async splitDftPool(input: { generation: number; pool: { md: number; teacher: number }; indices: number[] }) {
     const picked = { md: input.indices.filter((i) => i < input.pool.md).length, teacher: input.indices.filter((i) => i >= input.pool.md).length };
     return {
