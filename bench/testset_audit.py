@@ -4,7 +4,11 @@ potential energy above the coldest frame of the same kind and size, against the 
 and extrapolation grade on it. A frame many spreads above expectation came from a reference potential
 whose landscape differs from DFT's (e.g. Tersoff's vacancy reconstructs), not from the DFT ensemble.
 
-    .venv/bin/python bench/testset_audit.py bench/testsets/si.extxyz [--potential P.yaml] [--json OUT]
+    .venv/bin/python bench/testset_audit.py bench/testsets/si.extxyz [--potential P.yaml [--within S]] [--json OUT]
+
+--within S (with a potential): the potential's force RMSE and energy RMSE after the mean offset over the
+frames within S spreads of expectation (with the coldest frames and the cells not made by MD), and over
+the frames above: how much of a test error comes from frames the DFT ensemble would not visit.
 """
 import argparse
 import json
@@ -21,6 +25,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("testset")
     ap.add_argument("--potential", help="ACE .yaml (its .asi beside it gives the extrapolation grade)")
+    ap.add_argument("--within", type=float, help="with --potential: errors within and above this many spreads")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args()
     frames = read(args.testset, ":")
@@ -51,6 +56,8 @@ def main():
             b.calc = calc
             f = b.get_forces()
             row["force_rmse_mev_a"] = round(1000 * float(np.sqrt(((f - a.get_forces()) ** 2).mean())), 1)
+            row["_f2"] = float(((f - a.get_forces()) ** 2).sum()) * 1e6
+            row["_de"] = (b.get_potential_energy() - a.get_potential_energy()) / len(a) * 1000
             if "gamma" in calc.results:
                 row["max_gamma"] = round(float(np.max(calc.results["gamma"])), 3)
         rows.append(row)
@@ -58,9 +65,27 @@ def main():
     print("  ".join(f"{k:>16}" for k in keys))
     for r in rows:
         print("  ".join(f"{'' if r.get(k) is None else r[k]!s:>16}" for k in keys))
+    summary = {}
+    if calc is not None and args.within is not None:
+        def errors(sel):
+            if not sel:
+                return None
+            de = np.array([r["_de"] for r in sel])
+            comps = 3 * sum(r["natoms"] for r in sel)
+            return {"frames": len(sel), "forces_rmse_mev_a": round(float(np.sqrt(sum(r["_f2"] for r in sel) / comps)), 1),
+                    "energy_rmse_mev_atom_offset": round(float(np.sqrt(((de - de.mean()) ** 2).mean())), 2)}
+        above = [r for r in rows if (r.get("spreads") or 0) > args.within]
+        summary = {"within": args.within, "inside": errors([r for r in rows if r not in above]), "above": errors(above)}
+        for k in ("inside", "above"):
+            e = summary[k]
+            what = f"within {args.within} spreads (and not MD-made)" if k == "inside" else f"above {args.within} spreads"
+            print(f"{what}: " + ("none" if e is None else f"{e['frames']} frames, forces {e['forces_rmse_mev_a']} meV/Å, energy {e['energy_rmse_mev_atom_offset']} meV/atom after the mean offset"))
+    for r in rows:
+        r.pop("_f2", None)
+        r.pop("_de", None)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"testset": args.testset, "potential": args.potential, "rows": rows}, fh, indent=1)
+            json.dump({"testset": args.testset, "potential": args.potential, "rows": rows, **summary}, fh, indent=1)
 
 
 if __name__ == "__main__":
