@@ -16,7 +16,6 @@
 //   finetune      teacher fine-tune (optional: failure keeps the old committee) -> incremental ACE refit
 import {
   ActivityFailure,
-  ApplicationFailure,
   ChildWorkflowFailure,
   condition,
   continueAsNew,
@@ -26,8 +25,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { parseCampaign } from '../common/campaign-schema';
-import { NonRetryableErrors } from '../common/errors';
+import { parseCampaignOrFail } from './config';
 import { CampaignIdKey, GenerationKey, PhaseKey, SystemKey } from '../common/search-attributes';
 import { handOverLines } from '../common/validation';
 import { control } from './activity-options';
@@ -68,10 +66,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   const { raw, resume } = splitResume(input);
   // Phases (child workflows) run through this; a resumed run gets the ones its predecessor finished.
   let executeChild = reusingChildren({});
-  const parsed = parseCampaign(raw);
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${parsed.errors.join('\n')}` });
-  }
+  const campaign = parseCampaignOrFail(raw);
   const info = workflowInfo();
   let phase: Phase = 'preparing';
   let current: string | undefined;
@@ -80,7 +75,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // Handlers are registered before the first await, so status answers from the first moment: the
   // provisional state is replaced by the prepared one (derived values, run directory) right after.
-  let state: CampaignState = carried ?? initialState(parsed.campaign.id ?? info.workflowId, parsed.campaign);
+  let state: CampaignState = carried ?? initialState(campaign.id ?? info.workflowId, campaign);
   // The validation set and the teacher's gate (workflows/validation.ts) came after histories were recorded:
   // a run recorded without them replays without them; a state carried from such a run starts them empty.
   const validating = patched('validation-set');

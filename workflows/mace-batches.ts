@@ -1,21 +1,17 @@
 // Shared by the MACE-tier workflows: the label-batch activity options, teacher-section parsing, and the
 // one batched labelling loop every workflow uses (a sliding window of maceLabelBatch activities over a
 // structure file; labels go into the run's store, optionally routed in the same activity).
-import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { setCurrentDetails } from './progress';
 import type { MlActivities } from '../activities';
 import type { MaceLabelBatchResult } from '../activities/mace/label';
 import { formatIssues, TeacherSchema, type TeacherSettings } from '../common/campaign-schema';
-import { NonRetryableErrors } from '../common/errors';
 import type { RoutingPolicy } from '../common/routing';
 import { mlBatchOptions as batchOptions } from './activity-options';
+import { invalidConfig } from './config';
 import { slidingWindow } from './window';
 
 const mlBatch = proxyActivities<MlActivities>(batchOptions);
-
-export function invalidConfig(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message });
-}
 
 export function parseTeacher(raw: unknown): TeacherSettings {
   const r = TeacherSchema.safeParse(raw ?? {});

@@ -2,9 +2,8 @@
 // Generate Si cells -> pw.x labels (dft queue) -> datasets -> pacemaker fit + MACE training (ml queue)
 // -> MACE committee evaluation. Used by the demo until the campaign workflow runs it for real.
 import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
-import { ApplicationFailure } from '@temporalio/workflow';
-import { NonRetryableErrors } from '../common/errors';
+import type { CampaignInput } from '../common/campaign-schema';
+import { parseCampaignOrFail } from './config';
 import { control, ml } from './activity-options';
 import { labellingWorkflow } from './labelling';
 import { runLayout } from '../common/run-layout';
@@ -29,11 +28,7 @@ export interface SmokeResult {
 }
 
 export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
-  const parsed = parseCampaign(input.campaign);
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({ type: NonRetryableErrors.InvalidConfig, nonRetryable: true, message: `invalid campaign:\n${parsed.errors.join('\n')}` });
-  }
-  const c = parsed.campaign;
+  const c = parseCampaignOrFail(input.campaign);
   const { runDir } = input;
   const run = runLayout(runDir);
   setCurrentDetails('generating structures');

@@ -12,11 +12,12 @@ import { ActivityFailure, ApplicationFailure, executeChild, workflowInfo } from 
 import { reportCounts, setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
 import type { MemberInput } from '../activities/store/store';
-import { parseCampaign, type CampaignInput } from '../common/campaign-schema';
+import type { Campaign, CampaignInput } from '../common/campaign-schema';
 import { NonRetryableErrors } from '../common/errors';
 import { control, ml } from './activity-options';
 import { labellingWorkflow } from './labelling';
-import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';
+import { fastOracle, labelInBatches, parseTeacher } from './mace-batches';
+import { invalidConfig, parseCampaignOrFail } from './config';
 import { runLayout } from '../common/run-layout';
 
 export { maceLabelWorkflow, type MaceLabelInput, type MaceLabelResult } from './mace-batches';
@@ -58,7 +59,7 @@ export function failureText(err: unknown): string {
 }
 
 export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Promise<TeacherBootstrapResult> {
-  const c = parseCampaignOk(input.campaign);
+  const c = parseCampaignOrFail(input.campaign);
   const b = c.teacher.bootstrap;
   const dir = runLayout(input.runDir).teacherBootstrap;
   setCurrentDetails(`generating ${b.seed_structures} seed structures`);
@@ -151,7 +152,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
  */
 async function chgnetBootstrap(
   runDir: string,
-  c: ReturnType<typeof parseCampaignOk>,
+  c: Campaign,
   made: { output: string; count: number },
   labels: { labelled: number; failed: number },
   dftLabels: DftLabelRefLite[],
@@ -175,12 +176,6 @@ async function chgnetBootstrap(
     details: { teacher: 'chgnet', dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, zeroShotScore: zeroShot, trainingScore, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
   });
   return { models, seeds: [seed], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [tuned.wallSeconds], dftLabels };
-}
-
-function parseCampaignOk(raw: CampaignInput) {
-  const parsed = parseCampaign(raw);
-  if (!parsed.ok) throw invalidConfig(`invalid campaign:\n${parsed.errors.join('\n')}`);
-  return parsed.campaign;
 }
 
 export interface TeacherFinetuneInput {

@@ -10,7 +10,8 @@ import { DftSchema, formatIssues } from '../common/campaign-schema';
 import { routingPolicy, type RoutingPolicy, type UncertaintySource } from '../common/routing';
 import { control } from './activity-options';
 import { labellingWorkflow, type LabellingResult } from './labelling';
-import { fastOracle, invalidConfig, labelInBatches, parseTeacher } from './mace-batches';
+import { fastOracle, labelInBatches, parseTeacher } from './mace-batches';
+import { invalidConfig } from './config';
 import { runLayout } from '../common/run-layout';
 
 export interface TieredOracleInput {
