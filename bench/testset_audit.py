@@ -74,8 +74,9 @@ def main():
             comps = 3 * sum(r["natoms"] for r in sel)
             return {"frames": len(sel), "forces_rmse_mev_a": round(float(np.sqrt(sum(r["_f2"] for r in sel) / comps)), 1),
                     "energy_rmse_mev_atom_offset": round(float(np.sqrt(((de - de.mean()) ** 2).mean())), 2)}
-        above = [r for r in rows if (r.get("spreads") or 0) > args.within]
-        summary = {"within": args.within, "inside": errors([r for r in rows if r not in above]), "above": errors(above)}
+        far = [(r.get("spreads") or 0) > args.within for r in rows]
+        summary = {"within": args.within, "inside": errors([r for r, f in zip(rows, far) if not f]),
+                   "above": errors([r for r, f in zip(rows, far) if f])}
         for k in ("inside", "above"):
             e = summary[k]
             what = f"within {args.within} spreads (and not MD-made)" if k == "inside" else f"above {args.within} spreads"

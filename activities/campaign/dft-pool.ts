@@ -28,6 +28,9 @@ export interface DftPool {
   alreadyLabelled?: number;
 }
 
+/** What queueTeacherLabelled reads of a routing manifest (routing.ts ManifestItem): queue items and their route. */
+const ManifestRoutesSchema = z.object({ items: z.array(QueueItemSchema.extend({ route: z.string() })) });
+
 const readQueue = (file: string | undefined): QueueItem[] => (file && existsSync(file) ? z.array(QueueItemSchema).parse(JSON.parse(readFileSync(file, 'utf8'))) : []);
 
 export interface AssembleDftPoolInput {
@@ -99,13 +102,12 @@ export interface QueueTeacherLabelledInput {
  * already waits), to compete with the MD frames in the D-optimal selection of later generations.
  */
 export async function queueTeacherLabelled(input: QueueTeacherLabelledInput): Promise<{ file: string; count: number; added: number }> {
-  const ManifestSchema = z.object({ items: z.array(z.object({ structureId: z.string(), structureFile: z.string(), index: z.number().int(), route: z.string(), uncertainty: z.number().nullable() })) });
-  const manifest = ManifestSchema.parse(JSON.parse(readFileSync(input.manifest, 'utf8')));
+  const manifest = ManifestRoutesSchema.parse(JSON.parse(readFileSync(input.manifest, 'utf8')));
   const queue = readQueue(input.pending);
   const seen = new Set(queue.map((q) => q.structureId));
   const added = manifest.items
     .filter((i) => i.route === 'accept' && !seen.has(i.structureId))
-    .map(({ structureId, structureFile, index, uncertainty }) => ({ structureId, structureFile, index, uncertainty }));
+    .map(({ route: _route, ...item }) => item);
   const file = path.join(runLayout(input.runDir).selection(input.generation), 'pending-teacher-aside.json');
   writeFileAtomic(file, JSON.stringify([...queue, ...added]));
   return { file, count: queue.length + added.length, added: added.length };
