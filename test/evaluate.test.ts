@@ -118,4 +118,19 @@ write(${JSON.stringify(mixed)}, fr + [al], format='extxyz'); print('ok')`);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/pickled DataFrames are code, not data/);
   });
+
+  it('scores SevenNet-0 (its own e3nn 0.5 overlay) on DFT it never saw: forces and stress on DFT\'s scale, energies only after an offset', async () => {
+    // The committed Si PBE test set (pw.x through ASE, bench/testsets/si-pbe.json): a foundation model trained
+    // on PBE data gets the forces roughly right; wrong units or a flipped stress sign would be off by far more.
+    const r = await execa(process.execPath, [cli, 'evaluate', 'sevennet', path.join(projectRoot, 'bench', 'testsets', 'si-pbe.extxyz'), '--json'], { cwd: projectRoot });
+    const out = JSON.parse(r.stdout);
+    expect(out.kind).toBe('sevennet');
+    expect(out.energyScale).toBe('relative');
+    expect(out.evaluated).toBe(40);
+    const all = out.overall;
+    expect(all.forces_rmse_mev_a).toBeGreaterThan(50);
+    expect(all.forces_rmse_mev_a).toBeLessThan(450); // |F| of the reference: 871 meV/Å rms
+    expect(all.energy_rmse_mev_atom_offset).toBeLessThan(60);
+    expect(all.stress_rmse_gpa).toBeLessThan(1.5);
+  });
 });

@@ -10,7 +10,7 @@ import { contract, filePath } from '../runtime/contract';
 import { callPython } from '../runtime/python';
 
 export const EvaluateInputSchema = z.object({
-  /** potential.yaml / potential.yace (ACE), a.model[,b.model] (MACE committee), "chgnet" or "chgnet:FILE" (fine-tuned). */
+  /** potential.yaml / potential.yace (ACE), a.model[,b.model] (MACE committee), "chgnet", "chgnet:FILE" (fine-tuned) or "sevennet". */
   potential: z.string().min(1),
   /** Any ASE-readable labelled file (extxyz with REF_* or ASE's energy/forces/stress keys, pw.x output, ...). */
   data: z.string().min(1),
@@ -73,7 +73,8 @@ export interface EvaluateResult extends EvaluationSummary {
   plots: string[];
 }
 
-const isSpecial = (p: string) => p === 'chgnet';
+/** Foundation models named by their bundled weights: CHGNet's and SevenNet-0's. */
+const isSpecial = (p: string) => p === 'chgnet' || p === 'sevennet';
 /** "chgnet:FILE": a fine-tuned CHGNet (the campaign's teacher after a fine-tune). */
 const chgnetFile = (p: string) => (p.startsWith('chgnet:') ? p.slice('chgnet:'.length) : undefined);
 
@@ -81,7 +82,7 @@ export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateRes
   const input = parsePayload(EvaluateInputSchema, raw, 'evaluatePotential input');
   const tuned = chgnetFile(input.potential);
   const models = isSpecial(input.potential) ? [] : tuned !== undefined ? [tuned] : input.potential.split(',').filter(Boolean);
-  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s), "chgnet" or "chgnet:FILE" (a fine-tuned CHGNet)');
+  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s), "chgnet", "chgnet:FILE" (a fine-tuned CHGNet) or "sevennet"');
   requireFile(input.data, 'labelled data', 'any ASE-readable file with energies and forces');
   const potential = isSpecial(input.potential) ? input.potential : tuned !== undefined ? `chgnet:${path.resolve(tuned)}` : models.map((m) => path.resolve(m)).join(',');
   const results = path.resolve(input.results ?? path.join(input.workDir, `${path.basename(input.data).replace(/\.[^.]+$/, '')}.evaluation.json`));

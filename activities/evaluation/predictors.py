@@ -10,6 +10,8 @@
   CHGNet  "chgnet": the weights in the chgnet wheel; MP-compatible energies, not on the scale of your DFT
         (relative only). "chgnet:FILE": a fine-tuned CHGNet, its reference refitted to the DFT it was
         fine-tuned on (absolute energies).
+  SevenNet  "sevennet": SevenNet-0, the weights in the sevenn wheel (its own overlay, e3nn 0.5); MPtrj (PBE)
+        energies, relative only.
 """
 import json
 import math
@@ -109,7 +111,11 @@ class EnginePredictor:
 
 def predictor(spec, device="cpu"):
     """ACE (.yaml/.yace), MACE (.model, comma-separated for a committee), 'chgnet' (bundled weights) or
-    'chgnet:FILE' (a fine-tuned CHGNet)."""
+    'chgnet:FILE' (a fine-tuned CHGNet) or 'sevennet' (SevenNet-0's bundled weights)."""
+    if spec == "sevennet":
+        from activities.mace.sevennet_engine import sevennet_oracle
+
+        return EnginePredictor(sevennet_oracle(device)[0], "sevennet", "relative")
     if spec == "chgnet" or spec.startswith("chgnet:"):
         from activities.mace.chgnet_engine import chgnet_oracle
 

@@ -115,3 +115,15 @@ def test_pacemaker_reference_energies_come_from_the_yaml_metadata_also_for_a_yac
     assert ace_reference_energies(str(tmp_path / "potential.yace")) == ref
     (tmp_path / "bare.yace").write_text("elements: [Si]\n")
     assert ace_reference_energies(str(tmp_path / "bare.yace")) is None
+
+
+def test_sevennet_refuses_a_process_that_already_loaded_maces_e3nn():
+    # MACE pins e3nn 0.4.4; SevenNet needs 0.5 from its overlay: one process cannot hold both.
+    import subprocess
+    import sys
+
+    code = ("import e3nn\nfrom activities.mace.sevennet_engine import sevennet_oracle\n"
+            "from activities.runtime.protocol import HelperError\n"
+            "try:\n    sevennet_oracle()\nexcept HelperError as err:\n    print('refused:', err)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "refused:" in out.stdout and "e3nn 0.4" in out.stdout and "own helper process" in out.stdout, out.stdout + out.stderr
