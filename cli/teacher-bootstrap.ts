@@ -7,12 +7,15 @@ import { temporalSettings, uiUrl } from '../host/temporal-config';
 import type { teacherBootstrapWorkflow } from '../workflows/teacher';
 import { campaignFrom, stamp } from './args';
 import { checkCampaignFile } from './campaign-check';
-import { CampaignError } from './errors';
+import { CampaignError, InputError } from './errors';
 import type { BootstrapOptions } from './commands/teacher';
 import { withLocalRun } from './local-run';
 
 export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> {
   const c = campaignFrom(opts.config!);
+  if (c.teacher.kind === 'sevennet') {
+    throw new InputError(`${opts.config}: teacher.kind sevennet: there is nothing to bootstrap (SevenNet-0 is zero-shot, no model file to make); a campaign fits its energy reference on its own seed DFT labels: run \`autopipe start ${opts.config}\``);
+  }
   const runDir = path.resolve(opts.runDir ?? c.run_directory ?? path.join(defaultRunsDir, `teacher-${c.system.name}-${stamp()}`));
   // Everything the bootstrap needs (pseudopotentials, structure, DFT cost, run directory) before it starts.
   const checked = await checkCampaignFile(opts.config!, { runDir });

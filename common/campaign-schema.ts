@@ -3,7 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
-import { acceptDftProblem, chgnetMaceOnlyProblems, chgnetModelsProblem, gammaProblem, type Problem } from './rules';
+import { acceptDftProblem, chgnetMaceOnlyProblems, chgnetModelsProblem, gammaProblem, sevennetProblems, type Problem } from './rules';
 import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
 import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
@@ -74,7 +74,7 @@ export const GenerationSchema = z
   });
 
 export const TeacherSchema = z.strictObject({
-  kind: z.enum(['mace', 'chgnet']).default('mace'),
+  kind: z.enum(['mace', 'chgnet', 'sevennet']).default('mace').describe('sevennet: SevenNet-0 zero-shot (its own overlay, docs/mace.md)'),
   models: z.array(z.string().min(1)).default([]).describe('local model files; two or more form a committee'),
   bootstrap: z
     .strictObject({
@@ -261,6 +261,7 @@ export const CampaignSchema = z
     add(acceptDftProblem(c.teacher.accept_threshold, c.teacher.dft_threshold));
     add(chgnetModelsProblem(c.teacher.kind, c.teacher.models));
     chgnetMaceOnlyProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
+    sevennetProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
     add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });

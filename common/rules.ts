@@ -44,6 +44,40 @@ export function chgnetMaceOnlyProblems(teacher: { kind: string }, defaults: obje
   }));
 }
 
+/**
+ * Keys a zero-shot SevenNet-0 teacher cannot read: MACE's committee and bootstrap keys, and every fine-tune
+ * and surrogate key (SevenNet fine-tuning is not implemented, and surrogates come out of the fine-tune step).
+ * Like the CHGNet rule, only a value that differs from the schema's default is named.
+ */
+export const SEVENNET_UNREAD_TEACHER_KEYS: string[][] = [
+  ...MACE_ONLY_TEACHER_KEYS.filter((p) => p[0] !== 'finetune'),
+  ['finetune', 'max_epochs'],
+  ['finetune', 'lr'],
+  ['finetune', 'energy_weight'],
+  ['finetune', 'e0s'],
+  ['finetune', 'replay_file'],
+  ['surrogates', 'per_structure'],
+  ['surrogates', 'rattle_sigma'],
+  ['surrogates', 'strain_max'],
+  ['surrogates', 'weight'],
+  ['surrogates', 'max_teacher_error_mev_atom'],
+];
+export function sevennetProblems(teacher: { kind: string; models: string[] }, defaults: object): Problem[] {
+  if (teacher.kind !== 'sevennet') return [];
+  const at = (o: object, p: string[]) => p.reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+  const problems: Problem[] = [];
+  if (teacher.models.length > 0) {
+    problems.push({ path: ['teacher', 'models'], message: "teacher.kind sevennet uses SevenNet-0's weights in the sevenn wheel and takes no file: remove teacher.models (its energy reference is fitted on the seed DFT labels, teacher.bootstrap.seed_structures)" });
+  }
+  for (const p of SEVENNET_UNREAD_TEACHER_KEYS.filter((k) => at(teacher, k) !== at(defaults, k))) {
+    const why = p[0] === 'finetune' || p[0] === 'surrogates'
+      ? 'SevenNet-0 is a zero-shot teacher here (fine-tuning it is not implemented, and surrogates come from the fine-tune step)'
+      : 'SevenNet-0 is one model, routed by gamma_accept_threshold and gamma_dft_threshold; its bootstrap only fits an energy reference on teacher.bootstrap.seed_structures DFT labels';
+    problems.push({ path: ['teacher', ...p], message: `is not read with teacher.kind sevennet, so it would change nothing: ${why}. Remove it, or use teacher.kind chgnet or mace to fine-tune` });
+  }
+  return problems;
+}
+
 /** The DFT budget cannot be lowered below what was already spent. */
 export function budgetProblem(total: number, used: number): Problem {
   return total >= used ? undefined : { path: ['budgets', 'dft_total'], message: `must be >= the ${used} DFT calculations already used` };

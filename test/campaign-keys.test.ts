@@ -15,6 +15,7 @@ import { TaskQueues } from '../common/queues';
 import { temporalSettings } from '../host/temporal-config';
 import { workflowsPath } from '../workers/worker';
 import { campaignWorkflow, type CampaignOutcome } from '../workflows/campaign';
+import { statusQuery } from '../workflows/campaign-api';
 import { generated, observed, standInControl, standInDft, standInMl } from './helpers/stand-ins';
 import { testClient, useTestServerEnv } from './helpers/temporal';
 import { pyJson } from './helpers/python';
@@ -308,6 +309,20 @@ print(json.dumps([len(a) for a in read(${JSON.stringify(path.join(root, r.id, 's
       );
     }
     expect(problems).toEqual([]);
+  });
+
+  it('teacher.kind sevennet: an energy reference on seed DFT labels, SevenNet labels with it, never fine-tuned', async () => {
+    const t = { kind: 'sevennet', batch_size: 5, between: 'queue', bootstrap: { seed_structures: 6 } };
+    const r = await run({ ...base(), teacher: t });
+    const seen = r.seen.join('\n');
+    expect(seen).toContain('sevennet reference {"device":"cpu"}');
+    expect(seen).toContain('"oracle":{"kind":"sevennet","models":["<RUN>/teacher/gen-0/sevennet-reference.json"],"device":"cpu"}');
+    expect(seen).not.toMatch(/fine-tune|mace_run_train/);
+    const s = await (await testClient()).workflow.getHandle(r.id).query(statusQuery);
+    const decisions = s.decisions.flatMap((d) => d.decisions).join('\n');
+    expect(decisions).toContain('teacher: SevenNet-0 zero-shot, its energy reference fitted on 6 seed DFT labels');
+    expect(decisions).toContain('teacher: SevenNet-0 stays zero-shot (fine-tuning it is not implemented): not fine-tuned, no surrogates');
+    expect(r.outcome.dft.used).toBeGreaterThanOrEqual(6);
   });
 
   it('run_directory: the campaign keeps its run where the file says', async () => {

@@ -37,7 +37,7 @@ import { explorationWorkflow, type ExplorationResult } from './exploration';
 import { finetuneWorkflow } from './finetune';
 import { labellingWorkflow } from './labelling';
 import { reusingChildren, splitResume } from './resume';
-import { failureText, teacherBootstrapWorkflow } from './teacher';
+import { failureText, teacherBootstrapDecision, teacherBootstrapText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
 import { trackProgress } from './progress';
 import { betterEarlierPotential, curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
@@ -236,7 +236,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- teacher: without model files, a committee trained on DFT labels of seed structures (DFT budget) ----
   const teacherPhase = async () => {
-    await enter('teacher', c().teacher.kind === 'chgnet' ? 'fine-tuning CHGNet on DFT labels of seed structures' : 'bootstrapping the MACE committee from DFT labels');
+    await enter('teacher', teacherBootstrapText(c().teacher.kind));
     const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
     state.dft.labelled += t.labelled;
@@ -244,9 +244,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     add(state.bySource, 'teacher_seed', t.structures);
     add(state.byOracle, 'dft', t.labelled);
     state.teacherModels = t.models;
-    decide(c().teacher.kind === 'chgnet'
-      ? `teacher: CHGNet fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${t.trainingScore.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${t.trainingScore.rmse_forces_mev_a.toFixed(0)} meV/Å on them`
-      : `teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`);
+    decide(teacherBootstrapDecision(c().teacher.kind, t));
     return t.dftLabels;
   };
 
@@ -299,7 +297,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
   };
 
   // -- routing: a single-model teacher judges the MD candidates by their gamma (the tiered oracle) --------
-  const singleModel = () => state.teacherModels.length < 2 || c().teacher.kind === 'chgnet';
+  const singleModel = () => state.teacherModels.length < 2 || c().teacher.kind !== 'mace';
   const routingPhase = async (ex: ExplorationResult): Promise<MdRouted> => {
     await enter('labelling', `the teacher judges ${ex.candidates} MD candidates`);
     try {

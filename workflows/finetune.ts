@@ -51,6 +51,7 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
   const keep = (decision: string) => ({ step: { models: input.teacherModels, adopted: false, decision, dftLabels: input.newDft.labels.length, surrogates: 0 }, members: dftMembers });
   if (input.teacherGate && !input.teacherGate.open) return keep(`the teacher stepped aside (${input.teacherGate.reason}): not fine-tuned, no surrogates`);
   if (input.newDft.labels.length === 0) return keep('no new DFT labels: the committee is not fine-tuned');
+  if (c.teacher.kind === 'sevennet') return keep('SevenNet-0 stays zero-shot (fine-tuning it is not implemented): not fine-tuned, no surrogates');
   let r: TeacherFinetuneResult;
   try {
     r = await executeChild(teacherFinetuneWorkflow, {

@@ -26,6 +26,7 @@ export function fastOracle(t: TeacherSettings, models?: string[]) {
     throw invalidConfig('teacher.models is empty: list one MACE model file, or two or more for a committee (`autopipe teacher bootstrap --config FILE` trains one)');
   }
   // CHGNet: no file is the wheel's weights; one file a fine-tuned CHGNet (the campaign's teacher after a fine-tune).
+  // SevenNet: no file is SevenNet-0's own energy scale; one file the energy reference its bootstrap fitted.
   return { kind: t.kind, models: list, device: t.device };
 }
 
@@ -36,7 +37,7 @@ export interface LabelBatchesInput {
   ids?: string[];
   /** ... or the file's first `count` structures, ids read from the file (a large set: no id list in any payload). */
   count?: number;
-  oracle: { kind: 'mace' | 'chgnet'; models: string[]; device: 'cpu' | 'cuda' };
+  oracle: { kind: 'mace' | 'chgnet' | 'sevennet'; models: string[]; device: 'cpu' | 'cuda' };
   batchSize: number;
   /** Batches in flight: 2 keeps the worker's helper busy while the previous reply travels. */
   window?: number;

@@ -1,6 +1,7 @@
 // The teacher's life cycle as workflows:
 //   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds),
-//                             or CHGNet's wheel weights fine-tuned on them (teacher.kind chgnet)
+//                             or CHGNet's wheel weights fine-tuned on them (teacher.kind chgnet), or
+//                             SevenNet-0's energy reference fitted on them (teacher.kind sevennet, zero-shot)
 //   teacherFinetuneWorkflow   new DFT labels (+ a replay of earlier ones) -> fine-tuned committee (one new
 //                             model per member and generation), adopted only if it fits every DFT label
 //                             so far at least as well -> surrogates labelled by the committee in use ->
@@ -50,6 +51,21 @@ export interface TeacherBootstrapResult {
   dftLabels: DftLabelRefLite[];
 }
 
+/** The campaign's teacher phase, in the status: what the bootstrap of this kind of teacher does. */
+export function teacherBootstrapText(kind: Campaign['teacher']['kind']): string {
+  if (kind === 'chgnet') return 'fine-tuning CHGNet on DFT labels of seed structures';
+  if (kind === 'sevennet') return "fitting SevenNet-0's energy reference on DFT labels of seed structures (zero-shot)";
+  return 'bootstrapping the MACE committee from DFT labels';
+}
+
+/** The campaign's decision after the teacher phase. */
+export function teacherBootstrapDecision(kind: Campaign['teacher']['kind'], t: TeacherBootstrapResult): string {
+  const on = `${t.trainingScore.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${t.trainingScore.rmse_forces_mev_a.toFixed(0)} meV/Å on them`;
+  if (kind === 'chgnet') return `teacher: CHGNet fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  if (kind === 'sevennet') return `teacher: SevenNet-0 zero-shot, its energy reference fitted on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  return `teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`;
+}
+
 /** What a failed activity or child says, for a recorded decision. */
 export function failureText(err: unknown): string {
   let e: unknown = err;
@@ -78,11 +94,13 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     workflowId: `${workflowInfo().workflowId}/dft`,
     args: [{ runDir: input.runDir, dft: c.dft, structureFile: made.output, ids: made.ids, minDistance: c.generation.min_distance, store: { source: 'teacher_seed', generation: 0 } }],
   });
-  if (labels.labelled < 4) {
+  // A committee or a fine-tune needs a training and a validation split; SevenNet's reference one label per element.
+  const needed = c.teacher.kind === 'sevennet' ? c.system.elements.length : 4;
+  if (labels.labelled < needed) {
     throw ApplicationFailure.create({
       type: NonRetryableErrors.TrainingFailed,
       nonRetryable: true,
-      message: `only ${labels.labelled} of ${made.count} seed structures got DFT labels (${labels.failed} failed): a committee needs at least 4; see ${runLayout(input.runDir).dftRoot}`,
+      message: `only ${labels.labelled} of ${made.count} seed structures got DFT labels (${labels.failed} failed): the ${c.teacher.kind} teacher's bootstrap needs at least ${needed}; see ${runLayout(input.runDir).dftRoot}`,
     });
   }
   const dftLabels = labels.labels.map((l) => ({ structureId: l.structureId, labelKey: l.labelKey }));
@@ -95,6 +113,7 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
   if (c.teacher.kind === 'chgnet') return chgnetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
+  if (c.teacher.kind === 'sevennet') return sevennetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -178,6 +197,37 @@ async function chgnetBootstrap(
   return { models, seeds: [seed], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [tuned.wallSeconds], dftLabels };
 }
 
+/**
+ * A SevenNet-0 teacher's bootstrap, zero-shot: the weights stay as the sevenn wheel ships them; only an
+ * energy reference (per-element shifts) is fitted on the seed labels, so its labels sit on the campaign's
+ * DFT energy zero and can train ACE beside DFT labels (zero-shot, MPtrj's zero is ~100 eV/atom from QE's Si).
+ * Its scores on the seeds before (per-element offset removed by the fit) and after are recorded.
+ */
+async function sevennetBootstrap(
+  runDir: string,
+  c: Campaign,
+  made: { output: string; count: number },
+  labels: { labelled: number; failed: number },
+  dftLabels: DftLabelRefLite[],
+  dataset: string,
+): Promise<TeacherBootstrapResult> {
+  const dir = runLayout(runDir).teacherBootstrap;
+  setCurrentDetails(`fitting SevenNet-0's energy reference on ${labels.labelled} seed DFT labels`);
+  const ref = await ml.fitSevennetReference({ dataset, output: runLayout(runDir).teacherSevennetReference, device: c.teacher.device });
+  const models = [ref.reference];
+  const trainingScore = await ml.maceScore({ kind: 'sevennet', models, dataset, workDir: dir });
+  const record = await control.recordTeacher({
+    runDir,
+    name: 'bootstrap',
+    kind: 'bootstrap',
+    generation: 0,
+    models,
+    seeds: [],
+    details: { teacher: 'sevennet', zeroShot: true, dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, referenceShift: ref.shift, energyRmseBeforeShift: ref.energyRmseBeforeShift, trainingScore },
+  });
+  return { models, seeds: [], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [], dftLabels };
+}
+
 export interface TeacherFinetuneInput {
   runDir: string;
   generation: number;
@@ -248,6 +298,7 @@ async function fineTuneChgnetTeacher(input: TeacherFinetuneInput, t: ReturnType<
 
 export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Promise<TeacherFinetuneResult> {
   const t = parseTeacher(input.teacher);
+  if (t.kind === 'sevennet') throw invalidConfig('teacher.kind sevennet is zero-shot: fine-tuning SevenNet-0 is not implemented (the campaign skips this step)');
   // A CHGNet teacher: no file is the wheel's weights, one file an earlier generation's fine-tune.
   const foundations = t.kind === 'chgnet' ? (input.models ?? t.models) : fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');

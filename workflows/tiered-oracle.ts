@@ -57,7 +57,7 @@ export async function tieredOracleWorkflow(input: TieredOracleInput): Promise<Ti
   const oracle = fastOracle(t, input.models);
   const total = input.ids?.length ?? input.count ?? 0;
   if (total === 0) throw invalidConfig('the tiered oracle needs structures: give ids (or count) for structureFile');
-  const { policy, note } = routingPolicy(t, t.kind === 'chgnet' ? 1 : oracle.models.length, input.gamma?.length, total, { withoutUncertainty: input.withoutUncertainty });
+  const { policy, note } = routingPolicy(t, t.kind !== 'mace' ? 1 : oracle.models.length, input.gamma?.length, total, { withoutUncertainty: input.withoutUncertainty });
   if (note) setCurrentDetails(note);
 
   let oracleInfo: TieredOracleResult['oracle'] | undefined;

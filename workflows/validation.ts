@@ -154,9 +154,10 @@ export interface Validated {
   decisions: string[];
 }
 
-/** What the evaluator scores as the teacher: MACE files, or CHGNet (its wheel's weights, or the fine-tuned file once adopted). */
+/** What the evaluator scores as the teacher: MACE files, CHGNet (its wheel's weights, or the fine-tuned file once
+ * adopted) or SevenNet-0 (with the energy reference its bootstrap fitted). */
 const teacherPotential = (c: Campaign, models: string[]) =>
-  c.teacher.kind === 'chgnet' ? (models[0] ? `chgnet:${models[0]}` : 'chgnet') : models.length ? models.join(',') : undefined;
+  c.teacher.kind !== 'mace' ? (models[0] ? `${c.teacher.kind}:${models[0]}` : c.teacher.kind) : models.length ? models.join(',') : undefined;
 
 /** Score the generation's potential (and the fit without the teacher, and the teacher) on the validation set; gate the teacher. */
 export async function validateGeneration(input: ValidateInput): Promise<Validated> {

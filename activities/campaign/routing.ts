@@ -116,7 +116,7 @@ export interface ManifestItem {
   index: number;
   route: Route;
   /** Which engine's label the caller gets: the fast oracle's, DFT's, or none. */
-  engine: 'mace' | 'chgnet' | 'dft' | null;
+  engine: 'mace' | 'chgnet' | 'sevennet' | 'dft' | null;
   /** The label's store key (with structureId and engine as the oracle), or null. */
   settingsHash: string | null;
   uncertainty: number | null;
@@ -142,7 +142,7 @@ export async function finalizeRouting(input: FinalizeRoutingInput): Promise<Tier
   const files = readdirSync(bdir).filter((f) => f.endsWith('.json')).sort();
   const dftLabels = new Map((input.dft?.labels ?? []).map((l) => [l.structureId, l.labelKey]));
   const dftFailures = new Map((input.dft?.failures ?? []).map((f) => [f.structureId, f.reason]));
-  const fastEngine = input.oracle.kind === 'chgnet' ? 'chgnet' : 'mace';
+  const fastEngine = input.oracle.kind === 'chgnet' || input.oracle.kind === 'sevennet' ? input.oracle.kind : 'mace';
   const items: ManifestItem[] = [];
   const counts = { ...emptyCounts(), total: 0, labelledByFastOracle: 0, labelledByDft: 0, dftFailed: 0, deferred: 0 };
   for (const f of files) {

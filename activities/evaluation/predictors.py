@@ -11,7 +11,8 @@
         (relative only). "chgnet:FILE": a fine-tuned CHGNet, its reference refitted to the DFT it was
         fine-tuned on (absolute energies).
   SevenNet  "sevennet": SevenNet-0, the weights in the sevenn wheel (its own overlay, e3nn 0.5); MPtrj (PBE)
-        energies, relative only.
+        energies, relative only. "sevennet:FILE": the same weights with a campaign's energy reference
+        (per-element shifts fitted on its seed DFT labels: absolute energies).
 """
 import json
 import math
@@ -111,11 +112,13 @@ class EnginePredictor:
 
 def predictor(spec, device="cpu"):
     """ACE (.yaml/.yace), MACE (.model, comma-separated for a committee), 'chgnet' (bundled weights) or
-    'chgnet:FILE' (a fine-tuned CHGNet) or 'sevennet' (SevenNet-0's bundled weights)."""
-    if spec == "sevennet":
+    'chgnet:FILE' (a fine-tuned CHGNet) or 'sevennet' (SevenNet-0's bundled weights) or 'sevennet:FILE' (with
+    a campaign's energy reference)."""
+    if spec == "sevennet" or spec.startswith("sevennet:"):
         from activities.mace.sevennet_engine import sevennet_oracle
 
-        return EnginePredictor(sevennet_oracle(device)[0], "sevennet", "relative")
+        reference = spec.partition(":")[2] or None
+        return EnginePredictor(sevennet_oracle(device, reference)[0], "sevennet", "absolute" if reference else "relative")
     if spec == "chgnet" or spec.startswith("chgnet:"):
         from activities.mace.chgnet_engine import chgnet_oracle
 
@@ -130,4 +133,4 @@ def predictor(spec, device="cpu"):
 
         return EnginePredictor(committee(models, device)[0], "mace", "absolute")
     raise HelperError("InvalidInput", f"potential {spec}: give an ACE potential (.yaml or .yace), MACE model file(s) (.model, "
-                                      "comma-separated for a committee), 'chgnet' or 'chgnet:FILE'")
+                                      "comma-separated for a committee), 'chgnet', 'chgnet:FILE', 'sevennet' or 'sevennet:FILE'")

@@ -1,5 +1,5 @@
-"""Label a batch of structures with the fast oracle (a MACE committee, one model, or CHGNet) into the
-run's store (oracle mace|chgnet, settings hash = the engine key: the models' content hashes), with
+"""Label a batch of structures with the fast oracle (a MACE committee, one model, CHGNet or SevenNet-0)
+into the run's store (oracle mace|chgnet|sevennet, settings hash = the engine key: the models' content hashes), with
 provenance; return only ids, uncertainties and flags. A structure the engine could not judge gets a
 flagged label with infinite uncertainty. A label already in the store is reused, so a retried batch
 never recomputes finished structures.
@@ -12,8 +12,9 @@ from activities.structures.reading import frames_of
 
 
 def oracle(p):
-    """The engine named by the request: kind mace (models = local files) or chgnet (the weights in its
-    wheel, or the one fine-tuned file in models)."""
+    """The engine named by the request: kind mace (models = local files), chgnet (the weights in its
+    wheel, or the one fine-tuned file in models) or sevennet (SevenNet-0's bundled weights; models: none, or
+    one energy reference file). SevenNet needs e3nn 0.5: TypeScript sends it to its own helper server."""
     kind = p.get("kind", "mace")
     if kind == "mace":
         from activities.mace.engine import committee
@@ -26,7 +27,14 @@ def oracle(p):
         if len(models) > 1:
             raise HelperError("InvalidConfig", f"teacher.models: teacher.kind chgnet takes at most one model file (a fine-tuned CHGNet), got {len(models)}")
         return chgnet_oracle(p.get("device", "cpu"), models[0] if models else None)
-    raise HelperError("InvalidConfig", f"teacher.kind: unknown oracle kind {kind!r} (mace or chgnet)")
+    if kind == "sevennet":
+        from activities.mace.sevennet_engine import sevennet_oracle
+
+        models = p.get("models") or []
+        if len(models) > 1:
+            raise HelperError("InvalidConfig", f"teacher.kind sevennet takes at most one file (its energy reference), got {len(models)}")
+        return sevennet_oracle(p.get("device", "cpu"), models[0] if models else None)
+    raise HelperError("InvalidConfig", f"teacher.kind: unknown oracle kind {kind!r} (mace, chgnet or sevennet)")
 
 
 def _round(x):

@@ -1,6 +1,7 @@
 // The fast oracle's batch activity (ml queue): a batch of structures (a file plus their ids) labelled by a
-// MACE committee, one MACE model or CHGNet, in the worker's long-lived helper server (models loaded once).
-// Labels go into the run's store with provenance (oracle mace|chgnet, settings hash = the engine key); the
+// MACE committee, one MACE model, CHGNet or SevenNet-0, in the worker's long-lived helper server (models
+// loaded once; SevenNet in its own, helper-server.ts). Labels go into the run's store with provenance
+// (oracle mace|chgnet|sevennet, settings hash = the engine key); the
 // reply carries ids, uncertainties and flags only, so a batch of 64 structures is a few kB whatever the
 // cell size.
 import { activityIds } from '../runtime/context';
@@ -9,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableErrors } from '../../common/errors';
-import { maceServer } from '../runtime/helper-server';
+import { oracleServer } from '../runtime/helper-server';
 import { runLayout } from '../../common/run-layout';
 import { storePath } from '../store/store';
 import { contract, filePath } from '../runtime/contract';
@@ -17,8 +18,10 @@ import { emptyCounts, route, uncertaintyOf } from '../../common/routing';
 import { recordRouting, type RoutingDecision } from '../campaign/routing';
 
 /** The fast oracle a batch uses: the teacher section's engine fields. */
+export const ORACLE_KINDS = ['mace', 'chgnet', 'sevennet'] as const;
+export type OracleKind = (typeof ORACLE_KINDS)[number];
 export const FastOracleSchema = z.object({
-  kind: z.enum(['mace', 'chgnet']).default('mace'),
+  kind: z.enum(ORACLE_KINDS).default('mace'),
   models: z.array(z.string()).default([]),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   dtype: z.enum(['float64', 'float32']).default('float64'),
@@ -78,7 +81,7 @@ export type MaceLabelBatchResult = z.infer<typeof MaceLabelBatchResultSchema>;
 export const MaceLabel = contract(
   'mace-label',
   z.strictObject({
-    kind: z.enum(['mace', 'chgnet']),
+    kind: z.enum(ORACLE_KINDS),
     models: z.array(filePath()),
     device: z.enum(['cpu', 'cuda']),
     dtype: z.enum(['float64', 'float32']),
@@ -103,6 +106,11 @@ export function checkOracle(o: z.output<typeof FastOracleSchema>): void {
     if (o.models[0] && !existsSync(o.models[0])) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.models: CHGNet model file not found: ${o.models[0]} (none for the weights in the chgnet wheel)`);
     return;
   }
+  if (o.kind === 'sevennet') {
+    if (o.models.length > 1) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.kind sevennet takes at most one file (its energy reference, written by the teacher bootstrap), got ${o.models.length}`);
+    if (o.models[0] && !existsSync(o.models[0])) throw invalid(NonRetryableErrors.InvalidConfig, `SevenNet energy reference file not found: ${o.models[0]} (none for SevenNet-0's own energy scale)`);
+    return;
+  }
   if (o.models.length === 0) {
     throw invalid(
       NonRetryableErrors.InvalidConfig,
@@ -124,7 +132,7 @@ export async function maceLabelBatch(raw: MaceLabelBatchInput): Promise<MaceLabe
   checkOracle(input.oracle);
   if (!existsSync(input.structureFile)) throw invalid(NonRetryableErrors.InvalidInput, `structure file not found: ${input.structureFile}`);
   const logDir = runLayout(input.runDir).maceLogs;
-  const res: MaceLabelBatchResult = await maceServer().request(
+  const res: MaceLabelBatchResult = await oracleServer(input.oracle.kind).request(
     MaceLabel,
     {
       kind: input.oracle.kind,
@@ -176,15 +184,15 @@ export const MaceScoreSchema = z.object({
 export type MaceScore = z.infer<typeof MaceScoreSchema>;
 export const MaceScore = contract(
   'mace-score',
-  z.strictObject({ kind: z.enum(['mace', 'chgnet']).optional(), models: z.array(filePath()), dataset: filePath(), device: z.enum(['cpu', 'cuda']).optional(), dtype: z.enum(['float64', 'float32']).optional() }),
+  z.strictObject({ kind: z.enum(ORACLE_KINDS).optional(), models: z.array(filePath()), dataset: filePath(), device: z.enum(['cpu', 'cuda']).optional(), dtype: z.enum(['float64', 'float32']).optional() }),
   MaceScoreSchema,
 );
 
-/** Errors of a model or committee (mean), or CHGNet (no model: the wheel's weights), against the REF_* labels of an extxyz dataset. */
-export async function maceScore(input: { kind?: 'mace' | 'chgnet'; models: string[]; dataset: string; workDir: string }): Promise<MaceScore> {
+/** Errors of a model or committee (mean), CHGNet (no model: the wheel's weights) or SevenNet-0 (a file: its energy reference), against the REF_* labels of an extxyz dataset. */
+export async function maceScore(input: { kind?: OracleKind; models: string[]; dataset: string; workDir: string }): Promise<MaceScore> {
   const kind = input.kind ?? 'mace';
   checkOracle({ kind, models: input.models, device: 'cpu', dtype: 'float64' });
-  return maceServer().request(MaceScore, { kind, models: input.models.map((m) => path.resolve(m)), dataset: path.resolve(input.dataset) }, {
+  return oracleServer(kind).request(MaceScore, { kind, models: input.models.map((m) => path.resolve(m)), dataset: path.resolve(input.dataset) }, {
     workDir: input.workDir,
     logFile: path.join(input.workDir, 'mace-score.log'),
   });

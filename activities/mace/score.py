@@ -1,4 +1,4 @@
-"""Errors of a MACE model or committee, or CHGNet, against reference labels (extxyz with REF_energy and
+"""Errors of a MACE model or committee, CHGNet or SevenNet-0, against reference labels (extxyz with REF_energy and
 REF_forces, as the dataset writer produces): how fine-tuning is judged."""
 import numpy as np
 
@@ -8,7 +8,7 @@ from activities.structures.reading import read_all
 
 
 def score(p):
-    """Input: kind (mace | chgnet), models, dataset (extxyz), device, dtype. Errors of the committee mean."""
+    """Input: kind (mace | chgnet | sevennet), models, dataset (extxyz), device, dtype. Errors of the committee mean."""
     engine, _ = oracle(p)
     frames = read_all(p["dataset"])
     if not frames:

@@ -3,7 +3,9 @@
 Its weights ship inside PyPI's sevenn wheel, so it runs offline. It needs e3nn >= 0.5 while MACE pins 0.4.4,
 so sevenn lives in an overlay directory beside the venv (python/requirements.sevenn.txt, scripts/setup.sh)
 that is put first on sys.path here, in a process that has not imported MACE's e3nn. Like CHGNet it is one
-model (no committee uncertainty) trained on MPtrj (PBE): energies on its own scale, relative only.
+model (no committee uncertainty) trained on MPtrj (PBE): energies on its own scale, relative only, unless a
+reference file (sevennet_reference.py: per-element shifts fitted on a campaign's seed DFT labels) puts them on
+the campaign's DFT energy zero. The weights are never changed (zero-shot).
 """
 import hashlib
 import json
@@ -42,18 +44,35 @@ class SevennetOracle:
     kind = "sevennet"
     size = 1
 
-    def __init__(self, device="cpu"):
+    def __init__(self, device="cpu", reference_file=None):
         sevenn, calculator = import_sevenn()
         self.calc = calculator(model=MODEL, device=device)
         self.device = device
         self.version = f"sevenn {sevenn.__version__}, weights {MODEL}"
         weights = getattr(self.calc, "checkpoint_path", None) or getattr(self.calc, "model_path", None)
         self.sha256 = file_sha256(weights) if isinstance(weights, str) and os.path.isfile(weights) else None
-        self.key = hashlib.sha256(json.dumps({"kind": "sevennet", "version": self.version, "sha256": self.sha256}).encode()).hexdigest()[:16]
+        self._set_reference(reference_file)
+
+    def _set_reference(self, reference_file):
+        self.reference_file = os.path.abspath(reference_file) if reference_file else None
+        self.shift = read_reference(reference_file) if reference_file else {}
+        # Labels with another energy reference are other labels: the reference file's content is in the key.
+        ref = {"reference": file_sha256(reference_file)} if reference_file else {}
+        self.key = hashlib.sha256(json.dumps({"kind": "sevennet", "version": self.version, "sha256": self.sha256, **ref}).encode()).hexdigest()[:16]
 
     def describe(self):
+        models = [{"file": f"sevenn-bundled:{MODEL}", "sha256": self.sha256 or self.key}]
+        if self.reference_file:
+            models.append({"file": self.reference_file, "sha256": file_sha256(self.reference_file)})
         return {"kind": self.kind, "key": self.key, "committee": False, "size": 1, "dtype": "float32", "device": self.device,
-                "version": self.version, "models": [{"file": f"sevenn-bundled:{MODEL}", "sha256": self.sha256 or self.key}]}
+                "version": self.version + (", DFT energy reference" if self.reference_file else ""), "models": models}
+
+    def with_reference(self, reference_file):
+        """The same loaded model with another energy reference (no second model load)."""
+        other = SevennetOracle.__new__(SevennetOracle)
+        other.__dict__.update(self.__dict__)
+        other._set_reference(reference_file)
+        return other
 
     def evaluate(self, frames, on_progress=None):
         rows = []
@@ -64,7 +83,7 @@ class SevennetOracle:
             try:
                 a = atoms.copy()
                 a.calc = self.calc
-                energy = float(a.get_potential_energy())
+                energy = float(a.get_potential_energy()) + sum(self.shift.get(el, 0.0) for el in a.get_chemical_symbols())
                 forces = np.asarray(a.get_forces(), dtype=float)
                 stress = np.asarray(a.get_stress(), dtype=float) if a.pbc.all() else None  # ASE's sign, eV/Å^3
             except Exception as err:
@@ -84,9 +103,25 @@ class SevennetOracle:
         return rows
 
 
-def sevennet_oracle(device="cpu"):
-    """SevenNet-0, loaded once per helper process."""
-    hit = device in _CACHE
+def read_reference(path):
+    """{element: eV} from a reference file (sevennet_reference.py), or a clear error naming the file."""
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+        shift = {str(k): float(v) for k, v in data["shift_ev_atom"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise HelperError("InvalidInput", f"{path}: not a SevenNet energy reference file ({type(err).__name__}: {err}); "
+                                          "a campaign's teacher bootstrap writes one (teacher/gen-0/sevennet-reference.json)") from err
+    if not all(math.isfinite(v) for v in shift.values()):
+        raise HelperError("InvalidInput", f"{path}: non-finite energy shift")
+    return shift
+
+
+def sevennet_oracle(device="cpu", reference_file=None):
+    """SevenNet-0, loaded once per helper process; a reference file by its content (one calculator shared)."""
+    key = (device, os.path.abspath(reference_file), file_sha256(reference_file)) if reference_file and os.path.isfile(reference_file) else (device, reference_file)
+    hit = key in _CACHE
     if not hit:
-        _CACHE[device] = SevennetOracle(device)
-    return _CACHE[device], hit
+        base = next((o for (d, *_), o in _CACHE.items() if d == device), None)
+        _CACHE[key] = SevennetOracle(device, reference_file) if base is None else base.with_reference(reference_file)
+    return _CACHE[key], hit

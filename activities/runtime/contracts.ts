@@ -10,6 +10,7 @@ import { StructuresSubset } from '../campaign/routing';
 import { QeRead, QeWrite } from '../dft/qe';
 import { MaceInspect, MacePrepareFoundation } from '../mace/finetune';
 import { ChgnetFinetune } from '../mace/chgnet-finetune';
+import { SevennetReference } from '../mace/sevennet-reference';
 import { MaceLabel, MaceScore } from '../mace/label';
 import { MaceSurrogates } from '../mace/surrogates';
 import { MaceEval } from '../mace/train';
@@ -28,7 +29,7 @@ import { contract, type Contract } from './contract';
 export const Versions = contract('versions', z.strictObject({}), z.record(z.string(), z.string()));
 
 const all: Contract[] = [
-  Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates, ChgnetFinetune,
+  Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates, ChgnetFinetune, SevennetReference,
   AceGamma, AceFitCheck, AceCandidates, AceSelected, AceReplay, MdExplore, MdLammps, MdEngineInfo, EvaluationScore, StructuresGenerate, StructuresIndex, StructuresSubset,
   StoreInsert, StoreAddLabels, StoreQuery, StoreStructures, StoreLabels, StoreInfo, StoreRecord, StoreLabel, StoreMembers,
   DatasetExport, DatasetImport, DatasetInfo, SafetyDescribe, ReportCollect, ReportHistory, ReportPlots,

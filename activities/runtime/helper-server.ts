@@ -1,5 +1,6 @@
 // Long-lived Python helper processes (python -m activities.runtime.helper_server), one per worker and kind:
-// "mace" (ml queue) keeps torch, MACE and the models loaded across batches; "dft" keeps ASE imported for
+// "mace" (ml queue) keeps torch, MACE and the models loaded across batches ("sevennet" the same for
+// SevenNet-0, apart: it needs e3nn 0.5 where MACE pins 0.4); "dft" keeps ASE imported for
 // writing pw.x inputs and reading its outputs (about 1 s of import per call otherwise). Requests go one
 // JSON line each over stdin; the server answers them in order, so progress lines on stderr belong to the
 // oldest pending request. A cancelled MACE activity kills the process group (the next request starts a
@@ -60,13 +61,13 @@ export class HelperServer {
   /** How many server processes this manager has started (tests and the benchmark read it). */
   starts = 0;
 
-  /** "MACE" or "DFT": messages, and the AUTOPIPE_<label>_SERVER switches. */
+  /** "MACE", "SEVENNET" or "DFT": messages, and the AUTOPIPE_<label>_SERVER switches. */
   private readonly label: string;
   private readonly envPrefix: string;
   private readonly idleSeconds: number;
 
-  /** kind "mace" loads torch (thread count fixed first); "dft" needs ASE only. */
-  constructor(private readonly kind: 'mace' | 'dft' = 'mace', idleSeconds?: number) {
+  /** kind "mace" and "sevennet" load torch (thread count fixed first); "dft" needs ASE only. */
+  constructor(private readonly kind: 'mace' | 'sevennet' | 'dft' = 'mace', idleSeconds?: number) {
     this.label = kind.toUpperCase();
     this.envPrefix = `AUTOPIPE_${this.label}_SERVER`;
     this.idleSeconds = idleSeconds ?? Number(process.env[`${this.envPrefix}_IDLE`] ?? 600);
@@ -88,7 +89,7 @@ export class HelperServer {
 
   private start(): Promise<void> {
     mkdirSync(path.dirname(this.logFile), { recursive: true });
-    const args = ['-m', 'activities.runtime.helper_server', '--idle', String(this.idleSeconds), ...(this.kind === 'mace' ? ['--torch'] : [])];
+    const args = ['-m', 'activities.runtime.helper_server', '--idle', String(this.idleSeconds), ...(this.kind === 'dft' ? [] : ['--torch'])];
     const child = spawn(pythonExe, args, {
       cwd: pythonPath,
       env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: process.env.AUTOPIPE_ML_THREADS ?? '1', TF_CPP_MIN_LOG_LEVEL: '2' },
@@ -217,7 +218,7 @@ export class HelperServer {
     // slot's request, so it finishes and the cancellation is raised after it.
     const t0 = Date.now();
     const stopQuiet = ctx ? whileQuiet(ctx, () => ({ alive: true, request: id, seconds: Math.round((Date.now() - t0) / 1000), last: entry?.lastLine?.trim().slice(0, 160) })) : undefined;
-    const onCancel = () => this.kind === 'mace' && this.kill('SIGKILL');
+    const onCancel = () => this.kind !== 'dft' && this.kill('SIGKILL');
     ctx?.cancellationSignal.addEventListener('abort', onCancel);
     try {
       const parsed = contractResult(c, await result);
@@ -244,12 +245,24 @@ export class HelperServer {
 }
 
 let mace: HelperServer | undefined;
+let sevennet: HelperServer | undefined;
 let dft: HelperServer | undefined;
 
 /** The worker's MACE server (created lazily on the first MACE request). */
 export function maceServer(): HelperServer {
   mace ??= new HelperServer('mace');
   return mace;
+}
+
+/** SevenNet-0's own server: it needs e3nn 0.5, which a process that loaded MACE's e3nn 0.4 cannot import. */
+export function sevennetServer(): HelperServer {
+  sevennet ??= new HelperServer('sevennet');
+  return sevennet;
+}
+
+/** The server a fast oracle runs in: SevenNet apart from MACE and CHGNet. */
+export function oracleServer(kind: 'mace' | 'chgnet' | 'sevennet'): HelperServer {
+  return kind === 'sevennet' ? sevennetServer() : maceServer();
 }
 
 /** The worker's DFT-side server: pw.x input writing and output reading through ASE. */

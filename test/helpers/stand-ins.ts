@@ -238,6 +238,10 @@ export const standInMl = {
     note('chgnet fine-tune', obs);
     return { model: '/stand-in/tuned-chgnet.pt', referenceShift: { '14': -100 }, energyRmseBeforeShift: 1e5, energyRmseAfterShift: 50, train: 8, valid: 2, wallSeconds: 1 };
   },
+  async fitSevennetReference(input: { dataset: string; output: string; device?: string }) {
+    note('sevennet reference', { device: input.device });
+    return { reference: input.output, shift: { Cu: -100, Au: -90 }, structures: 8, energyRmseBeforeShift: 1e5, energyRmseAfterShift: 40 };
+  },
   async maceScore(input: { models: string[] }) {
     const tuned = input.models.some((m) => m.includes('tuned')) !== Boolean(scenario().teacherWorse);
     return { n: 10, flagged: 0, rmse_energy_mev_atom: tuned ? 15 : 20, mae_energy_mev_atom: 10, rmse_forces_mev_a: tuned ? 80 : 100, oracle_key: 'k' };
@@ -247,7 +251,7 @@ export const standInMl = {
     const start = input.start ?? 0;
     const n = input.ids?.length ?? input.count!;
     const ids = input.ids ?? Array.from({ length: n }, (_, j) => known?.[start + j] ?? `${input.structureFile}#${start + j}`);
-    const committee = input.oracle.kind !== 'chgnet' && (input.oracle.models?.length ?? 0) > 1;
+    const committee = (input.oracle.kind ?? 'mace') === 'mace' && (input.oracle.models?.length ?? 0) > 1;
     const items = ids.map((id) => (committee ? { id, fStd: 0.6 * u01(id) } : { id }));
     note('fast oracle', { oracle: input.oracle, provenance: input.provenance, batch: n, route: input.route && { name: input.route.name, policy: input.route.policy } });
     if (input.route) {

@@ -36,6 +36,7 @@ SAMPLES = {
     "mace-label": {"kind": "mace", "models": ["/m/a.model", "/m/b.model"], "device": "cpu", "dtype": "float64", "structure_file": F, "start": 0,
                    "ids": ["a" * 20], "store": STORE, "provenance": {"source": "initial_random", "workflow_id": "w"}},
     "mace-score": {"kind": "chgnet", "models": ["/m/a.pt"], "dataset": "/d.extxyz"},
+    "mace-sevennet-reference": {"dataset": "/d.extxyz", "output": "/t/sevennet-reference.json", "device": "cpu"},
     "mace-chgnet-finetune": {"foundation": "bundled", "train_file": "/d.extxyz", "output": "/t/chgnet.pt", "seed": 3, "max_epochs": 10, "lr": 0.001,
                              "energy_weight": 100, "batch_size": 4, "valid_fraction": 0.2, "threads": 1},
     "mace-inspect": {"model": "/m/a.model"},

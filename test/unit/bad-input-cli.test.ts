@@ -49,6 +49,29 @@ const cases: BadInput[] = [
     exit: 1,
     says: ['chgnet-members.yaml: teacher.bootstrap.members: is read only by a MACE teacher; with teacher.kind chgnet it changes nothing'],
   },
+  {
+    name: 'validate: teacher.kind sevennet with a model file',
+    argv: ['validate', yaml('7net-models.yaml', { teacher: { kind: 'sevennet', models: ['a.pt'] } })],
+    exit: 1,
+    says: ["7net-models.yaml: teacher.models: teacher.kind sevennet uses SevenNet-0's weights in the sevenn wheel and takes no file: remove teacher.models"],
+  },
+  {
+    name: 'validate: a fine-tune key on a zero-shot SevenNet teacher',
+    argv: ['validate', yaml('7net-ft.yaml', { teacher: { kind: 'sevennet', finetune: { lr: 0.001 } } })],
+    exit: 1,
+    says: ['7net-ft.yaml: teacher.finetune.lr: is not read with teacher.kind sevennet, so it would change nothing: SevenNet-0 is a zero-shot teacher here (fine-tuning it is not implemented'],
+  },
+  {
+    name: 'validate: committee, bootstrap and surrogate keys on a SevenNet teacher, each named',
+    argv: ['validate', yaml('7net-mace.yaml', { teacher: { kind: 'sevennet', accept_threshold: 0.01, bootstrap: { members: 3 }, surrogates: { per_structure: 2 } } })],
+    exit: 1,
+    says: [
+      '7net-mace.yaml: teacher.accept_threshold: is not read with teacher.kind sevennet',
+      '7net-mace.yaml: teacher.bootstrap.members: is not read with teacher.kind sevennet',
+      '7net-mace.yaml: teacher.surrogates.per_structure: is not read with teacher.kind sevennet',
+      'Remove it, or use teacher.kind chgnet or mace to fine-tune',
+    ],
+  },
   { name: 'validate: generation.count 100000000', argv: ['validate', yaml('count.yaml', { generation: { count: 100_000_000 } })], exit: 1, says: ['count.yaml: generation.count: must be <= 100000 (generate larger pools in batches)'] },
   { name: 'validate: dft.limits.max_atoms 0', argv: ['validate', yaml('lim.yaml', { dft: { limits: { max_atoms: 0 } } })], exit: 1, says: ['lim.yaml: dft.limits.max_atoms: must be > 0'] },
   { name: 'validate: a pseudopotential for an element not in the system', argv: ['validate', yaml('fe.yaml', { dft: { pseudopotentials: { Fe: 'Fe.pz-nd-rrkjus.UPF' } } })], exit: 1, says: ['fe.yaml: dft.pseudopotentials.Fe: "Fe" is not in system.elements'] },
@@ -142,6 +165,13 @@ const cases: BadInput[] = [
   { name: 'teacher: no subcommand', argv: ['teacher'], exit: 2, says: ['Usage: autopipe teacher'] },
   { name: 'teacher bootstrap: no --config', argv: ['teacher', 'bootstrap'], exit: 2, says: ['autopipe teacher bootstrap: --config CAMPAIGN.yaml is required'] },
   { name: 'teacher bootstrap: invalid campaign', argv: ['teacher', 'bootstrap', '--config', yaml('tb.yaml', { teacher: { bootstrap: { members: 1 } } })], env: offline, exit: 1, says: ['tb.yaml: teacher.bootstrap.members: must be >= 2 (a committee)'] },
+  {
+    name: 'teacher bootstrap: a zero-shot SevenNet teacher has nothing to bootstrap',
+    argv: ['teacher', 'bootstrap', '--config', yaml('tb7.yaml', { teacher: { kind: 'sevennet' } })],
+    env: offline,
+    exit: 1,
+    says: ['tb7.yaml: teacher.kind sevennet: there is nothing to bootstrap (SevenNet-0 is zero-shot'],
+  },
   { name: 'teacher bootstrap: --run-dir /', argv: ['teacher', 'bootstrap', '--config', good, '--run-dir', '/'], env: offline, exit: 1, says: ['good.yaml: run directory: / is outside the allowed run roots'] },
 
   // --- generate, dataset, train, select, gamma: arguments
