@@ -108,6 +108,9 @@ describe('every branch ends in a recorded decision', () => {
     // Every validation DFT call is a campaign DFT call, within max_fraction of the budget.
     expect(v.requested).toBeLessThanOrEqual(10);
     expect(r.outcome.dft.used).toBe(v.requested - (v.byGroup.picked ?? 0) + 6);
+    // The status query counts each of them once: a finished validation child leaves no live record behind.
+    expect(r.status.dft.used).toBe(r.outcome.dft.used);
+    expect(r.status.progress ?? []).toEqual([]);
     // Each potential scored with the DFT calls spent; the learning curve re-scores every generation on one set.
     const scored = r.status.metrics.filter((m) => m.validation);
     expect(scored.map((m) => m.generation)).toEqual([0, 1, 2]);
