@@ -112,8 +112,9 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     sets: ['teacher-bootstrap'],
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
-  if (c.teacher.kind === 'chgnet') return chgnetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
-  if (c.teacher.kind === 'sevennet') return sevennetBootstrap(input.runDir, c, made, labels, dftLabels, ds.extxyz!);
+  const seeded: SeedLabels = { runDir: input.runDir, c, made, labels, dftLabels, dataset: ds.extxyz! };
+  if (c.teacher.kind === 'chgnet') return chgnetBootstrap(seeded);
+  if (c.teacher.kind === 'sevennet') return sevennetBootstrap(seeded);
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -163,38 +164,53 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   };
 }
 
+/** What a single-model teacher's bootstrap starts from: the seed structures, their DFT labels, the dataset. */
+interface SeedLabels {
+  runDir: string;
+  c: Campaign;
+  made: { output: string; count: number };
+  labels: { labelled: number; failed: number };
+  dftLabels: DftLabelRefLite[];
+  dataset: string;
+}
+
+/** The end both single-model bootstraps share: the teacher scored on its seed labels, recorded, returned. */
+async function recordSingleModel(
+  s: SeedLabels,
+  kind: 'chgnet' | 'sevennet',
+  t: { models: string[]; seeds: number[]; wallSeconds: number[]; details: Record<string, unknown> },
+): Promise<TeacherBootstrapResult> {
+  const trainingScore = await ml.maceScore({ kind, models: t.models, dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
+  const record = await control.recordTeacher({
+    runDir: s.runDir,
+    name: 'bootstrap',
+    kind: 'bootstrap',
+    generation: 0,
+    models: t.models,
+    seeds: t.seeds,
+    details: { teacher: kind, dataset: s.dataset, structures: s.made.output, dftLabels: s.labels.labelled, dftFailed: s.labels.failed, trainingScore, ...t.details },
+  });
+  return { models: t.models, seeds: t.seeds, record: record.file, dataset: s.dataset, structuresFile: s.made.output, structures: s.made.count, labelled: s.labels.labelled, failed: s.labels.failed, trainingScore, wallSeconds: t.wallSeconds, dftLabels: s.dftLabels };
+}
+
 /**
  * A CHGNet teacher's bootstrap: the wheel's weights fine-tuned on the seed labels (fineTuneChgnet, at
  * teacher.finetune's settings), so its labels sit on the campaign's DFT energy zero from generation 0 on
  * (zero-shot, its energies are Materials Project's: ~100 eV/atom away for QE's Si). The zero-shot and the
  * fine-tuned scores on the seeds are both recorded.
  */
-async function chgnetBootstrap(
-  runDir: string,
-  c: Campaign,
-  made: { output: string; count: number },
-  labels: { labelled: number; failed: number },
-  dftLabels: DftLabelRefLite[],
-  dataset: string,
-): Promise<TeacherBootstrapResult> {
-  const dir = runLayout(runDir).teacherBootstrap;
-  const f = c.teacher.finetune;
-  const zeroShot = await ml.maceScore({ kind: 'chgnet', models: [], dataset, workDir: dir });
-  setCurrentDetails(`fine-tuning CHGNet on ${labels.labelled} seed DFT labels`);
-  const seed = c.seed + 1;
-  const tuned = await ml.fineTuneChgnet({ output: runLayout(runDir).teacherChgnet(0), trainFile: dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 });
-  const models = [tuned.model];
-  const trainingScore = await ml.maceScore({ kind: 'chgnet', models, dataset, workDir: dir });
-  const record = await control.recordTeacher({
-    runDir,
-    name: 'bootstrap',
-    kind: 'bootstrap',
-    generation: 0,
-    models,
+async function chgnetBootstrap(s: SeedLabels): Promise<TeacherBootstrapResult> {
+  const f = s.c.teacher.finetune;
+  const zeroShot = await ml.maceScore({ kind: 'chgnet', models: [], dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
+  setCurrentDetails(`fine-tuning CHGNet on ${s.labels.labelled} seed DFT labels`);
+  const seed = s.c.seed + 1;
+  const tuned = await ml.fineTuneChgnet({ output: runLayout(s.runDir).teacherChgnet(0), trainFile: s.dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 });
+  return recordSingleModel(s, 'chgnet', {
+    models: [tuned.model],
     seeds: [seed],
-    details: { teacher: 'chgnet', dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, zeroShotScore: zeroShot, trainingScore, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
+    wallSeconds: [tuned.wallSeconds],
+    details: { zeroShotScore: zeroShot, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
   });
-  return { models, seeds: [seed], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [tuned.wallSeconds], dftLabels };
 }
 
 /**
@@ -203,29 +219,15 @@ async function chgnetBootstrap(
  * DFT energy zero and can train ACE beside DFT labels (zero-shot, MPtrj's zero is ~100 eV/atom from QE's Si).
  * Its scores on the seeds before (per-element offset removed by the fit) and after are recorded.
  */
-async function sevennetBootstrap(
-  runDir: string,
-  c: Campaign,
-  made: { output: string; count: number },
-  labels: { labelled: number; failed: number },
-  dftLabels: DftLabelRefLite[],
-  dataset: string,
-): Promise<TeacherBootstrapResult> {
-  const dir = runLayout(runDir).teacherBootstrap;
-  setCurrentDetails(`fitting SevenNet-0's energy reference on ${labels.labelled} seed DFT labels`);
-  const ref = await ml.fitSevennetReference({ dataset, output: runLayout(runDir).teacherSevennetReference, device: c.teacher.device });
-  const models = [ref.reference];
-  const trainingScore = await ml.maceScore({ kind: 'sevennet', models, dataset, workDir: dir });
-  const record = await control.recordTeacher({
-    runDir,
-    name: 'bootstrap',
-    kind: 'bootstrap',
-    generation: 0,
-    models,
+async function sevennetBootstrap(s: SeedLabels): Promise<TeacherBootstrapResult> {
+  setCurrentDetails(`fitting SevenNet-0's energy reference on ${s.labels.labelled} seed DFT labels`);
+  const ref = await ml.fitSevennetReference({ dataset: s.dataset, output: runLayout(s.runDir).teacherSevennetReference, device: s.c.teacher.device });
+  return recordSingleModel(s, 'sevennet', {
+    models: [ref.reference],
     seeds: [],
-    details: { teacher: 'sevennet', zeroShot: true, dataset, structures: made.output, dftLabels: labels.labelled, dftFailed: labels.failed, referenceShift: ref.shift, energyRmseBeforeShift: ref.energyRmseBeforeShift, trainingScore },
+    wallSeconds: [],
+    details: { zeroShot: true, referenceShift: ref.shift, energyRmseBeforeShift: ref.energyRmseBeforeShift },
   });
-  return { models, seeds: [], record: record.file, dataset, structuresFile: made.output, structures: made.count, labelled: labels.labelled, failed: labels.failed, trainingScore, wallSeconds: [], dftLabels };
 }
 
 export interface TeacherFinetuneInput {
