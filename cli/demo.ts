@@ -45,6 +45,9 @@ export async function runDemo(campaignFile?: string): Promise<number> {
         `  progress:         longest time without a new figure ${(w.stats.longestStaleMs / 1000).toFixed(1)} s${w.stats.longestStaleAt ? ` (${w.stats.longestStaleAt})` : ''}` +
           (w.stats.longestSilenceMs ? `; longest silence between lines ${(w.stats.longestSilenceMs / 1000).toFixed(1)} s` : ''),
       );
+      // The server outlives the demo on purpose: its UI is where every structure's activity history is read.
+      console.log(`\n  The Temporal server stays up so the UI can show this campaign: ${uiUrl(settings, id)}`);
+      console.log('  stop it with: node bin/autopipe.mjs server stop');
       return 0;
     } finally {
       stop.abort();
