@@ -171,10 +171,10 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- validation: DFT the campaign never trains on (workflows/validation.ts), and the teacher's gate -------
   const validationPools = async (md?: { file: string }) => {
+    await enter('labelling', md ? 'validation set: random MD candidates of each temperature' : 'validation set: random candidates of each generator mode');
     // Through live.child, like every other child: its progress records close when it returns, so the status
     // does not count its finished DFT calls twice (once live, once in state.dft).
-    await enter('labelling', md ? 'validation set: random MD candidates of each temperature' : 'validation set: random candidates of each generator mode');
-    const r = await drawPools({ runDir: state.runDir, campaign: c(), generation: g, childId: childId(md ? 'validation-md' : 'validation-generated'), v: state.validation, md, dftUsed: state.dft.used, executeChild: live.child as typeof executeChild });
+    const r = await drawPools({ runDir: state.runDir, campaign: c(), generation: g, childId: childId(md ? 'validation-md' : 'validation-generated'), v: state.validation, md, dftUsed: state.dft.used, runChild: live.child });
     state.dft.used += r.requested;
     state.dft.labelled += r.labelled;
     state.dft.failed += r.failed;

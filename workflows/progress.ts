@@ -93,3 +93,6 @@ export function trackProgress(run: () => typeof executeChild = () => executeChil
     },
   };
 }
+
+/** How the campaign runs a child (trackProgress's `child`): its progress records close when it returns. */
+export type ChildRunner = ReturnType<typeof trackProgress>['child'];

@@ -8,7 +8,7 @@
 //     the teacher itself scored on the whole set so far; the teacher's labels keep training only while
 //     the fit with them beats the fit without (common/validation.ts teacherVerdict); every generation's
 //     potential re-scored on the current set is the learning curve (validation/learning-curve.json).
-import { ActivityFailure, executeChild } from '@temporalio/workflow';
+import { ActivityFailure } from '@temporalio/workflow';
 import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
 import type { EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
@@ -16,6 +16,7 @@ import { bestGeneration, teacherVerdict, validationRoom, validationShare } from 
 import { control, ml } from './activity-options';
 import { aceRefit, type AceRefit } from './ace-refit';
 import { labellingWorkflow } from './labelling';
+import type { ChildRunner } from './progress';
 
 export const VALIDATION_SET = 'validation';
 
@@ -50,9 +51,9 @@ export const initialValidation = (): ValidationState => ({
 export const room = (c: Campaign, v: ValidationState) => validationRoom(c.validation.max_fraction, c.budgets.dft_total, v.requested);
 
 /** DFT labels for drawn structures, held in the validation set. Returns the DFT calls spent. */
-async function labelHeld(input: { runDir: string; campaign: Campaign; generation: number; childId: string; file: string; ids: string[]; groups: string[]; v: ValidationState; executeChild?: typeof executeChild }): Promise<{ requested: number; labelled: number; failed: number }> {
+async function labelHeld(input: { runDir: string; campaign: Campaign; generation: number; childId: string; file: string; ids: string[]; groups: string[]; v: ValidationState; runChild: ChildRunner }): Promise<{ requested: number; labelled: number; failed: number }> {
   const { campaign: c, v } = input;
-  const r = await (input.executeChild ?? executeChild)(labellingWorkflow, {
+  const r = await input.runChild(labellingWorkflow, {
     workflowId: input.childId,
     args: [{ runDir: input.runDir, dft: c.dft, structureFile: input.file, ids: input.ids, minDistance: c.generation.min_distance, store: { source: 'validation', generation: input.generation } }],
   });
@@ -91,8 +92,9 @@ export async function drawPools(input: {
   md?: { file: string };
   /** DFT calls the campaign has spent (validation never takes the rest of the budget beyond dft_total). */
   dftUsed: number;
-  /** The campaign's child runner (a resumed run reuses the children its predecessor finished). */
-  executeChild?: typeof executeChild;
+  /** The campaign's child runner: its progress records close when the child returns (a resumed run reuses
+   * the children its predecessor finished). */
+  runChild: ChildRunner;
 }): Promise<{ decision: string; draw?: ValidationDraw; requested: number; labelled: number; failed: number }> {
   const { runDir, campaign: c, generation: g, v } = input;
   const limit = Math.min(room(c, v), Math.max(0, c.budgets.dft_total - input.dftUsed));
@@ -107,7 +109,7 @@ export async function drawPools(input: {
   }
   const draw = await control.drawValidation({ runDir, name: `gen-${g}-${input.md ? 'md' : 'generated'}`, structureFile: file, poolBy: input.md ? 'temperature' : 'config_type', perPool: c.validation.per_pool, limit, seed: c.seed + g });
   if (!draw.ids.length) return { decision: `validation: no ${what} to draw from`, draw, ...none };
-  const r = await labelHeld({ runDir, campaign: c, generation: g, childId: input.childId, file: draw.file!, ids: draw.ids, groups: draw.groups, v, executeChild: input.executeChild });
+  const r = await labelHeld({ runDir, campaign: c, generation: g, childId: input.childId, file: draw.file!, ids: draw.ids, groups: draw.groups, v, runChild: input.runChild });
   const pools = [...new Set(draw.groups)].map((p) => `${draw.groups.filter((x) => x === p).length} ${p}`).join(', ');
   return { decision: `validation: ${r.labelled} of ${r.requested} random ${what} labelled for the validation set (${pools}; ${r.failed} failed)`, draw, ...r };
 }
