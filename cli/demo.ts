@@ -3,7 +3,7 @@
 // never touches the first one's history or run directory.
 import path from 'node:path';
 import { projectRoot } from '../host/paths';
-import { temporalSettings, uiUrl } from '../host/temporal-config';
+import { temporalSettings, uiUrl, type TemporalSettings } from '../host/temporal-config';
 import { statusQuery } from '../workflows/campaign-api';
 import { stamp } from './args';
 import { formatStatus, startCampaignWorkflow } from './campaign-client';
@@ -12,6 +12,16 @@ import { checkCampaignFile } from './campaign-check';
 import { loadCampaignFile } from './campaign-file';
 import { CampaignError } from './errors';
 import { withLocalRun } from './local-run';
+
+/**
+ * Where the demo's history stays. The server outlives the demo on purpose: its UI is where every
+ * structure's activity history is read. `server stop` stops only the embedded server, so a server of
+ * the user's own (TEMPORAL_ADDRESS) gets no stop hint.
+ */
+export function serverLines(settings: TemporalSettings, id: string): string[] {
+  if (settings.external) return [`  The campaign's history stays on your Temporal server at ${settings.address}, namespace ${settings.namespace}.`];
+  return [`  The Temporal server stays up so the UI can show this campaign: ${uiUrl(settings, id)}`, '  stop it with: node bin/autopipe.mjs server stop'];
+}
 
 export async function runDemo(campaignFile?: string): Promise<number> {
   const file = campaignFile ?? path.join(projectRoot, 'examples', 'si-demo.yaml');
@@ -45,9 +55,7 @@ export async function runDemo(campaignFile?: string): Promise<number> {
         `  progress:         longest time without a new figure ${(w.stats.longestStaleMs / 1000).toFixed(1)} s${w.stats.longestStaleAt ? ` (${w.stats.longestStaleAt})` : ''}` +
           (w.stats.longestSilenceMs ? `; longest silence between lines ${(w.stats.longestSilenceMs / 1000).toFixed(1)} s` : ''),
       );
-      // The server outlives the demo on purpose: its UI is where every structure's activity history is read.
-      console.log(`\n  The Temporal server stays up so the UI can show this campaign: ${uiUrl(settings, id)}`);
-      console.log('  stop it with: node bin/autopipe.mjs server stop');
+      console.log(`\n${serverLines(settings, id).join('\n')}`);
       return 0;
     } finally {
       stop.abort();
