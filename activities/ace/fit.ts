@@ -75,6 +75,24 @@ export interface FitResult {
 }
 
 /**
+ * Whether an interim potential is whole enough to start from. Pacemaker rewrites it in place every
+ * iteration, so a worker killed mid-write leaves it empty or cut short (seen: 0 bytes, and the next
+ * attempt died with "bad conversion"); such a file is not resumed from. The check is structural: it
+ * parses, and every species block's functions carry numeric coefficients.
+ */
+export function wholeInterim(file: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    const doc = YAML.parse(readFileSync(file, 'utf8')) as { species?: { nbody?: { c?: unknown }[] }[] } | null;
+    const blocks = doc?.species;
+    if (!Array.isArray(blocks) || !blocks.length) return false;
+    return blocks.every((b) => Array.isArray(b.nbody) && b.nbody.length > 0 && b.nbody.every((f) => Array.isArray(f.c) && f.c.length > 0 && f.c.every((x) => typeof x === 'number' && Number.isFinite(x))));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The interim potential of an interrupted attempt of this same fit (matching fingerprint), moved out of
  * the work directory, and the iterations done so far (over every interrupted attempt); none to resume:
  * {iterations: 0}. Resuming needs at least one iteration left.
@@ -86,7 +104,7 @@ function takeInterim(outDir: string, work: string, fingerprint: string, maxiter:
   const marker = path.join(work, 'fingerprint');
   const interim = path.join(work, 'interim_potential_0.yaml');
   const same = existsSync(marker) && readFileSync(marker, 'utf8').trim() === fingerprint;
-  const done = same && existsSync(interim) ? (lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0) : 0;
+  const done = same && wholeInterim(interim) ? (lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0) : 0;
   if (done > 0) {
     // At least one iteration is left to run, even when the interrupted attempt had done them all.
     const iterations = Math.min((carried?.iterations ?? 0) + done, maxiter - 1);
