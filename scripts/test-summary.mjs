@@ -26,7 +26,9 @@ for (const file of tiers) {
     failed += r.failed;
   } else {
     const r = JSON.parse(text);
-    const failedSuites = (r.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
+    // A suite that failed outside its tests (a beforeAll that threw skips every test in it) has no failed
+    // assertion to count: it counts as one failure itself.
+    const failedSuites = (r.testResults ?? []).filter((s) => s.status === 'failed' && !(s.assertionResults ?? []).some((a) => a.status === 'failed')).length;
     passed += r.numPassedTests ?? 0;
     failed += (r.numFailedTests ?? 0) + failedSuites;
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);

@@ -55,7 +55,7 @@ const ui: UiCase[] = [
 describe('bad-input catalogue: the campaign workflow started with plain JSON (the Temporal UI entry)', () => {
   it.each(ui)('$name', async (c) => {
     const client = await testClient();
-    const runsBefore = snapshot(defaultRunsDir);
+    const runsBefore = snapshot(defaultRunsDir, [], 'stat');
     const sandboxBefore = snapshot(box.dir);
     const h = await client.workflow.start('campaignWorkflow', { taskQueue: TaskQueues.control, workflowId: c.workflowId, args: [c.raw] });
     const err = await h.result().then(
@@ -69,7 +69,7 @@ describe('bad-input catalogue: the campaign workflow started with plain JSON (th
     expect((cause as { type?: string }).type).toBe('InvalidConfig');
     for (const s of c.says) expect(message).toContain(s);
     for (const p of c.notCreated) expect(existsSync(p), `${p} was created`).toBe(false);
-    expect(snapshot(defaultRunsDir)).toEqual(runsBefore);
+    expect(snapshot(defaultRunsDir, [], 'stat')).toEqual(runsBefore);
     expect(snapshot(box.dir)).toEqual(sandboxBefore);
     await client.connection.close();
   });
