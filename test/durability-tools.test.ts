@@ -3,6 +3,8 @@
 // process it started is alive (the reaper, activities/runtime/reaper.ts); a restarted worker finishes
 // every activity, with no retry used up (heartbeat timeouts are infrastructure), the MACE training resumed
 // from its checkpoint, the fit from its interim potential, and the DFT label not counted as healed.
+// The kill is also made to land in Pacemaker's rewrite of its interim potential (the file left empty, as
+// a CI run once caught by chance): the fit resumes from the whole copy kept aside while it ran.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -89,6 +91,9 @@ write(${JSON.stringify(train)}, fs)`]);
     await until('a running pw.x', () => descendants(w1.pid!).some((p) => /pw\.x/.test(p.cmd)), 120);
     const seconds = await killAndCheck(w1, [/pw\.x/, /mace_run_train/, /pacemaker/, /helper_server/, /reaper\.sh/]);
     expect(seconds).toBeLessThan(10);
+    const kept = JSON.parse(readFileSync(path.join(fitDir, 'fit', 'interim-whole.json'), 'utf8')) as { iterations: number };
+    expect(kept.iterations).toBeGreaterThanOrEqual(1);
+    writeFileSync(path.join(fitDir, 'fit', 'interim_potential_0.yaml'), ''); // cut mid-rewrite
     startWorker();
 
     const [label, mace, fit] = (await Promise.all([hDft.result(), hMace.result(), hFit.result()])) as [DftLabelRef, MaceTrainResult, FitResult];
@@ -97,7 +102,7 @@ write(${JSON.stringify(train)}, fs)`]);
     expect(prov.temporal_attempt).toBeGreaterThanOrEqual(2); // retried after the heartbeat timeout
     expect(mace.resumedFromEpoch).toBeGreaterThanOrEqual(0);
     expect(readFileSync(path.join(maceDir, 'm0.log'), 'utf8')).toMatch(/--restart_latest/);
-    expect(fit.resumedAfterIterations).toBeGreaterThanOrEqual(3);
+    expect(fit.resumedAfterIterations).toBe(kept.iterations);
     expect(fit.metrics.iterations).toBe(30);
     // Finished work is kept: asking again returns the finished training without running it.
     const again = (await (await run('mace-again', { queue: 'ml', activity: 'trainMace', args: [{ outDir: maceDir, name: 'm0', trainFile: train, seed: 3, maxEpochs: 50, validFraction: 0.2, batchSize: 4 }] })).result()) as MaceTrainResult;

@@ -16,6 +16,8 @@ import { canonicalJson, sha256 } from '../runtime/hashing';
 import { nonRetryable, parsePayload, requireFile } from './common';
 import { pacemakerInput, potentialSection, type FitMode } from './fit-input';
 import { fitProgressParser } from './fit-progress';
+import { lastMetricsRow } from './fit-metrics';
+import { keepWholeInterim, startFrom, takeInterim } from './fit-resume';
 import { reapStale, runTool } from '../runtime/process';
 import { callPython } from '../runtime/python';
 import { writeLammpsHandover } from '../md/lammps-handover';
@@ -74,61 +76,6 @@ export interface FitResult {
   resumedAfterIterations?: number;
 }
 
-/**
- * Whether an interim potential is whole enough to start from. Pacemaker rewrites it in place every
- * iteration, so a worker killed mid-write leaves it empty or cut short (seen: 0 bytes, and the next
- * attempt died with "bad conversion"); such a file is not resumed from. The check is structural: it
- * parses, and every species block's functions carry numeric coefficients.
- */
-export function wholeInterim(file: string): boolean {
-  if (!existsSync(file)) return false;
-  try {
-    const doc = YAML.parse(readFileSync(file, 'utf8')) as { species?: { nbody?: { c?: unknown }[] }[] } | null;
-    const blocks = doc?.species;
-    if (!Array.isArray(blocks) || !blocks.length) return false;
-    return blocks.every((b) => Array.isArray(b.nbody) && b.nbody.length > 0 && b.nbody.every((f) => Array.isArray(f.c) && f.c.length > 0 && f.c.every((x) => typeof x === 'number' && Number.isFinite(x))));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The interim potential of an interrupted attempt of this same fit (matching fingerprint), moved out of
- * the work directory, and the iterations done so far (over every interrupted attempt); none to resume:
- * {iterations: 0}. Resuming needs at least one iteration left.
- */
-function takeInterim(outDir: string, work: string, fingerprint: string, maxiter: number): { interim?: string; iterations: number } {
-  const ledger = path.join(outDir, 'resume.json');
-  const prior = readJsonIfExists<{ fingerprint: string; iterations: number; interim: string }>(ledger);
-  const carried = prior?.fingerprint === fingerprint && existsSync(prior.interim) ? prior : undefined;
-  const marker = path.join(work, 'fingerprint');
-  const interim = path.join(work, 'interim_potential_0.yaml');
-  const same = existsSync(marker) && readFileSync(marker, 'utf8').trim() === fingerprint;
-  const done = same && wholeInterim(interim) ? (lastMetricsRow(path.join(work, 'metrics.txt'))?.iter_num ?? 0) : 0;
-  if (done > 0) {
-    // At least one iteration is left to run, even when the interrupted attempt had done them all.
-    const iterations = Math.min((carried?.iterations ?? 0) + done, maxiter - 1);
-    const kept = path.join(outDir, 'resume', `interim-after-${iterations}.yaml`);
-    mkdirSync(path.dirname(kept), { recursive: true });
-    copyFileSync(interim, kept);
-    writeFileAtomic(ledger, JSON.stringify({ fingerprint, iterations, interim: kept }, null, 1));
-    return { interim: kept, iterations };
-  }
-  // Interrupted again before its first iteration: still resume from the earlier interim.
-  if (carried && carried.iterations < maxiter) return { interim: carried.interim, iterations: carried.iterations };
-  rmSync(ledger, { force: true });
-  return { iterations: 0 };
-}
-
-/**
- * Start the fit from an interim potential: the whole basis with its current coefficients, as Pacemaker
- * continues any potential file (`potential: <file>`). Not `initial_potential`: with a basis that is
- * already complete, Pacemaker's basis extension would add nothing and stop without fitting.
- */
-function startFrom(doc: Record<string, unknown>, interim: string): void {
-  doc.potential = interim;
-}
-
 const DatasetSummary = z.object({ structures: z.number(), atoms_per_element: z.record(z.string(), z.number()), has_energy: z.boolean() });
 const CheckResult = z.object({
   dataset: DatasetSummary,
@@ -175,22 +122,6 @@ export function trainingConfigProblems(t: TrainingSettings, elements: string[]):
     if (extra.length) problems.push(`training.reference_energies: ${extra.join(', ')} not in the elements (${elements.join(', ')})`);
   }
   return problems;
-}
-
-/** Last row of a Pacemaker metrics table (whitespace-separated, header line first). */
-export function lastMetricsRow(file: string): Record<string, number> | undefined {
-  return metricsRows(file).at(-1);
-}
-
-export function metricsRows(file: string): Record<string, number>[] {
-  if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
-  if (lines.length < 2) return [];
-  const header = lines[0]!.trim().split(/\s+/);
-  return lines.slice(1).map((l) => {
-    const values = l.trim().split(/\s+/).map(Number);
-    return Object.fromEntries(header.map((h, i) => [h, values[i] ?? NaN]));
-  });
 }
 
 function fileHash(file: string | undefined): string | undefined {
@@ -268,6 +199,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   writeFileAtomic(inputYaml, YAML.stringify(doc));
   const logFile = path.join(outDir, 'pacemaker.log');
   const started = Date.now();
+  const stopKeeping = keepWholeInterim(work);
   try {
     await runTool({ command: 'pacemaker', args: input.predictions ? ['input.yaml'] : ['input.yaml', '--no-predict'], cwd: work, logFile, progress: fitProgressParser(maxiter), env: { TF_CPP_MIN_LOG_LEVEL: '2' }, pidFile: path.join(work, 'pacemaker.pid') });
   } catch (err) {
@@ -275,6 +207,8 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
       throw nonRetryable(NonRetryableErrors.TrainingFailed, `pacemaker failed: ${err.message}`);
     }
     throw err;
+  } finally {
+    stopKeeping();
   }
   const wall = (Date.now() - started) / 1000;
   const out = path.join(work, 'output_potential.yaml');
