@@ -1,14 +1,15 @@
 // The campaign's DFT validation set and the teacher's gate, as the campaign uses them (docs/evaluation.md):
 //
 //   - drawn as the campaign goes: per_pool random candidates of each pool (each generator mode at
-//     generation 0, each exploration temperature's MD candidates every generation) plus a share of every
+//     generation 0, each exploration temperature's MD candidates every generation, taking turns over
+//     the trajectories' start kinds: common/validation.ts stratifiedSamples) plus a share of every
 //     generation's DFT picks, never more than validation.max_fraction of the DFT budget; labelled by the
 //     same DFT oracle and held in the store's set "validation" (split=validation: never trained on);
 //   - after every fit: the potential, the fit without the teacher's labels (while those are in play) and
 //     the teacher itself scored on the whole set so far; the teacher's labels keep training only while
 //     the fit with them beats the fit without (common/validation.ts teacherVerdict); every generation's
 //     potential re-scored on the current set is the learning curve (validation/learning-curve.json).
-import { ActivityFailure } from '@temporalio/workflow';
+import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
 import type { EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
@@ -107,7 +108,10 @@ export async function drawPools(input: {
     const made = await control.generateStructures({ runDir, name: `gen-${g}-validation-candidates`, system: c.system, generation: c.generation, count: 40 * c.validation.per_pool, seed: c.seed + 7919 });
     file = made.output;
   }
-  const draw = await control.drawValidation({ runDir, name: `gen-${g}-${input.md ? 'md' : 'generated'}`, structureFile: file, poolBy: input.md ? 'temperature' : 'config_type', perPool: c.validation.per_pool, limit, seed: c.seed + g });
+  // MD draws take turns over the trajectories' start kinds (bulk, sheared, vacancy) within each
+  // temperature; runs recorded before drew by hash order alone.
+  const stratify = input.md && patched('validation-start-kinds') ? { stratifyStarts: g } : {};
+  const draw = await control.drawValidation({ runDir, name: `gen-${g}-${input.md ? 'md' : 'generated'}`, structureFile: file, poolBy: input.md ? 'temperature' : 'config_type', perPool: c.validation.per_pool, limit, seed: c.seed + g, ...stratify });
   if (!draw.ids.length) return { decision: `validation: no ${what} to draw from`, draw, ...none };
   const r = await labelHeld({ runDir, campaign: c, generation: g, childId: input.childId, file: draw.file!, ids: draw.ids, groups: draw.groups, v, runChild: input.runChild });
   const pools = [...new Set(draw.groups)].map((p) => `${draw.groups.filter((x) => x === p).length} ${p}`).join(', ');

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LearningCurveSchema, type EvaluationSummary, type LearningCurve } from '../../common/evaluation';
 import { runLayout } from '../../common/run-layout';
-import { capSamples, poolSamples } from '../../common/validation';
+import { capSamples, poolSamples, stratifiedSamples } from '../../common/validation';
 import { writeStructureSubset } from '../campaign/routing';
 import { readJsonIfExists } from '../runtime/files';
 import { exportDataset } from '../store/datasets';
@@ -27,6 +27,11 @@ export interface DrawValidationInput {
   /** At most this many in all (the validation budget left); every pool gets one before any gets two. */
   limit: number;
   seed: number;
+  /**
+   * MD pools only: within each temperature, take turns over the trajectories' start kinds (the frames'
+   * `start`), the first kind turning with this number (the generation). Absent: hash order alone.
+   */
+  stratifyStarts?: number;
 }
 
 export interface ValidationDraw {
@@ -52,15 +57,19 @@ const poolOf = (info: Record<string, string>, by: DrawValidationInput['poolBy'])
 export async function drawValidation(input: DrawValidationInput): Promise<ValidationDraw> {
   const headers = frameHeaders(input.structureFile);
   const pools: Record<string, string[]> = {};
-  const where = new Map<string, { index: number; pool: string }>();
+  const where = new Map<string, { index: number; pool: string; start: string }>();
   headers.forEach((h, index) => {
     const id = h.structure_id;
     if (!id || where.has(id)) return;
     const pool = poolOf(h, input.poolBy);
     (pools[pool] ??= []).push(id);
-    where.set(id, { index, pool });
+    where.set(id, { index, pool, start: h.start ?? '' });
   });
-  const drawn = capSamples(poolSamples(pools, input.perPool, input.seed), input.limit);
+  const samples =
+    input.stratifyStarts !== undefined && input.poolBy === 'temperature'
+      ? stratifiedSamples(pools, (id) => where.get(id)!.start, input.perPool, input.seed, input.stratifyStarts)
+      : poolSamples(pools, input.perPool, input.seed);
+  const drawn = capSamples(samples, input.limit);
   const picks = Object.values(drawn).flat().map((id) => ({ id, ...where.get(id)! })).sort((a, b) => a.index - b.index);
   const all = headers.map((_, i) => i);
   const counts = Object.fromEntries(Object.entries(pools).map(([k, v]) => [k, v.length]));

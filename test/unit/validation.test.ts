@@ -1,6 +1,6 @@
 // The validation split and the teacher gate: deterministic, bounded, and the gate follows the numbers.
 import { describe, expect, it } from 'vitest';
-import { bestGeneration, capSamples, handOverLines, poolSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
+import { bestGeneration, capSamples, handOverLines, poolSamples, stratifiedSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
 
 const ids = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${i.toString(16).padStart(6, '0')}`);
 
@@ -32,6 +32,40 @@ describe('validation split', () => {
     const again = poolSamples(pools, 2, 1, new Set(first.generated));
     expect(again.generated!.some((x) => first.generated!.includes(x))).toBe(false);
     expect(poolSamples({ tiny: ['a'] }, 3, 1).tiny).toEqual(['a']);
+  });
+});
+
+describe('MD draws by start kind', () => {
+  // The Si example's starts: 6 bulk, 4 sheared, 2 vacancy trajectories per temperature, 30 frames each.
+  const kind = (id: string) => id.split(':')[1]!;
+  const temps = [300, 600, 900, 1200, 1500];
+  const pools = Object.fromEntries(
+    temps.map((t) => [`md_${t}K`, [...ids(180, `${t}:bulk:`), ...ids(120, `${t}:shear:`), ...ids(60, `${t}:vacancy:`)]]),
+  );
+  it('gives each temperature a start kind that turns with the generation, each kind at every temperature over three generations', () => {
+    const seen = new Map<string, Set<string>>();
+    let vacancies = 0;
+    for (let g = 0; g < 3; g++) {
+      const s = stratifiedSamples(pools, kind, 1, 42 + g, g);
+      const picked = Object.entries(s).map(([t, xs]) => [t, kind(xs[0]!)] as const);
+      expect(picked).toHaveLength(5);
+      // within a generation, the five temperatures spread over the three kinds
+      expect(new Set(picked.map(([, k]) => k)).size).toBe(3);
+      for (const [t, k] of picked) (seen.get(t) ?? seen.set(t, new Set()).get(t)!).add(k);
+      vacancies += picked.filter(([, k]) => k === 'vacancy').length;
+    }
+    for (const t of temps) expect([...seen.get(`md_${t}K`)!].sort()).toEqual(['bulk', 'shear', 'vacancy']);
+    expect(vacancies).toBe(5); // a third of 15 draws; by hash order alone about one in six
+  });
+  it('alternates kinds within a pool for more than one per pool, and falls back to what a pool has', () => {
+    const s = stratifiedSamples(pools, kind, 4, 1, 0);
+    expect(s.md_300K!.map(kind)).toEqual(['bulk', 'shear', 'vacancy', 'bulk']);
+    expect(stratifiedSamples({ only: ids(5, 'x:bulk:') }, kind, 2, 1, 7).only!.map(kind)).toEqual(['bulk', 'bulk']);
+    expect(stratifiedSamples({ empty: [] }, kind, 2, 1, 0)).toEqual({ empty: [] });
+  });
+  it('draws the same on a replay, whatever the order of the ids', () => {
+    const reversed = Object.fromEntries(Object.entries(pools).map(([k, v]) => [k, [...v].reverse()]));
+    expect(stratifiedSamples(reversed, kind, 2, 9, 4)).toEqual(stratifiedSamples(pools, kind, 2, 9, 4));
   });
 });
 
