@@ -58,8 +58,9 @@ export function poolSamples(pools: Record<string, readonly string[]>, perPool: n
  * As poolSamples, but within each pool the samples take turns between strata (the MD start kind: bulk,
  * sheared, vacancy), starting from a stratum that turns with the pool's place and with `turn` (the
  * generation): over the generations every pool draws from every stratum, instead of mostly from the
- * most numerous one. Measured: hash order alone gave the Si example's validation set 1 vacancy cell of 30,
- * so the hand-over could not see a potential that failed on vacancies (docs/evaluation.md).
+ * most numerous one. Measured: with 6 MD starts (one vacancy trajectory per temperature), hash order
+ * alone gave the Si example's validation set 1 vacancy cell of 30 (runs/si-example-9), so the hand-over
+ * could not see a potential that failed on vacancies (docs/evaluation.md).
  */
 export function stratifiedSamples(pools: Record<string, readonly string[]>, stratumOf: (id: string) => string, perPool: number, seed: number, turn: number): Record<string, string[]> {
   const out: Record<string, string[]> = {};
