@@ -40,16 +40,21 @@ export function validationShare(ids: readonly string[], share: number, seed: num
     .map((x) => x.id);
 }
 
+/** A pool's distinct ids in hash order (the seed and the pool's name in the hash): its random order, the same on a replay. */
+function hashOrder(pool: string, ids: readonly string[], seed: number): string[] {
+  return [...new Set(ids)]
+    .map((id) => ({ id, u: unitHash(`pool:${seed}:${pool}:${id}`) }))
+    .sort((a, b) => a.u - b.u || (a.id < b.id ? -1 : 1))
+    .map((x) => x.id);
+}
+
 /** `perPool` candidates of each pool (not already chosen), by hash order: the random part of the set. */
 export function poolSamples(pools: Record<string, readonly string[]>, perPool: number, seed: number, exclude: ReadonlySet<string> = new Set()): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [pool, ids] of Object.entries(pools)) {
-    out[pool] = [...new Set(ids)]
+    out[pool] = hashOrder(pool, ids, seed)
       .filter((id) => !exclude.has(id))
-      .map((id) => ({ id, u: unitHash(`pool:${seed}:${pool}:${id}`) }))
-      .sort((a, b) => a.u - b.u || (a.id < b.id ? -1 : 1))
-      .slice(0, perPool)
-      .map((x) => x.id);
+      .slice(0, perPool);
   }
   return out;
 }
@@ -67,10 +72,7 @@ export function stratifiedSamples(pools: Record<string, readonly string[]>, stra
   const names = Object.keys(pools).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   names.forEach((pool, place) => {
     const byStratum = new Map<string, string[]>();
-    const ordered = [...new Set(pools[pool])]
-      .map((id) => ({ id, u: unitHash(`pool:${seed}:${pool}:${id}`) }))
-      .sort((a, b) => a.u - b.u || (a.id < b.id ? -1 : 1));
-    for (const { id } of ordered) {
+    for (const id of hashOrder(pool, pools[pool]!, seed)) {
       const k = stratumOf(id);
       if (!byStratum.has(k)) byStratum.set(k, []);
       byStratum.get(k)!.push(id);
