@@ -22,10 +22,11 @@ need() {
   [ "$(id -u)" = 0 ] || { echo "a local Slurm cluster needs root (slurmd starts jobs as their user)" >&2; exit 3; }
 }
 
-# A pid file names a live daemon only if that pid runs that program: pids wrap (pid_max is often 32768),
-# and a pid file left by a daemon stopped hours ago may name some other process by now. Trusting it once
-# kept slurmctld from starting at all (CI) and would have had `stop` kill a stranger.
-alive() { local pid; [ -f "$1" ] && pid=$(cat "$1") && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; }
+# A pid file names a live daemon only if that pid runs that program (the file's name: slurmd.pid,
+# slurmctld.pid, munged.pid): pids wrap (pid_max is often 32768), and a pid file left by a daemon stopped
+# hours ago may name some other process by now. Trusting it once kept slurmctld from starting at all (CI)
+# and would have had `stop` kill a stranger.
+alive() { local pid; [ -f "$1" ] && pid=$(cat "$1") && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$(basename "$1" .pid)" ]; }
 
 answers() { SLURM_CONF=$CONF timeout 5 scontrol ping 2>/dev/null | grep -q 'is UP'; }
 
@@ -82,15 +83,15 @@ start() {
   need
   if answers && node_idle; then log "already running ($CONF)"; echo "SLURM_CONF=$CONF"; return 0; fi
   write_conf
-  if ! alive "$DIR/munge/munged.pid" munged; then
+  if ! alive "$DIR/munge/munged.pid"; then
     # A private munged with its own key: never touches a system munge on /run/munge.
     [ -f "$DIR/munge/munge.key" ] || { dd if=/dev/urandom bs=1 count=1024 of="$DIR/munge/munge.key" status=none; chmod 400 "$DIR/munge/munge.key"; }
     chmod 700 "$DIR/munge"
     munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
       --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed"
   fi
-  alive "$DIR/slurmctld.pid" slurmctld || SLURM_CONF=$CONF slurmctld -i
-  alive "$DIR/slurmd.pid" slurmd || SLURM_CONF=$CONF slurmd -N "$NODE"
+  alive "$DIR/slurmctld.pid" || SLURM_CONF=$CONF slurmctld -i
+  alive "$DIR/slurmd.pid" || SLURM_CONF=$CONF slurmd -N "$NODE"
   for _ in $(seq 1 60); do
     if answers && node_idle; then log "up: node $NODE ($(nproc) CPUs), partition debug, $CONF"; echo "SLURM_CONF=$CONF"; return 0; fi
     # A node that was DOWN when slurmctld last saw it returns to service by hand.
@@ -102,16 +103,12 @@ start() {
 }
 
 stop() {
-  local daemons=("slurmd.pid slurmd" "slurmctld.pid slurmctld" "munge/munged.pid munged") d f name
-  for d in "${daemons[@]}"; do
-    read -r f name <<<"$d"
-    if alive "$DIR/$f" "$name"; then kill "$(cat "$DIR/$f")"; fi
+  for f in slurmd.pid slurmctld.pid munge/munged.pid; do
+    if alive "$DIR/$f"; then kill "$(cat "$DIR/$f")"; fi
   done
   for _ in $(seq 1 50); do
-    local up=0
-    for d in "${daemons[@]}"; do read -r f name <<<"$d"; alive "$DIR/$f" "$name" && up=1; done
-    if [ $up = 0 ]; then
-      for d in "${daemons[@]}"; do read -r f name <<<"$d"; rm -f "$DIR/$f"; done
+    if ! alive "$DIR/slurmd.pid" && ! alive "$DIR/slurmctld.pid" && ! alive "$DIR/munge/munged.pid"; then
+      rm -f "$DIR/slurmd.pid" "$DIR/slurmctld.pid" "$DIR/munge/munged.pid"
       log stopped; return 0
     fi
     sleep 0.2
