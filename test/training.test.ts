@@ -229,3 +229,48 @@ describe('generation 1: incremental refits versus a fit from scratch', () => {
     expect(train.at(-1)!.loss!).toBeLessThan(train[0]!.loss!);
   });
 });
+
+// A campaign asks for the basis its whole DFT budget supports; its first fits have fewer environments than
+// that basis needs for an active set. They fit the largest basis the data supports, and later fits grow it.
+describe('a basis that grows with the data (basisFromData)', () => {
+  let small: string;
+  let first: FitResult;
+  let next: FitResult;
+  const asked = { training: cuTraining({ number_of_functions_per_element: 30, test_size: 0 }), elements: ['Cu'], seed: 7 };
+
+  beforeAll(async () => {
+    small = await emtDataset(dir, 'two-cells', { count: 2, seed: 27 }); // 16 Cu atoms
+    first = await fitAce({ ...asked, datasetFile: small, maxiter: 4, outDir: path.join(dir, 'from-data-0'), basisFromData: true });
+    next = await fitAce({ ...asked, datasetFile: data.gen0, maxiter: 4, outDir: path.join(dir, 'from-data-1'), initialPotential: first.potentialYaml, basisFromData: true });
+  });
+
+  it('without it, a basis larger than the data supports is refused before Pacemaker runs, naming the setting', async () => {
+    const out = path.join(dir, 'from-data-refused');
+    await expect(fitAce({ ...asked, datasetFile: small, maxiter: 4, outDir: out })).rejects.toThrow(/16 Cu atoms.*number_of_functions_per_element to 16/);
+    expect(existsSync(path.join(out, 'fit'))).toBe(false);
+  });
+
+  it('fits the largest basis 90 % of the environments support, with an active set, and records it', () => {
+    expect(first.basisFromData).toEqual({ asked: 30, used: 14, environments: 16 });
+    expect(first.functionsPerElement).toEqual({ Cu: 14 });
+    expect(first.metrics.functions_per_element).toBe(14);
+    expect(YAML.parse(readFileSync(first.inputYaml, 'utf8')).potential.functions.number_of_functions_per_element).toBe(14);
+    expect(existsSync(first.asi!)).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(dir, 'from-data-0', 'metrics.json'), 'utf8')).basis_from_data.used).toBe(14);
+  });
+
+  it('grows to the basis asked for once the data supports it', () => {
+    expect(next.mode).toBe('grow');
+    expect(next.basisFromData).toBeUndefined();
+    expect(next.functionsPerElement).toEqual({ Cu: 30 });
+    expect(metricsRows(path.join(next.workDir, 'metrics.txt'))[0]!.nfuncs).toBe(30);
+  });
+
+  it('a fit that was not shrunk keeps its record: the same fit without the flag is not rerun', async () => {
+    const started = Date.now();
+    const again = await fitAce({ ...asked, datasetFile: data.gen0, maxiter: 4, outDir: path.join(dir, 'from-data-1'), initialPotential: first.potentialYaml });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(again.potentialYaml).toBe(next.potentialYaml);
+  });
+});
+

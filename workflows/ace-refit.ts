@@ -71,6 +71,7 @@ export async function aceRefit(input: AceRefitInput): Promise<AceRefit> {
     training: noTest ? { ...c.training, test_size: 0 } : c.training,
     seed: c.seed + g,
     initialPotential: input.previousPotential,
+    basisFromData: true,
   });
   return {
     trainingFile: ts.trainingFile,

@@ -16,6 +16,8 @@ export interface GenerationMetrics {
   train_rmse_energy_mev_atom: number;
   train_rmse_forces_mev_a: number;
   iterations: number;
+  /** ACE functions per element of its basis (fewer than training asks for while the data cannot support them). */
+  functions_per_element?: number;
   explored?: { candidates: number; halted: number; above_select: number; gamma_max: number };
   /** What competed for this generation's DFT budget and what was picked (most informative first). */
   pool?: { md: number; teacher: number; pickedMd: number; pickedTeacher: number; notSelected: number; stillWaiting: number };

@@ -39,6 +39,9 @@ export const FitInputSchema = z.object({
   /** auto: continue when the basis is unchanged, grow when the campaign's basis is larger. */
   incremental: z.enum(['auto', 'continue', 'grow']).default('auto'),
   activeSet: z.boolean().default(true),
+  /** A campaign's fit: while the data has too few environments for the active set of training's basis,
+   * fit the largest basis it supports (recorded in basisFromData) instead of refusing; later fits grow it. */
+  basisFromData: z.boolean().default(false),
   displayStep: z.number().int().positive().optional(),
   /** Pacemaker's per-structure predictions and report plots after the fit (train_pred.pckl.gzip,
    * report/*.png): off by default, as they cost more than a small fit's iterations (matplotlib). */
@@ -57,6 +60,8 @@ export interface FitMetrics {
   test_loss?: number;
   train_structures: number;
   wall_seconds: number;
+  /** ACE functions of the fitted basis (the largest per element): grows with the data under basisFromData. */
+  functions_per_element?: number;
 }
 
 export interface FitResult {
@@ -74,7 +79,12 @@ export interface FitResult {
   metrics: FitMetrics;
   /** Iterations an interrupted attempt had done before this fit resumed from its interim potential. */
   resumedAfterIterations?: number;
+  /** Set when the data held too few environments for the basis asked for (input basisFromData). */
+  basisFromData?: BasisFromData;
 }
+
+const BasisFromDataSchema = z.object({ asked: z.number(), used: z.number(), environments: z.number() });
+export type BasisFromData = z.infer<typeof BasisFromDataSchema>;
 
 const DatasetSummary = z.object({ structures: z.number(), atoms_per_element: z.record(z.string(), z.number()), has_energy: z.boolean() });
 const CheckResult = z.object({
@@ -87,6 +97,7 @@ const CheckResult = z.object({
   inner_cutoffs: z.record(z.string(), z.number()).optional(),
   closest_pairs: z.record(z.string(), z.number()).optional(),
   seed_potential: z.object({ path: z.string(), lowered_r_in: z.record(z.string(), z.tuple([z.number(), z.number()])) }).optional(),
+  basis_from_data: BasisFromDataSchema.optional(),
 });
 
 export const AceFitCheck = contract(
@@ -99,6 +110,7 @@ export const AceFitCheck = contract(
     test_size: z.number().min(0).lt(1),
     reference_energies: z.record(z.string(), z.number()).nullable(),
     active_set: z.boolean(),
+    basis_from_data: z.boolean().optional(),
     previous_potential: filePath().optional(),
     mode: z.enum(['auto', 'continue', 'grow']),
     zbl_margin: z.number().nonnegative().optional(),
@@ -142,13 +154,14 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   const fingerprint = sha256(canonicalJson({
     ...input,
     outDir: undefined,
+    basisFromData: undefined, // a fit it did not shrink is the same fit (and older runs' records stay valid)
     datasetFile: fileHash(input.datasetFile),
     testDatasetFile: fileHash(input.testDatasetFile),
     initialPotential: fileHash(input.initialPotential),
   }));
   const record = path.join(outDir, 'fit.json');
   const done = readJsonIfExists<{ fingerprint: string; result: FitResult }>(record);
-  if (done?.fingerprint === fingerprint && existsSync(done.result.potentialYaml) && existsSync(done.result.yace)) return done.result;
+  if (done?.fingerprint === fingerprint && (input.basisFromData || !done.result.basisFromData) && existsSync(done.result.potentialYaml) && existsSync(done.result.yace)) return done.result;
   rmSync(record, { force: true }); // files of an earlier fit here stop matching any record once this one starts
 
   const seed = training.seed ?? input.seed;
@@ -163,6 +176,7 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
       test_size: training.test_size,
       reference_energies: training.reference_energies ?? null,
       active_set: input.activeSet,
+      basis_from_data: input.basisFromData || undefined,
       previous_potential: input.initialPotential && path.resolve(input.initialPotential),
       mode: input.incremental,
       zbl_margin: training.zbl_inner_cutoff === undefined ? training.zbl_margin : undefined,
@@ -182,7 +196,8 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
   mkdirSync(work, { recursive: true });
   writeFileAtomic(path.join(work, 'fingerprint'), `${fingerprint}\n`);
   const maxiter = fullMaxiter - resume.iterations;
-  const doc = pacemakerInput(training, {
+  const basis = check.basis_from_data;
+  const doc = pacemakerInput(basis ? { ...training, number_of_functions_per_element: basis.used } : training, {
     elements: input.elements,
     datasetFile: path.resolve(input.datasetFile),
     testDatasetFile: input.testDatasetFile && path.resolve(input.testDatasetFile),
@@ -247,11 +262,12 @@ export async function fitAce(raw: FitInput): Promise<FitResult> {
     train_loss: train.loss ?? NaN,
     ...(test ? { test_rmse_energy_mev_atom: (test.rmse_epa ?? NaN) * 1000, test_rmse_forces_mev_a: (test.rmse_f_comp ?? NaN) * 1000, test_loss: test.loss } : {}),
     train_structures: check.dataset.structures,
+    functions_per_element: Math.max(...Object.values(check.target_functions)),
     wall_seconds: wall,
   };
-  writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, zbl_inner_cutoffs: check.inner_cutoffs, closest_pairs: check.closest_pairs, ...metrics }, null, 1));
+  writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify({ mode: check.mode, functions_per_element: check.target_functions, zbl_inner_cutoffs: check.inner_cutoffs, closest_pairs: check.closest_pairs, ...(basis ? { basis_from_data: basis } : {}), ...metrics }, null, 1));
   copyFileSync(inputYaml, path.join(outDir, 'input.yaml'));
-  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics, ...(resume.interim ? { resumedAfterIterations: resume.iterations } : {}) };
+  const result: FitResult = { mode: check.mode, functionsPerElement: check.target_functions, zblInnerCutoffs: check.inner_cutoffs, potentialYaml, yace, asi, inputYaml: path.join(outDir, 'input.yaml'), logFile, workDir: work, metrics, ...(resume.interim ? { resumedAfterIterations: resume.iterations } : {}), ...(basis ? { basisFromData: basis } : {}) };
   await writeLammpsHandover(result, input.datasetFile); // in.lammps + structure.data for users' ML-PACE builds
   writeFileAtomic(record, JSON.stringify({ fingerprint, result }, null, 1));
   return result;

@@ -114,6 +114,27 @@ def _seed_potential(prev, cutoffs, path):
     return {"path": path, "lowered_r_in": changed}
 
 
+# Share of a dataset's environments the basis may use: the active set needs as many linearly independent
+# environments per element as functions, and a symmetric cell's atoms (a near-perfect crystal) add fewer.
+ENVIRONMENT_SHARE = 0.9
+
+
+def _basis_the_data_supports(spec, target, nfuncs, train, train_fraction, result):
+    """A campaign's basis grows with its data: while the training data has fewer environments than the
+    campaign's basis needs for an active set, the fit uses the largest basis it can build one for (later
+    generations grow it; see _compare). Without this a campaign asking for 150 functions could not fit its
+    first generation on the DFT labels alone."""
+    have = min(int(train["atoms_per_element"].get(el, 0) * train_fraction) for el in nfuncs)
+    cap = max(1, int(have * ENVIRONMENT_SHARE))
+    if all(n <= have for n in nfuncs.values()):
+        return target, nfuncs
+    asked = int(spec["functions"]["number_of_functions_per_element"])
+    smaller = dict(spec, functions=dict(spec["functions"], number_of_functions_per_element=min(asked, cap)))
+    target = build_basis(smaller)
+    result["basis_from_data"] = {"asked": asked, "used": min(asked, cap), "environments": have}
+    return target, functions_per_element(target)
+
+
 def check(p):
     """Input: potential (basis spec), elements, dataset, test_dataset, test_size, reference_energies,
     active_set, previous_potential, mode ('auto'|'continue'|'grow')."""
@@ -149,6 +170,8 @@ def check(p):
 
     target = build_basis(p["potential"])
     nfuncs = functions_per_element(target)
+    if p.get("active_set", True) and p.get("basis_from_data"):
+        target, nfuncs = _basis_the_data_supports(p["potential"], target, nfuncs, train, train_fraction, result)
     result["target_functions"] = nfuncs
 
     mode = "scratch"

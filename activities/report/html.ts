@@ -64,7 +64,7 @@ function parity(d: ReportData, figures: Record<string, string>): string {
 
 function generationRow(g: GenerationRow): string {
   const m = g.metrics;
-  const fit = m ? `train ${fmt(m.train_rmse_energy_mev_atom, 2)} / ${fmt(m.train_rmse_forces_mev_a)}<br>split ${fmt(m.test_rmse_energy_mev_atom, 2)} / ${fmt(m.test_rmse_forces_mev_a)}<br>${m.iterations} iterations` : '–';
+  const fit = m ? `train ${fmt(m.train_rmse_energy_mev_atom, 2)} / ${fmt(m.train_rmse_forces_mev_a)}<br>split ${fmt(m.test_rmse_energy_mev_atom, 2)} / ${fmt(m.test_rmse_forces_mev_a)}<br>${m.iterations} iterations${m.functions_per_element ? `, ${m.functions_per_element} functions` : ''}` : '–';
   const ex = m?.explored ? `${m.explored.candidates} candidates, ${m.explored.above_select} above select<br>${m.explored.halted} halted, max gamma ${fmt(m.explored.gamma_max, 2)}` : '–';
   const dft = m?.dft ? `${m.dft.requested} picked, ${m.dft.labelled} labelled<br>${m.dft.healed} healed, ${m.dft.failed} failed` : '–';
   const t = m?.teacher;
