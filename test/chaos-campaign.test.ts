@@ -1,8 +1,8 @@
 // The chaos campaign (issue 12): a tiny Si campaign on real tools and its own Temporal server, run by one
 // `autopipe worker` process that is SIGKILLed during pw.x, twice during the same MACE training, during a
 // Pacemaker fit and during MD, and restarted each time; the server is SIGKILLed once and restarted. The
-// campaign also fails on a configuration error after its teacher phase (more ACE functions than the
-// distilled data can determine, found by the fit's pre-flight check) and is continued with
+// campaign also fails on a configuration error after its teacher phase (a fixed ZBL inner cutoff above the
+// distilled data's closest pairs, found by the fit's pre-flight check) and is continued with
 // `autopipe resume ID --config FIXED`. It completes:
 // pw.x starts (counted by the command-template wrapper) = unique labels + the runs in flight at the kills;
 // the finished teacher phase is reused, not rerun; the store passes PRAGMA integrity_check without
@@ -91,9 +91,9 @@ describe('the chaos campaign', () => {
       dft: { ...base.dft, command: wrapper },
       // Members train long enough to be killed twice between checkpoints.
       teacher: { ...base.teacher, bootstrap: { ...(base.teacher!.bootstrap as object), max_epochs: 40 } },
-      // The mistake: far more ACE functions than the distilled structures' atoms determine (the active
-      // set would be under-determined), found only after the teacher phase.
-      training: { ...base.training, number_of_functions_per_element: 400, maxiter: 12 },
+      // The mistake: a fixed ZBL inner cutoff above the first-neighbour distance (ZBL would replace ACE on
+      // every bond), found only when the distilled data exists, after the teacher phase.
+      training: { ...base.training, zbl_inner_cutoff: 3.0, maxiter: 12 },
       budgets: { dft_total: 10, dft_per_generation: 3, max_generations: 1 },
     };
     const h = await client.workflow.start(campaignWorkflow, { taskQueue: TaskQueues.control, workflowId: id, args: [raw] });
@@ -111,20 +111,21 @@ describe('the chaos campaign', () => {
     await until('a later checkpoint of member-0', () => inTree(/mace_run_train/) && (latestCheckpointEpoch(member) ?? -1) > first, 900);
     await killWorker(`the same MACE training (checkpoint epoch ${latestCheckpointEpoch(member)})`);
 
-    // 3. The campaign fails on its configuration, at the distillation fit's pre-flight check: an active set
-    // of 400 functions per element needs more atomic environments than the distilled structures have.
+    // 3. The campaign fails on its configuration, at the distillation fit's pre-flight check: the fixed ZBL
+    // inner cutoff is above the closest Si-Si pairs of the distilled structures.
     const failed = await h.result().then(
       () => undefined,
       (e: Error & { cause?: Error }) => e,
     );
     expect(failed?.message).toMatch(/failed/);
-    expect(JSON.stringify((await client.workflow.getHandle(id).fetchHistory()).events?.at(-1))).toMatch(/number_of_functions_per_element/);
+    expect(JSON.stringify((await client.workflow.getHandle(id).fetchHistory()).events?.at(-1))).toMatch(/zbl_inner_cutoff 3 Å is not below the closest pairs/);
     const trained = readFileSync(path.join(runDir, 'teacher', 'bootstrap', 'member-0.train.json'), 'utf8');
     const trainedAt = statSync(path.join(runDir, 'teacher', 'bootstrap', 'member-0.model')).mtimeMs;
 
     // 4. Fixed, and continued from the last finished phase (the teacher), through the CLI.
     const fixed = path.join(dir, 'fixed.yaml');
-    writeFileSync(fixed, YAML.stringify({ ...raw, training: { ...raw.training, number_of_functions_per_element: 10 } }));
+    const { zbl_inner_cutoff: _wrong, ...training } = raw.training;
+    writeFileSync(fixed, YAML.stringify({ ...raw, training }));
     const resumed = await execa(process.execPath, [cli, 'resume', id, '--config', fixed], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '' } });
     expect(resumed.stdout).toMatch(new RegExp(`resumed ${id} from its failed run`));
 

@@ -55,6 +55,13 @@ describe('fitAce pre-flight: bad configs fail before Pacemaker starts', () => {
     expectNoPacemaker(outDir);
   });
 
+  it('rejects a fixed ZBL inner cutoff above the closest pairs in the data (ACE would fit none of them)', async () => {
+    const { err, outDir } = await failure({ training: cuTraining({ zbl_inner_cutoff: 2.9 }) });
+    expect(err).toMatchObject({ type: 'InvalidConfig', nonRetryable: true });
+    expect(err.message).toMatch(/^training\.zbl_inner_cutoff 2\.9 Å is not below the closest pairs in the training data \(Cu-Cu 2\.\d\d Å\).*Lower it below 2\.\d\d Å, or drop the key/);
+    expectNoPacemaker(outDir);
+  });
+
   it('rejects a missing dataset', async () => {
     const { err, outDir } = await failure({ datasetFile: path.join(dir, 'nope.pckl.gzip') });
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });

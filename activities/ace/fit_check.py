@@ -96,6 +96,15 @@ def _inner_cutoffs(df, elements, rcut, margin, prev):
     return out, dmin
 
 
+def _check_fixed_inner_cutoff(df, rcut, r_in):
+    """A fixed ZBL inner cutoff at or above a bond's closest pair in the data hands pairs the data covers to
+    ZBL's bare repulsion, which ACE cannot correct (eV-scale errors). Only the data shows it: checked here."""
+    bad = sorted((r, "-".join(pair)) for pair, r in _min_distance_per_bond(df, rcut).items() if r <= r_in)
+    if bad:
+        pairs = ", ".join(f"{name} {r:.2f} Å" for r, name in bad)
+        raise HelperError("InvalidConfig", f"training.zbl_inner_cutoff {r_in:g} Å is not below the closest pairs in the training data ({pairs}): ZBL would replace ACE on bonds the data covers. Lower it below {bad[0][0]:.2f} Å, or drop the key to set one per bond from the data (training.zbl_margin)")
+
+
 def _seed_potential(prev, cutoffs, path):
     """The previous potential with each bond's ZBL inner cutoff set to this fit's (never raised).
 
@@ -198,6 +207,9 @@ def check(p):
         if "reference_energy" in meta:
             result["previous_reference_energy"] = json.loads(meta["reference_energy"])
     result["mode"] = mode
+    fixed_r_in = p["potential"]["bonds"]["ALL"].get("r_in")  # training.zbl_inner_cutoff
+    if fixed_r_in is not None:
+        _check_fixed_inner_cutoff(df, float(p["potential"]["bonds"]["ALL"]["rcut"]), float(fixed_r_in))
     if p.get("zbl_margin") is not None:  # no fixed zbl_inner_cutoff: one per bond from the data
         rcut = float(p["potential"]["bonds"]["ALL"]["rcut"])
         cutoffs, dmin = _inner_cutoffs(df, elements, rcut, float(p["zbl_margin"]), prev if prev_path else None)
