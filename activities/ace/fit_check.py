@@ -207,11 +207,11 @@ def check(p):
         if "reference_energy" in meta:
             result["previous_reference_energy"] = json.loads(meta["reference_energy"])
     result["mode"] = mode
-    fixed_r_in = p["potential"]["bonds"]["ALL"].get("r_in")  # training.zbl_inner_cutoff
-    if fixed_r_in is not None:
-        _check_fixed_inner_cutoff(df, float(p["potential"]["bonds"]["ALL"]["rcut"]), float(fixed_r_in))
+    all_bonds = p["potential"]["bonds"]["ALL"]
+    rcut = float(all_bonds["rcut"])
+    if all_bonds.get("r_in") is not None:  # training.zbl_inner_cutoff
+        _check_fixed_inner_cutoff(df, rcut, float(all_bonds["r_in"]))
     if p.get("zbl_margin") is not None:  # no fixed zbl_inner_cutoff: one per bond from the data
-        rcut = float(p["potential"]["bonds"]["ALL"]["rcut"])
         cutoffs, dmin = _inner_cutoffs(df, elements, rcut, float(p["zbl_margin"]), prev if prev_path else None)
         result["inner_cutoffs"] = cutoffs
         result["closest_pairs"] = dmin
