@@ -61,6 +61,21 @@ export const GenerationValidationSchema = z.object({
 });
 export type GenerationValidation = z.infer<typeof GenerationValidationSchema>;
 
+/**
+ * A potential's errors structure by structure on one set (metrics.py's rows, in the set's order): what a
+ * paired comparison of two potentials on the same structures needs (common/validation.ts pairedDifference).
+ */
+export const PerStructureErrorsSchema = z.object({
+  /** The structures' ids (the store's structure_id): pairs are matched by id, not by position. */
+  ids: z.array(z.string()),
+  natoms: z.array(z.number().int().positive()),
+  /** RMSE over the structure's force components. */
+  forces_rmse_mev_a: z.array(z.number()),
+  /** Energy per atom, potential minus DFT, after the set's offset. */
+  energy_error_mev_atom_offset: z.array(z.number()),
+});
+export type PerStructureErrors = z.infer<typeof PerStructureErrorsSchema>;
+
 /** One point of the learning curve: a generation's potential on one fixed validation set (the final one). */
 export const LearningCurvePointSchema = z.object({
   generation: z.number().int(),
@@ -69,6 +84,8 @@ export const LearningCurvePointSchema = z.object({
   potential: z.string(),
   overall: ErrorMetricsSchema,
   by_group: z.record(z.string(), ErrorMetricsSchema),
+  /** Absent in curves recorded before the hand-over compared generations structure by structure. */
+  per_structure: PerStructureErrorsSchema.optional(),
 });
 export type LearningCurvePoint = z.infer<typeof LearningCurvePointSchema>;
 

@@ -4,7 +4,7 @@
 // generation's DFT picks plus a few random candidates from each pool (generated, MD at each temperature,
 // defects). Which ones is decided by a hash of the structure id and the campaign seed, so a replayed or
 // retried workflow makes the same choice, and a structure's side never changes.
-import type { ErrorMetrics } from './evaluation';
+import type { ErrorMetrics, PerStructureErrors } from './evaluation';
 
 const fmix32 = (h: number): number => {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -146,6 +146,8 @@ export function teacherVerdict(withTeacher: Score, dftOnly: Score, n: number): T
 export interface ScoredGeneration {
   generation: number;
   overall: Score;
+  /** Its errors structure by structure: with them, generations are compared pair by pair (pairedDifference). */
+  per_structure?: PerStructureErrors;
 }
 
 /** What counts as noise between two scores on the same set: 5 % of the latest's error, at least 2 meV/Å and 0.5 meV/atom. */
@@ -160,26 +162,131 @@ export function clearlyBetter(earlier: Score, latest: Score): boolean {
   return dF <= tolF && dE <= tolE && (dF < -tolF || dE < -tolE);
 }
 
+/** The paired bootstrap: resamples, the two-sided interval, and the fewest shared structures it is run on. */
+export const PAIRED = { resamples: 2000, level: 0.95, minStructures: 10 };
+
+/** A difference of two RMSEs (earlier minus latest) and its bootstrap interval. */
+export interface Difference {
+  diff: number;
+  lo: number;
+  hi: number;
+}
+
+/** Deterministic uniform numbers in [0, 1) (mulberry32): the same resamples on every replay. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Two potentials on the same structures, compared pair by pair: the differences (a minus b) of the force
+ * RMSE (over all components, so atoms weigh) and of the energy RMSE after the offset (re-centred on each
+ * resample), with percentile intervals from resampling the shared structures. The structures the two
+ * have in common are paired by id. Undefined when fewer than PAIRED.minStructures are shared.
+ *
+ * Why pairs: two generations' errors on the same structures are strongly correlated (the hard structures
+ * are hard for both), so a difference can be real while the scores' own noise is larger than it, and a
+ * fixed margin can be noise on 30 structures: on `runs/si-example-12` it handed over generation 4 over 6,
+ * which both independent test sets score worse (docs/evaluation.md).
+ */
+export function pairedDifference(a: PerStructureErrors, b: PerStructureErrors, seed = 0): { n: number; forces: Difference; energy: Difference } | undefined {
+  const at = new Map(b.ids.map((id, i) => [id, i]));
+  const rows: { n: number; fa: number; fb: number; ea: number; eb: number }[] = [];
+  a.ids.forEach((id, i) => {
+    const j = at.get(id);
+    if (j === undefined) return;
+    const row = { n: a.natoms[i]!, fa: a.forces_rmse_mev_a[i]! ** 2, fb: b.forces_rmse_mev_a[j]! ** 2, ea: a.energy_error_mev_atom_offset[i]!, eb: b.energy_error_mev_atom_offset[j]! };
+    if (Object.values(row).every(Number.isFinite)) rows.push(row);
+  });
+  const n = rows.length;
+  if (n < PAIRED.minStructures) return undefined;
+  const stat = (idx: readonly number[]) => {
+    let atoms = 0, fa = 0, fb = 0, ma = 0, mb = 0;
+    for (const k of idx) {
+      const r = rows[k]!;
+      atoms += r.n; fa += r.n * r.fa; fb += r.n * r.fb; ma += r.ea; mb += r.eb;
+    }
+    ma /= idx.length; mb /= idx.length;
+    let va = 0, vb = 0;
+    for (const k of idx) {
+      va += (rows[k]!.ea - ma) ** 2;
+      vb += (rows[k]!.eb - mb) ** 2;
+    }
+    return { f: Math.sqrt(fa / atoms) - Math.sqrt(fb / atoms), e: Math.sqrt(va / idx.length) - Math.sqrt(vb / idx.length) };
+  };
+  const all = stat(rows.map((_, k) => k));
+  const rand = mulberry32(seed);
+  const fs: number[] = [];
+  const es: number[] = [];
+  const idx = new Array<number>(n);
+  for (let s = 0; s < PAIRED.resamples; s++) {
+    for (let k = 0; k < n; k++) idx[k] = Math.floor(rand() * n);
+    const d = stat(idx);
+    fs.push(d.f);
+    es.push(d.e);
+  }
+  const q = (xs: number[], p: number) => xs.sort((x, y) => x - y)[Math.min(xs.length - 1, Math.max(0, Math.round(p * (xs.length - 1))))]!;
+  const tail = (1 - PAIRED.level) / 2;
+  return { n, forces: { diff: all.f, lo: q(fs, tail), hi: q(fs, 1 - tail) }, energy: { diff: all.e, lo: q(es, tail), hi: q(es, 1 - tail) } };
+}
+
+/**
+ * `earlier` clearly better than `latest`, pair by pair: worse in neither beyond the bootstrap interval
+ * (the interval of earlier minus latest does not lie above zero), and better in one both beyond the
+ * interval (it lies below zero) and beyond the noise margin (BEST_MARGIN: a real but tiny gain does not
+ * hand over a potential fitted on less data).
+ */
+export function clearlyBetterPaired(d: { forces: Difference; energy: Difference }, latest: Score): boolean {
+  const tolF = Math.max(BEST_MARGIN.relative * latest.forces_rmse_mev_a, BEST_MARGIN.forcesMevA);
+  const tolE = Math.max(BEST_MARGIN.relative * latest.energy_rmse_mev_atom_offset, BEST_MARGIN.energyMevAtom);
+  const worse = d.forces.lo > 0 || d.energy.lo > 0;
+  const better = (d.forces.hi < 0 && d.forces.diff < -tolF) || (d.energy.hi < 0 && d.energy.diff < -tolE);
+  return !worse && better;
+}
+
+/** Seed of the bootstrap comparing two generations: fixed by the pair, so a replay draws the same resamples. */
+const pairSeed = (earlier: number, latest: number) => Math.floor(unitHash(`paired:${earlier}:${latest}`) * 2 ** 32);
+
 /**
  * The generation the campaign goes on from and hands over: the latest, unless an earlier potential is
- * clearly better on the same validation set (no worse in forces or energy beyond the noise, better in one
- * beyond it); among several such, the one with the lowest sum of relative errors (force RMSE over the
- * best force RMSE plus energy RMSE after the offset over the best energy RMSE). A trade (better forces,
- * worse energy) keeps the latest. A refit that made the potential worse is then not built on (measured:
- * incremental refits raised the validation error generation after generation, docs/evaluation.md).
+ * clearly better on the same validation set; among several such, the one with the lowest sum of relative
+ * errors (force RMSE over the best force RMSE plus energy RMSE after the offset over the best energy
+ * RMSE). A trade (better forces, worse energy) keeps the latest. A refit that made the potential worse is
+ * then not built on (measured: incremental refits raised the validation error generation after
+ * generation, docs/evaluation.md).
+ *
+ * "Clearly better": with `paired` and both generations' per-structure errors, by the paired bootstrap
+ * (clearlyBetterPaired); otherwise (curves recorded before, or too few shared structures) by the fixed
+ * noise margin (clearlyBetter). `paired` reports the intervals of every earlier generation compared.
  */
-export function bestGeneration(points: readonly ScoredGeneration[], latest: number): { generation: number; score: Record<number, number> } {
+export function bestGeneration(
+  points: readonly ScoredGeneration[],
+  latest: number,
+  opts: { paired?: boolean } = {},
+): { generation: number; score: Record<number, number>; paired: Record<number, { n: number; forces: Difference; energy: Difference }> } {
   const ok = points.filter((p) => Number.isFinite(p.overall.forces_rmse_mev_a) && Number.isFinite(p.overall.energy_rmse_mev_atom_offset));
   const last = ok.find((p) => p.generation === latest);
-  if (!last || ok.length < 2) return { generation: latest, score: {} };
+  const paired: Record<number, { n: number; forces: Difference; energy: Difference }> = {};
+  if (!last || ok.length < 2) return { generation: latest, score: {}, paired };
   const fMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.forces_rmse_mev_a)));
   const eMin = Math.max(1e-9, Math.min(...ok.map((p) => p.overall.energy_rmse_mev_atom_offset)));
   const score = Object.fromEntries(ok.map((p) => [p.generation, p.overall.forces_rmse_mev_a / fMin + p.overall.energy_rmse_mev_atom_offset / eMin]));
-  const better = ok.filter((p) => p.generation !== latest && clearlyBetter(p.overall, last.overall));
-  if (!better.length) return { generation: latest, score };
+  const better = ok.filter((p) => {
+    if (p.generation === latest) return false;
+    const d = opts.paired && p.per_structure && last.per_structure ? pairedDifference(p.per_structure, last.per_structure, pairSeed(p.generation, latest)) : undefined;
+    if (!d) return clearlyBetter(p.overall, last.overall);
+    paired[p.generation] = d;
+    return clearlyBetterPaired(d, last.overall);
+  });
+  if (!better.length) return { generation: latest, score, paired };
   // The lowest score; among equals the latest generation.
   const best = better.sort((a, b) => score[a.generation]! - score[b.generation]! || b.generation - a.generation)[0]!;
-  return { generation: best.generation, score };
+  return { generation: best.generation, score, paired };
 }
 
 /**

@@ -226,9 +226,9 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
   v.points = [...v.points.filter((p) => p.generation !== g), { generation: g, dft_calls: input.dftCalls, dft_trained: input.dftTrained, potential: fit.potentialYaml, yace: fit.yace, asi: fit.asi }];
   const same = v.curve?.structures === s.structures ? new Map(v.curve.points.map((p) => [p.generation, p])) : new Map<number, LearningCurve['points'][number]>();
   const curve: CurvePoint[] = v.points.map((p) => {
-    if (p.generation === g) return { ...p, overall: chosen.overall, by_group: chosen.by_group };
+    if (p.generation === g) return { ...p, overall: chosen.overall, by_group: chosen.by_group, per_structure: s.perStructure?.[chosen === alt ? 'dft_only' : 'potential'] };
     const known = same.get(p.generation);
-    return known?.potential === p.potential ? { ...p, overall: known.overall, by_group: known.by_group } : p;
+    return known?.potential === p.potential ? { ...p, overall: known.overall, by_group: known.by_group, per_structure: known.per_structure } : p;
   });
   try {
     const lc = await ml.scoreValidation({ runDir, name: `gen-${g}-curve`, potentials: {}, structures: s.structures, curve });
@@ -242,24 +242,49 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
 
 /**
  * The potential to go on from after generation `latest` was scored: an earlier generation's when it scores
- * better on the same (current) validation set beyond the margin (common/validation.ts bestGeneration),
- * with the decision that says so; undefined to go on with the latest.
+ * clearly better on the same (current) validation set (common/validation.ts bestGeneration: pair by pair
+ * with `paired`, by the fixed margin in histories recorded before), with the decision that says so;
+ * undefined to go on with the latest.
  */
-export function betterEarlierPotential(v: ValidationState, latest: number): { generation: number; yaml: string; yace: string; asi?: string; decision: string } | undefined {
+export function betterEarlierPotential(v: ValidationState, latest: number, paired = false): { generation: number; yaml: string; yace: string; asi?: string; decision: string } | undefined {
   const points = v.curve?.points ?? [];
-  const best = bestGeneration(points, latest);
+  const best = bestGeneration(points, latest, { paired });
   if (best.generation === latest) return undefined;
   const fit = v.points.find((p) => p.generation === best.generation);
   const [b, l] = [best.generation, latest].map((g) => points.find((p) => p.generation === g)!.overall);
   if (!fit?.yace) return undefined; // a point recorded before the fits' files were kept: go on with the latest
   const f = (o: typeof b) => `${o!.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o!.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom`;
+  const d = best.paired[best.generation];
+  const ci = (x: { diff: number; lo: number; hi: number }, unit: string, k: number) => `${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(k)} ${unit} (95 % interval ${x.lo.toFixed(k)} to ${x.hi.toFixed(k)})`;
+  const how = d ? `; pair by pair on ${d.n} structures, generation ${best.generation} minus ${latest}: forces ${ci(d.forces, 'meV/Å', 1)}, energy ${ci(d.energy, 'meV/atom', 2)}` : '';
   return {
     generation: best.generation,
     yaml: fit.potential,
     yace: fit.yace,
     asi: fit.asi,
-    decision: `best potential: generation ${latest} scored worse on the ${v.curve!.structures} validation structures (${f(l)}) than generation ${best.generation} (${f(b)}): exploration, the next refit and the hand-over go on from generation ${best.generation}`,
+    decision: `best potential: generation ${latest} scored worse on the ${v.curve!.structures} validation structures (${f(l)}) than generation ${best.generation} (${f(b)}${how}): exploration, the next refit and the hand-over go on from generation ${best.generation}`,
   };
+}
+
+/**
+ * When the latest is kept although an earlier generation scored lower (in one, and not higher in the other): why (the
+ * pair-by-pair intervals include no difference), for the status and the report. Undefined otherwise.
+ */
+export function keptLatestNote(v: ValidationState, latest: number): string | undefined {
+  const points = v.curve?.points ?? [];
+  const best = bestGeneration(points, latest, { paired: true });
+  const last = points.find((p) => p.generation === latest);
+  if (best.generation !== latest || !last) return undefined;
+  const lower = points
+    .filter((p) => {
+      const [f, e, lf, le] = [p.overall.forces_rmse_mev_a, p.overall.energy_rmse_mev_atom_offset, last.overall.forces_rmse_mev_a, last.overall.energy_rmse_mev_atom_offset];
+      return p.generation !== latest && best.paired[p.generation] && f <= lf && e <= le && (f < lf || e < le);
+    })
+    .sort((a, b) => best.score[a.generation]! - best.score[b.generation]!)[0];
+  if (!lower) return undefined;
+  const d = best.paired[lower.generation]!;
+  const r = (x: { lo: number; hi: number }, k: number) => `${x.lo.toFixed(k)} to ${x.hi.toFixed(k)}`;
+  return `best potential: generation ${lower.generation} scored lower than ${latest} on the ${v.curve!.structures} validation structures (${lower.overall.forces_rmse_mev_a.toFixed(1)} against ${last.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${lower.overall.energy_rmse_mev_atom_offset.toFixed(2)} against ${last.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom), not clearly: pair by pair on ${d.n} structures the 95 % intervals of the difference are ${r(d.forces, 1)} meV/Å and ${r(d.energy, 2)} meV/atom: going on with generation ${latest}`;
 }
 
 /** The report's lines: the validation set, the teacher's gate, the learning curve on the final set. */

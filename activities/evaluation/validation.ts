@@ -4,7 +4,7 @@
 // refuses them in any set a fit reads, so they are never trained on.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LearningCurveSchema, type EvaluationSummary, type LearningCurve } from '../../common/evaluation';
+import { LearningCurveSchema, PerStructureErrorsSchema, type EvaluationSummary, type LearningCurve, type PerStructureErrors } from '../../common/evaluation';
 import { runLayout } from '../../common/run-layout';
 import { capSamples, poolSamples, stratifiedSamples } from '../../common/validation';
 import { writeStructureSubset } from '../campaign/routing';
@@ -101,19 +101,33 @@ export interface ScoreValidationInput {
   curve?: CurvePoint[];
 }
 
-export type CurvePoint = { generation: number; dft_calls: number; dft_trained: number; potential: string } & Partial<Pick<LearningCurve['points'][number], 'overall' | 'by_group'>>;
+export type CurvePoint = { generation: number; dft_calls: number; dft_trained: number; potential: string } & Partial<Pick<LearningCurve['points'][number], 'overall' | 'by_group' | 'per_structure'>>;
 
 export interface ValidationScores {
   /** Validation structures scored (0: the set is still empty, nothing was scored). */
   structures: number;
   file?: string;
   scores: Record<string, EvaluationSummary>;
+  /** Each scored potential's errors structure by structure (the hand-over's paired comparison); not part of the summaries, which the status carries. */
+  perStructure?: Record<string, PerStructureErrors>;
   /** Potentials that could not be scored, with the reason. */
   failed: Record<string, string>;
   curve?: LearningCurve;
 }
 
 const summary = (r: Awaited<ReturnType<typeof evaluatePotential>>): EvaluationSummary => ({ energyScale: r.energyScale, offsets_ev_atom: r.offsets_ev_atom, overall: r.overall, by_group: r.by_group });
+
+/** The rows metrics.py wrote for one potential, as the per-structure errors a paired comparison reads. */
+export function perStructureErrors(rowsFile: string): PerStructureErrors | undefined {
+  const rows = readJsonIfExists<{ structures: { name: string; natoms: number; forces_rmse_mev_a: number; energy_error_mev_atom_offset: number }[] }>(rowsFile)?.structures;
+  if (!rows?.length) return undefined;
+  return PerStructureErrorsSchema.parse({
+    ids: rows.map((r) => r.name),
+    natoms: rows.map((r) => r.natoms),
+    forces_rmse_mev_a: rows.map((r) => r.forces_rmse_mev_a),
+    energy_error_mev_atom_offset: rows.map((r) => r.energy_error_mev_atom_offset),
+  });
+}
 
 /** Energy per atom, DFT against the potential, per validation structure (the report's parity plot). */
 function writeParity(dir: string, rowsFile: string): void {
@@ -144,6 +158,8 @@ export async function scoreValidation(input: ScoreValidationInput): Promise<Vali
     try {
       const r = await score(name, potential);
       out.scores[name] = summary(r);
+      const rows = perStructureErrors(r.results);
+      if (rows) (out.perStructure ??= {})[name] = rows;
       if (name === 'potential' && input.parityGeneration !== undefined) writeParity(run.validation(input.parityGeneration), r.results);
     } catch (err) {
       out.failed[name] = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
@@ -158,7 +174,7 @@ export async function scoreValidation(input: ScoreValidationInput): Promise<Vali
       }
       try {
         const r = await score(`curve-gen-${p.generation}`, p.potential);
-        points.push({ ...p, overall: r.overall, by_group: r.by_group });
+        points.push({ ...p, overall: r.overall, by_group: r.by_group, per_structure: perStructureErrors(r.results) });
       } catch (err) {
         out.failed[`curve gen ${p.generation}`] = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
       }

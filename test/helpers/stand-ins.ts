@@ -38,6 +38,11 @@ export interface Scenario {
   teacherUnhelpful?: boolean;
   /** Every refit scores worse on the validation set than generation 0 (the campaign goes back to it). */
   curveRises?: boolean;
+  /**
+   * 12 validation structures: every refit is 2 meV/Å better than generation 0 on 11 of them and 60 worse on
+   * one, so generation 0 scores lower overall by more than the margin but not pair by pair (the latest stays).
+   */
+  curveNoise?: boolean;
 }
 export const scenarios = new Map<string, Scenario>();
 const scenario = () => scenarios.get(campaignOf()) ?? {};
@@ -70,6 +75,33 @@ const metrics = (f: number, e: number) => ({
   forces_rmse_mev_a: f, forces_mae_mev_a: f, forces_max_mev_a: f, forces_ref_rms_mev_a: 500, stress_rmse_gpa: null, stress_mae_gpa: null, n_stress: 0,
 });
 const summary = (f: number, e: number) => ({ energyScale: 'absolute' as const, offsets_ev_atom: {}, overall: metrics(f, e), by_group: { bulk: metrics(f, e) } });
+
+/** The curveNoise scenario's scores, per structure as metrics.py's rows: generation 0 all 40 meV/Å, refits 38 and one structure at 100. */
+function noisyCurve(input: { potentials: Record<string, string>; curve?: { generation: number; dft_calls: number; dft_trained: number; potential: string; overall?: unknown }[] }) {
+  const n = 12;
+  const generationOf = (potential: string) => Number(/gen-(\d+)/.exec(potential)?.[1] ?? 0);
+  const rows = (g: number) => ({
+    ids: Array.from({ length: n }, (_, i) => `v${i}`),
+    natoms: Array.from({ length: n }, () => 8),
+    forces_rmse_mev_a: Array.from({ length: n }, (_, i) => (g === 0 ? 40 : i === 0 ? 100 : 38)),
+    energy_error_mev_atom_offset: Array.from({ length: n }, (_, i) => (i % 2 ? 2 : -2)),
+  });
+  const scored = (g: number) => {
+    const r = rows(g);
+    const f = Math.sqrt(r.forces_rmse_mev_a.reduce((a, x) => a + x * x, 0) / n);
+    return { overall: { ...metrics(f, 2), n_structures: n, n_atoms: 8 * n }, per_structure: r };
+  };
+  const scores: Record<string, ReturnType<typeof summary>> = {};
+  const perStructure: Record<string, ReturnType<typeof rows>> = {};
+  for (const [name, potential] of Object.entries(input.potentials)) {
+    const g = generationOf(potential);
+    scores[name] = { ...summary(0, 2), overall: scored(g).overall };
+    perStructure[name] = rows(g);
+  }
+  // Points that come with their scores are kept as they are, as the real activity does.
+  const curve = input.curve && { structures: n, points: input.curve.map((p) => (p.overall ? p : { ...p, ...scored(p.generation), by_group: {} })) };
+  return { structures: n, file: '/stand-in/validation.extxyz', scores, perStructure, failed: {}, curve };
+}
 
 const genCache = new Map<string, Awaited<ReturnType<typeof generateStructures>>>();
 
@@ -290,6 +322,7 @@ export const standInMl = {
     if (input.potentials.potential) scores.potential = summary(unhelpful ? 120 : 80, unhelpful ? 9 : 4);
     if (input.potentials.dft_only) scores.dft_only = summary(100, 6);
     if (input.potentials.teacher) scores.teacher = summary(150, 12);
+    if (scenario().curveNoise) return noisyCurve(input);
     const force = (g: number) => (scenario().curveRises ? 100 + 40 * g : 100 - g);
     const curve = input.curve && { structures: 5, points: input.curve.map((p) => ({ ...p, overall: metrics(force(p.generation), 5), by_group: {} })) };
     return { structures: 5, file: '/stand-in/validation.extxyz', scores, failed: {}, curve };

@@ -1,6 +1,7 @@
 // The validation split and the teacher gate: deterministic, bounded, and the gate follows the numbers.
 import { describe, expect, it } from 'vitest';
-import { bestGeneration, capSamples, handOverLines, poolSamples, stratifiedSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
+import { bestGeneration, capSamples, handOverLines, pairedDifference, poolSamples, stratifiedSamples, teacherVerdict, unitHash, validationRoom, validationShare } from '../../common/validation';
+import type { PerStructureErrors } from '../../common/evaluation';
 
 const ids = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${i.toString(16).padStart(6, '0')}`);
 
@@ -127,6 +128,71 @@ describe('the potential the campaign goes on from', () => {
   it('ignores a point that could not be scored', () => {
     expect(bestGeneration([p(0, Number.NaN, 1), p(1, 100, 10)], 1).generation).toBe(1);
     expect(bestGeneration([p(0, 50, 5)], 1).generation).toBe(1);
+  });
+});
+
+describe('the potential the campaign goes on from, compared pair by pair', () => {
+  // 30 validation structures of 8 atoms; forces and energies per structure, as metrics.py's rows.
+  const rows = (forces: number[], energy: number[], order?: number[]): PerStructureErrors => {
+    const k = order ?? forces.map((_, i) => i);
+    return { ids: k.map((i) => `s${i}`), natoms: k.map(() => 8), forces_rmse_mev_a: k.map((i) => forces[i]!), energy_error_mev_atom_offset: k.map((i) => energy[i]!) };
+  };
+  const rmse = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + x * x, 0) / xs.length);
+  const centred = (xs: number[]) => xs.map((x) => x - xs.reduce((a, y) => a + y, 0) / xs.length);
+  const point = (generation: number, forces: number[], energy: number[]) => ({
+    generation,
+    overall: { forces_rmse_mev_a: rmse(forces), energy_rmse_mev_atom_offset: rmse(centred(energy)) },
+    per_structure: rows(forces, energy),
+  });
+  const wave = (n: number, scale: number, phase = 0) => Array.from({ length: n }, (_, i) => scale * (1 + 0.5 * Math.sin(i * 1.7 + phase)));
+  const energies = Array.from({ length: 30 }, (_, i) => 3 * Math.cos(i * 2.3));
+
+  it('finds no difference between a potential and itself', () => {
+    const a = rows(wave(30, 40), energies);
+    const d = pairedDifference(a, a)!;
+    expect(d.n).toBe(30);
+    expect([d.forces.diff, d.forces.lo, d.forces.hi, d.energy.diff, d.energy.lo, d.energy.hi]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+  it('pairs structures by id, not by position, and draws the same resamples every time', () => {
+    const a = rows(wave(30, 40), energies);
+    const b = rows(wave(30, 50, 1), energies.map((e) => e * 1.5));
+    const shuffled = rows(wave(30, 50, 1), energies.map((e) => e * 1.5), Array.from({ length: 30 }, (_, i) => (i * 7) % 30));
+    expect(pairedDifference(a, shuffled, 3)).toEqual(pairedDifference(a, b, 3));
+  });
+  it('goes back when the earlier generation is better on the structures themselves, not by the margin alone', () => {
+    // 20 % lower force errors on every structure: the interval lies below zero
+    const latest = point(6, wave(30, 50), energies);
+    const earlier = point(4, wave(30, 40), energies);
+    const r = bestGeneration([earlier, latest], 6, { paired: true });
+    expect(r.generation).toBe(4);
+    expect(r.paired[4]!.forces.hi).toBeLessThan(0);
+  });
+  it('keeps the latest when an earlier score is lower because of a few structures (noise the margin rule takes for a gain)', () => {
+    // the earlier potential: better on 3 structures by a lot, worse on the other 27 by a little
+    const base = wave(30, 40);
+    const latestF = base.map((f, i) => (i < 3 ? f + 90 : f));
+    const earlierF = base.map((f, i) => (i < 3 ? f : f + 3));
+    const earlier = point(4, earlierF, energies);
+    const latest = point(6, latestF, energies);
+    expect(earlier.overall.forces_rmse_mev_a).toBeLessThan(0.9 * latest.overall.forces_rmse_mev_a);
+    expect(bestGeneration([earlier, latest], 6).generation).toBe(4); // the fixed margin
+    const r = bestGeneration([earlier, latest], 6, { paired: true });
+    expect(r.generation).toBe(6);
+    expect(r.paired[4]!.forces.lo).toBeLessThan(0);
+    expect(r.paired[4]!.forces.hi).toBeGreaterThan(0);
+  });
+  it('does not go back to a generation worse in one beyond the interval for a gain in the other (a trade)', () => {
+    const latest = point(6, wave(30, 50), energies);
+    const earlier = point(4, wave(30, 40), energies.map((e) => e * 2));
+    expect(bestGeneration([earlier, latest], 6, { paired: true }).generation).toBe(6);
+  });
+  it('falls back to the margin with fewer than ten shared structures, or without per-structure errors', () => {
+    const few = (g: number, f: number) => point(g, wave(8, f), energies.slice(0, 8));
+    expect(pairedDifference(few(4, 40).per_structure, few(6, 50).per_structure)).toBeUndefined();
+    expect(bestGeneration([few(4, 40), few(6, 50)], 6, { paired: true }).generation).toBe(4);
+    const bare = (g: number, f: number, e: number) => ({ generation: g, overall: { forces_rmse_mev_a: f, energy_rmse_mev_atom_offset: e } });
+    const latest = point(6, wave(30, 50), energies);
+    expect(bestGeneration([bare(4, 40, latest.overall.energy_rmse_mev_atom_offset), latest], 6, { paired: true }).generation).toBe(4);
   });
 });
 
