@@ -5,8 +5,9 @@ the cell every --every steps and the step each motif first appears. With the cam
 
     .venv/bin/python bench/vacancy_motifs.py runs/si-example-12/potentials/gen-6/potential.yaml --steps 2000 --out R.json
 
-The test sets' vacancy frames carry the same signature (bench/testsets/*.extxyz, config_type vacancy): e.g.
-3444445 is one five-fold and one three-fold atom, 3333444 the unreconstructed vacancy.
+--frames FILE counts the same signature over the 7-atom (vacancy) cells of any extxyz: a test set, or a
+campaign's DFT training data (`autopipe dataset export --run-dir RUN --oracle dft --split train --format
+extxyz`). E.g. 3444445 is one five-fold and one three-fold atom, 3333444 the unreconstructed vacancy.
 """
 import argparse
 import collections
@@ -48,32 +49,32 @@ def run(calc, temperature, seed, steps, every):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("potential", help="an ACE potential.yaml (pyace's calculator)")
+    ap.add_argument("potential", help="an ACE potential.yaml (pyace's calculator); none: only count --frames")
     ap.add_argument("--temperatures", default="600,900", help="K, comma-separated")
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--steps", type=int, default=2000, help="1 fs each")
     ap.add_argument("--every", type=int, default=50)
-    ap.add_argument("--testset", action="append", default=[], help="also list the motifs of this test set's vacancy frames")
+    ap.add_argument("--frames", action="append", default=[], help="also count the motifs of this extxyz's 7-atom cells (a test set, a training set)")
     ap.add_argument("--out")
     args = ap.parse_args()
     from pyace import PyACECalculator
 
-    calc = PyACECalculator(args.potential)
+    calc = PyACECalculator(args.potential) if args.potential != "none" else None
     runs = []
-    for t in [float(x) for x in args.temperatures.split(",")]:
+    for t in [float(x) for x in args.temperatures.split(",")] if calc else []:
         for s in [int(x) for x in args.seeds.split(",")]:
             r = run(calc, t, s, args.steps, args.every)
             runs.append({"temperature": t, "seed": s, "motifs": r})
             print(f"{t:6.0f} K seed {s}: " + ", ".join(f"{m} from step {v['first_step']} ({v['frames']} frames)" for m, v in r.items()))
-    tests = {}
-    for f in args.testset:
-        frames = [x for x in read(f, ":") if x.info.get("config_type") == "vacancy"]
-        tests[f] = [{"temperature": x.info.get("temperature"), "motif": motif(x)} for x in frames]
-        print(f"{f}: " + ", ".join(f"{x['motif']} ({x['temperature']:.0f} K)" for x in tests[f]))
+    counted = {}
+    for f in args.frames:
+        cells = [x for x in read(f, ":") if len(x) == 7]
+        counted[f] = dict(collections.Counter(motif(x) for x in cells).most_common())
+        print(f"{f}: {len(cells)} vacancy cells: " + ", ".join(f"{m} x{n}" for m, n in counted[f].items()))
     if args.out:
         with open(args.out, "w") as fh:
             json.dump({"command": " ".join([".venv/bin/python", "bench/vacancy_motifs.py"] + sys.argv[1:]), "bond_cutoff": BOND, "potential": args.potential,
-                       "steps": args.steps, "every": args.every, "runs": runs, "testsets": tests}, fh, indent=1)
+                       "steps": args.steps, "every": args.every, "runs": runs, "frames": counted}, fh, indent=1)
 
 
 if __name__ == "__main__":
