@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluatePotential } from '../activities/evaluation/evaluate';
-import type { ErrorMetrics } from '../common/evaluation';
+import { perStructureErrors } from '../activities/evaluation/validation';
+import type { ErrorMetrics, PerStructureErrors } from '../common/evaluation';
+import { pairedDifference, type Difference } from '../common/validation';
 
 export interface CurvePoint {
   generation: number;
@@ -28,7 +30,16 @@ export interface CurvePoint {
   forces_rmse_mev_a: number;
   stress_rmse_gpa: number | null;
   by_group: Record<string, Pick<ErrorMetrics, 'energy_rmse_mev_atom_offset' | 'forces_rmse_mev_a' | 'n_structures'>>;
+  /**
+   * This generation's potential against the previous generation's, pair by pair on the test set's
+   * structures (common/validation.ts pairedDifference: this minus previous, 95 % bootstrap interval):
+   * the issue's "the error falls, or stays within noise, from each generation to the next".
+   */
+  from_previous?: { generation: number; forces: Difference & { verdict: Step }; energy: Difference & { verdict: Step } };
 }
+
+type Step = 'falls' | 'within noise' | 'rises';
+const step = (d: Difference): Step => (d.hi < 0 ? 'falls' : d.lo > 0 ? 'rises' : 'within noise');
 
 /** When each structure's DFT was paid for: the oldest label or failure file in its folder. */
 export function dftTimes(runDir: string): number[] {
@@ -57,10 +68,13 @@ export async function learningCurve(runDir: string, testSet: string): Promise<Cu
   const times = dftTimes(runDir);
   const work = mkdtempSync(path.join(os.tmpdir(), 'autopipe-curve-'));
   const out: CurvePoint[] = [];
+  const perStructure = new Map<string, PerStructureErrors>();
   for (const { g, dir, variant } of gens) {
     const pot = path.join(potDir, dir, 'potential.yaml');
     const written = statSync(pot).mtimeMs;
-    const r = await evaluatePotential({ potential: pot, data: testSet, workDir: path.join(work, dir) });
+    const r = await evaluatePotential({ potential: pot, data: testSet, workDir: path.join(work, dir), results: path.join(work, dir, 'rows.json') });
+    const rows = perStructureErrors(r.results);
+    if (rows) perStructure.set(pot, rows);
     const mine = own?.find((p) => p.generation === g);
     const chosen = mine ? path.resolve(mine.potential) === path.resolve(pot) : undefined;
     out.push({
@@ -79,7 +93,24 @@ export async function learningCurve(runDir: string, testSet: string): Promise<Cu
       ),
     });
   }
+  // Each generation's potential (the fit the campaign went on with; without a validation set, the campaign's fit) against the previous one's.
+  const line = out.filter((p) => (p.chosen === undefined ? p.variant === 'campaign' : p.chosen));
+  line.forEach((p, i) => {
+    const prev = line[i - 1];
+    const [a, b] = [perStructure.get(p.potential), prev && perStructure.get(prev.potential)];
+    const d = a && b ? pairedDifference(a, b, p.generation) : undefined;
+    if (prev && d) p.from_previous = { generation: prev.generation, forces: { ...d.forces, verdict: step(d.forces) }, energy: { ...d.energy, verdict: step(d.energy) } };
+  });
   return out;
+}
+
+/** The steps from each generation to the next, pair by pair on the test set. */
+export function formatSteps(points: CurvePoint[]): string[] {
+  const f = (d: Difference & { verdict: Step }, k: number) => `${d.diff >= 0 ? '+' : ''}${d.diff.toFixed(k)} [${d.lo.toFixed(k)}, ${d.hi.toFixed(k)}] ${d.verdict}`;
+  return [
+    'from the previous generation, pair by pair on the test set (this minus previous, 95 % interval): forces meV/Å; energy after the offset meV/atom',
+    ...points.filter((p) => p.from_previous).map((p) => `  ${p.from_previous!.generation} -> ${p.generation}: forces ${f(p.from_previous!.forces, 1)}; energy ${f(p.from_previous!.energy, 2)}`),
+  ];
 }
 
 export function formatCurve(points: CurvePoint[]): string[] {
@@ -110,6 +141,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
   const [runDir, testSet] = positionals.map((p) => path.resolve(p!)) as [string, string];
   const points = await learningCurve(runDir, testSet);
   formatCurve(points).forEach((l) => console.log(l));
+  formatSteps(points).forEach((l) => console.log(l));
   if (values.out) {
     writeFileSync(values.out, JSON.stringify({ label: values.label, runDir, testSet, date: new Date().toISOString(), command: `npx tsx bench/learning-curve.ts ${process.argv.slice(2).join(' ')}`, points }, null, 1));
     console.log(`written ${values.out}`);
