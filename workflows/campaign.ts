@@ -40,7 +40,7 @@ import { reusingChildren, splitResume } from './resume';
 import { failureText, teacherBootstrapDecision, teacherBootstrapText, teacherBootstrapWorkflow } from './teacher';
 import { tieredOracleWorkflow } from './tiered-oracle';
 import { trackProgress } from './progress';
-import { betterEarlierPotential, curveLines, drawPools, holdOutPicks, initialValidation, keptLatestNote, validateGeneration } from './validation';
+import { bestPotential, curveLines, drawPools, holdOutPicks, initialValidation, validateGeneration } from './validation';
 import type { AceRefit } from './ace-refit';
 
 export type { CampaignState } from './campaign-state';
@@ -202,15 +202,9 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     state.potential = { generation: potGen, yaml: r.fit.potentialYaml, yace: r.fit.yace, asi: r.fit.asi };
     // A refit that scored worse than an earlier potential is not built on (nor handed over).
     // Histories recorded before 'best-potential-paired' compared generations by a fixed margin.
-    const paired = patched('best-potential') && patched('best-potential-paired');
-    const better = patched('best-potential') ? betterEarlierPotential(state.validation, potGen, paired) : undefined;
-    if (better) {
-      decide(better.decision);
-      state.potential = { generation: better.generation, yaml: better.yaml, yace: better.yace, asi: better.asi };
-    } else if (paired) {
-      const note = keptLatestNote(state.validation, potGen);
-      if (note) decide(note);
-    }
+    const best = patched('best-potential') ? bestPotential(state.validation, potGen, patched('best-potential-paired')) : {};
+    if (best.decision) decide(best.decision);
+    if (best.earlier) state.potential = best.earlier;
     const i = state.metrics.findIndex((x) => x.generation === potGen);
     if (i >= 0) state.metrics[i] = { ...state.metrics[i]!, test_rmse_energy_mev_atom: undefined, test_rmse_forces_mev_a: undefined, potential: r.fit.yace, ...r.fit.metrics, validation: r.validation };
     await queueGeneratedIfAside();

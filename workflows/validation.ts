@@ -12,8 +12,8 @@
 import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { CurvePoint, ValidationDraw } from '../activities/evaluation/validation';
 import type { Campaign } from '../common/campaign-schema';
-import type { EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
-import { bestGeneration, teacherVerdict, validationRoom, validationShare } from '../common/validation';
+import type { ErrorMetrics, EvaluationSummary, GenerationValidation, LearningCurve } from '../common/evaluation';
+import { bestGeneration, teacherVerdict, validationRoom, validationShare, type Difference } from '../common/validation';
 import { control, ml } from './activity-options';
 import { aceRefit, type AceRefit } from './ace-refit';
 import { labellingWorkflow } from './labelling';
@@ -243,48 +243,42 @@ export async function validateGeneration(input: ValidateInput): Promise<Validate
 /**
  * The potential to go on from after generation `latest` was scored: an earlier generation's when it scores
  * clearly better on the same (current) validation set (common/validation.ts bestGeneration: pair by pair
- * with `paired`, by the fixed margin in histories recorded before), with the decision that says so;
- * undefined to go on with the latest.
+ * with `paired`, by the fixed margin in histories recorded before), with the decision that says so. When
+ * the latest is kept although an earlier generation scored lower (in one, and not higher in the other),
+ * compared pair by pair: only the decision, saying why (the intervals include no difference). Neither:
+ * an empty result, go on with the latest.
  */
-export function betterEarlierPotential(v: ValidationState, latest: number, paired = false): { generation: number; yaml: string; yace: string; asi?: string; decision: string } | undefined {
+export function bestPotential(v: ValidationState, latest: number, paired = false): { earlier?: { generation: number; yaml: string; yace: string; asi?: string }; decision?: string } {
   const points = v.curve?.points ?? [];
   const best = bestGeneration(points, latest, { paired });
-  if (best.generation === latest) return undefined;
-  const fit = v.points.find((p) => p.generation === best.generation);
-  const [b, l] = [best.generation, latest].map((g) => points.find((p) => p.generation === g)!.overall);
-  if (!fit?.yace) return undefined; // a point recorded before the fits' files were kept: go on with the latest
-  const f = (o: typeof b) => `${o!.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o!.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom`;
-  const d = best.paired[best.generation];
-  const ci = (x: { diff: number; lo: number; hi: number }, unit: string, k: number) => `${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(k)} ${unit} (95 % interval ${x.lo.toFixed(k)} to ${x.hi.toFixed(k)})`;
-  const how = d ? `; pair by pair on ${d.n} structures, generation ${best.generation} minus ${latest}: forces ${ci(d.forces, 'meV/Å', 1)}, energy ${ci(d.energy, 'meV/atom', 2)}` : '';
-  return {
-    generation: best.generation,
-    yaml: fit.potential,
-    yace: fit.yace,
-    asi: fit.asi,
-    decision: `best potential: generation ${latest} scored worse on the ${v.curve!.structures} validation structures (${f(l)}) than generation ${best.generation} (${f(b)}${how}): exploration, the next refit and the hand-over go on from generation ${best.generation}`,
-  };
-}
-
-/**
- * When the latest is kept although an earlier generation scored lower (in one, and not higher in the other): why (the
- * pair-by-pair intervals include no difference), for the status and the report. Undefined otherwise.
- */
-export function keptLatestNote(v: ValidationState, latest: number): string | undefined {
-  const points = v.curve?.points ?? [];
-  const best = bestGeneration(points, latest, { paired: true });
   const last = points.find((p) => p.generation === latest);
-  if (best.generation !== latest || !last) return undefined;
+  const f = (o: ErrorMetrics) => `${o.forces_rmse_mev_a.toFixed(1)} meV/Å, ${o.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom`;
+  const interval = (x: Difference, k: number) => `${x.lo.toFixed(k)} to ${x.hi.toFixed(k)}`;
+  if (best.generation !== latest) {
+    const fit = v.points.find((p) => p.generation === best.generation);
+    if (!fit?.yace) return {}; // a point recorded before the fits' files were kept: go on with the latest
+    const b = points.find((p) => p.generation === best.generation)!.overall;
+    const d = best.paired[best.generation];
+    const ci = (x: Difference, unit: string, k: number) => `${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(k)} ${unit} (95 % interval ${interval(x, k)})`;
+    const how = d ? `; pair by pair on ${d.n} structures, generation ${best.generation} minus ${latest}: forces ${ci(d.forces, 'meV/Å', 1)}, energy ${ci(d.energy, 'meV/atom', 2)}` : '';
+    return {
+      earlier: { generation: best.generation, yaml: fit.potential, yace: fit.yace, asi: fit.asi },
+      decision: `best potential: generation ${latest} scored worse on the ${v.curve!.structures} validation structures (${f(last!.overall)}) than generation ${best.generation} (${f(b)}${how}): exploration, the next refit and the hand-over go on from generation ${best.generation}`,
+    };
+  }
+  if (!paired || !last) return {};
+  const [lf, le] = [last.overall.forces_rmse_mev_a, last.overall.energy_rmse_mev_atom_offset];
   const lower = points
     .filter((p) => {
-      const [f, e, lf, le] = [p.overall.forces_rmse_mev_a, p.overall.energy_rmse_mev_atom_offset, last.overall.forces_rmse_mev_a, last.overall.energy_rmse_mev_atom_offset];
-      return p.generation !== latest && best.paired[p.generation] && f <= lf && e <= le && (f < lf || e < le);
+      const [pf, pe] = [p.overall.forces_rmse_mev_a, p.overall.energy_rmse_mev_atom_offset];
+      return p.generation !== latest && best.paired[p.generation] && pf <= lf && pe <= le && (pf < lf || pe < le);
     })
     .sort((a, b) => best.score[a.generation]! - best.score[b.generation]!)[0];
-  if (!lower) return undefined;
+  if (!lower) return {};
   const d = best.paired[lower.generation]!;
-  const r = (x: { lo: number; hi: number }, k: number) => `${x.lo.toFixed(k)} to ${x.hi.toFixed(k)}`;
-  return `best potential: generation ${lower.generation} scored lower than ${latest} on the ${v.curve!.structures} validation structures (${lower.overall.forces_rmse_mev_a.toFixed(1)} against ${last.overall.forces_rmse_mev_a.toFixed(1)} meV/Å, ${lower.overall.energy_rmse_mev_atom_offset.toFixed(2)} against ${last.overall.energy_rmse_mev_atom_offset.toFixed(2)} meV/atom), not clearly: pair by pair on ${d.n} structures the 95 % intervals of the difference are ${r(d.forces, 1)} meV/Å and ${r(d.energy, 2)} meV/atom: going on with generation ${latest}`;
+  return {
+    decision: `best potential: generation ${lower.generation} scored lower than ${latest} on the ${v.curve!.structures} validation structures (${lower.overall.forces_rmse_mev_a.toFixed(1)} against ${lf.toFixed(1)} meV/Å, ${lower.overall.energy_rmse_mev_atom_offset.toFixed(2)} against ${le.toFixed(2)} meV/atom), not clearly: pair by pair on ${d.n} structures the 95 % intervals of the difference are ${interval(d.forces, 1)} meV/Å and ${interval(d.energy, 2)} meV/atom: going on with generation ${latest}`,
+  };
 }
 
 /** The report's lines: the validation set, the teacher's gate, the learning curve on the final set. */

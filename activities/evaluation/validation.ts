@@ -117,10 +117,21 @@ export interface ValidationScores {
 
 const summary = (r: Awaited<ReturnType<typeof evaluatePotential>>): EvaluationSummary => ({ energyScale: r.energyScale, offsets_ev_atom: r.offsets_ev_atom, overall: r.overall, by_group: r.by_group });
 
-/** The rows metrics.py wrote for one potential, as the per-structure errors a paired comparison reads. */
-export function perStructureErrors(rowsFile: string): PerStructureErrors | undefined {
-  const rows = readJsonIfExists<{ structures: { name: string; natoms: number; forces_rmse_mev_a: number; energy_error_mev_atom_offset: number }[] }>(rowsFile)?.structures;
-  if (!rows?.length) return undefined;
+/** One structure's row as evaluate.py writes it (`results`: rows.json). */
+interface EvaluationRow {
+  name: string;
+  natoms: number;
+  energy_ref: number;
+  energy_pred: number;
+  forces_rmse_mev_a: number;
+  energy_error_mev_atom_offset: number;
+}
+
+const readRows = (rowsFile: string): EvaluationRow[] => readJsonIfExists<{ structures: EvaluationRow[] }>(rowsFile)?.structures ?? [];
+
+/** A potential's rows as the per-structure errors a paired comparison reads. */
+function toPerStructure(rows: EvaluationRow[]): PerStructureErrors | undefined {
+  if (!rows.length) return undefined;
   return PerStructureErrorsSchema.parse({
     ids: rows.map((r) => r.name),
     natoms: rows.map((r) => r.natoms),
@@ -129,9 +140,11 @@ export function perStructureErrors(rowsFile: string): PerStructureErrors | undef
   });
 }
 
+/** The rows evaluate.py wrote for one potential, as per-structure errors (the benches read them too). */
+export const perStructureErrors = (rowsFile: string): PerStructureErrors | undefined => toPerStructure(readRows(rowsFile));
+
 /** Energy per atom, DFT against the potential, per validation structure (the report's parity plot). */
-function writeParity(dir: string, rowsFile: string): void {
-  const rows = readJsonIfExists<{ structures: { natoms: number; energy_ref: number; energy_pred: number }[] }>(rowsFile)?.structures ?? [];
+function writeParity(dir: string, rows: EvaluationRow[]): void {
   if (!rows.length) return;
   mkdirSync(dir, { recursive: true });
   const energy = { ref: rows.map((r) => r.energy_ref / r.natoms), pred: rows.map((r) => r.energy_pred / r.natoms) };
@@ -158,9 +171,10 @@ export async function scoreValidation(input: ScoreValidationInput): Promise<Vali
     try {
       const r = await score(name, potential);
       out.scores[name] = summary(r);
-      const rows = perStructureErrors(r.results);
-      if (rows) (out.perStructure ??= {})[name] = rows;
-      if (name === 'potential' && input.parityGeneration !== undefined) writeParity(run.validation(input.parityGeneration), r.results);
+      const rows = readRows(r.results);
+      const errors = toPerStructure(rows);
+      if (errors) (out.perStructure ??= {})[name] = errors;
+      if (name === 'potential' && input.parityGeneration !== undefined) writeParity(run.validation(input.parityGeneration), rows);
     } catch (err) {
       out.failed[name] = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
     }

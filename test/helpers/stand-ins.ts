@@ -317,12 +317,12 @@ export const standInMl = {
   },
   async scoreValidation(input: { name: string; potentials: Record<string, string>; curve?: { generation: number; dft_calls: number; dft_trained: number; potential: string }[] }) {
     note('validation score', { name: input.name, potentials: Object.keys(input.potentials), curve: input.curve?.map((p) => [p.generation, p.dft_calls, p.dft_trained]) });
+    if (scenario().curveNoise) return noisyCurve(input);
     const unhelpful = Boolean(scenario().teacherUnhelpful);
     const scores: Record<string, ReturnType<typeof summary>> = {};
     if (input.potentials.potential) scores.potential = summary(unhelpful ? 120 : 80, unhelpful ? 9 : 4);
     if (input.potentials.dft_only) scores.dft_only = summary(100, 6);
     if (input.potentials.teacher) scores.teacher = summary(150, 12);
-    if (scenario().curveNoise) return noisyCurve(input);
     const force = (g: number) => (scenario().curveRises ? 100 + 40 * g : 100 - g);
     const curve = input.curve && { structures: 5, points: input.curve.map((p) => ({ ...p, overall: metrics(force(p.generation), 5), by_group: {} })) };
     return { structures: 5, file: '/stand-in/validation.extxyz', scores, failed: {}, curve };
