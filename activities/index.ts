@@ -3,7 +3,7 @@ import { datasetInfo, exportDataset, importDataset } from './store/datasets';
 import { recordDftFailure } from './dft/failures';
 import { evaluateMace, trainMace } from './mace/train';
 import { fineTuneMace } from './mace/finetune';
-import { fineTuneChgnet } from './mace/chgnet-finetune';
+import { fineTuneChgnet, fineTuneSevennet } from './mace/foundation-finetune';
 import { fitSevennetReference } from './mace/sevennet-reference';
 import { maceLabelBatch, maceScore } from './mace/label';
 import { makeSurrogates } from './mace/surrogates';
@@ -34,7 +34,7 @@ const campaignControlActivities = { prepareCampaign, writeCampaignReport, writeH
 export const controlActivities = { recordDftFailure, ...campaignControlActivities, ...teacherControlActivities, ...storeControlActivities };
 export const dftActivities = { dftLabel };
 const aceActivities = { buildTrainingSet, selectDOptimal, extrapolationGrade };
-export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, fineTuneChgnet, fitSevennetReference, exploreMd, scoreValidation, ...aceActivities };
+export const mlActivities = { fitAce, trainMace, evaluateMace, maceLabelBatch, maceScore, fineTuneMace, fineTuneChgnet, fineTuneSevennet, fitSevennetReference, exploreMd, scoreValidation, ...aceActivities };
 
 export type ControlActivities = typeof controlActivities;
 export type DftActivities = typeof dftActivities;

@@ -1,12 +1,15 @@
-// CHGNet as a foundation teacher, zero-shot against fine-tuned, on an independent DFT test set (issue 15).
-// Fine-tunes with the very activity a campaign's teacher fine-tune runs (fineTuneChgnet: reference refit,
-// chgnet's own trainer) at the campaign file's teacher.finetune settings, on a fixed set of DFT labels made
+// A foundation teacher (CHGNet, or SevenNet-0 with --model sevennet), zero-shot against fine-tuned, on an
+// independent DFT test set (issue 15). Fine-tunes with the very activity a campaign's teacher fine-tune runs
+// (fineTuneChgnet: reference refit, chgnet's own trainer; fineTuneSevennet: reference folded into the model,
+// a plain torch loop) at the campaign file's teacher.finetune settings, on a fixed set of DFT labels made
 // by the project's oracle (`autopipe label dft`), and scores both models with `autopipe evaluate`'s library
 // function on the test set (labelled by ASE's Espresso calculator, never by the project's oracle).
 //
 //   npx tsx bench/chgnet-finetune.ts --campaign examples/si-pbe.yaml --train a.extxyz,b.extxyz \
 //       --test bench/testsets/si-pbe.extxyz --out bench/results/chgnet-finetune-si-pbe.json [--epochs N] [--lr X]
-//       [--energy-weight W]   (defaults: the campaign file's teacher.finetune)
+//       [--energy-weight W]   (defaults: the campaign file's teacher.finetune) [--model chgnet|sevennet]
+// Zero-shot SevenNet-0 is scored with its energy reference fitted on the same training labels (absolute
+// energies, as a zero-shot campaign teacher); zero-shot CHGNet on its own scale (offset errors only).
 //
 // Training labels: extxyz with REF_energy/REF_forces/REF_stress (what `autopipe label dft` writes).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deriveCampaign } from '../activities/campaign/heuristics';
-import { fineTuneChgnet } from '../activities/mace/chgnet-finetune';
+import { fineTuneChgnet, fineTuneSevennet } from '../activities/mace/foundation-finetune';
+import { fitSevennetReference } from '../activities/mace/sevennet-reference';
 import { evaluatePotential, type EvaluateResult } from '../activities/evaluation/evaluate';
 import { loadCampaignFile } from '../cli/campaign-file';
 
@@ -28,11 +32,12 @@ const { values: a } = parseArgs({
     lr: { type: 'string' },
     'energy-weight': { type: 'string' },
     seed: { type: 'string', default: '11' },
+    model: { type: 'string', default: 'chgnet' },
     work: { type: 'string' },
   },
 });
-if (!a.campaign || !a.train || !a.test || !a.out) {
-  console.error('usage: npx tsx bench/chgnet-finetune.ts --campaign C.yaml --train a.extxyz[,b.extxyz] --test T.extxyz --out R.json [--epochs N] [--lr X] [--energy-weight W] [--seed S]');
+if (!a.campaign || !a.train || !a.test || !a.out || !['chgnet', 'sevennet'].includes(a.model!)) {
+  console.error('usage: npx tsx bench/chgnet-finetune.ts --campaign C.yaml --train a.extxyz[,b.extxyz] --test T.extxyz --out R.json [--epochs N] [--lr X] [--energy-weight W] [--seed S] [--model chgnet|sevennet]');
   process.exit(2);
 }
 const loaded = loadCampaignFile(a.campaign);
@@ -71,14 +76,19 @@ function pick(m: EvaluateResult['overall']) {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 const t0 = Date.now();
-const tuned = await fineTuneChgnet({ output: path.join(work, 'chgnet.pt'), trainFile, seed: Number(a.seed), maxEpochs: epochs, lr, energyWeight });
+const model = a.model as 'chgnet' | 'sevennet';
+const name = model === 'chgnet' ? 'CHGNet' : 'SevenNet-0';
+const fineTune = model === 'chgnet' ? fineTuneChgnet : fineTuneSevennet;
+const tuned = await fineTune({ output: path.join(work, `${model}.pt`), trainFile, seed: Number(a.seed), maxEpochs: epochs, lr, energyWeight });
 const fineTuneSeconds = (Date.now() - t0) / 1000;
-const zeroShot = await evaluatePotential({ potential: 'chgnet', data: a.test, workDir: path.join(work, 'eval-zero-shot'), title: 'CHGNet zero-shot' });
-const fineTuned = await evaluatePotential({ potential: `chgnet:${tuned.model}`, data: a.test, workDir: path.join(work, 'eval-fine-tuned'), title: 'CHGNet fine-tuned' });
+const zeroShotSpec = model === 'chgnet' ? 'chgnet' : `sevennet:${(await fitSevennetReference({ dataset: trainFile, output: path.join(work, 'sevennet-reference.json') })).reference}`;
+const zeroShot = await evaluatePotential({ potential: zeroShotSpec, data: a.test, workDir: path.join(work, 'eval-zero-shot'), title: `${name} zero-shot` });
+const fineTuned = await evaluatePotential({ potential: `${model}:${tuned.model}`, data: a.test, workDir: path.join(work, 'eval-fine-tuned'), title: `${name} fine-tuned` });
 const result = {
   command: `npx tsx bench/chgnet-finetune.ts ${process.argv.slice(2).join(' ')}`,
   date: new Date().toISOString(),
   campaign: a.campaign,
+  model,
   test_set: a.test,
   train_files: trainFiles,
   train_structures: nTrain,

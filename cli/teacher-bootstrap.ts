@@ -14,7 +14,7 @@ import { withLocalRun } from './local-run';
 export async function bootstrapTeacher(opts: BootstrapOptions): Promise<number> {
   const c = campaignFrom(opts.config!);
   if (c.teacher.kind === 'sevennet') {
-    throw new InputError(`${opts.config}: teacher.kind sevennet: there is nothing to bootstrap (SevenNet-0 is zero-shot, no model file to make); a campaign fits its energy reference on its own seed DFT labels: run \`autopipe start ${opts.config}\``);
+    throw new InputError(`${opts.config}: teacher.kind sevennet: there is nothing to bootstrap here (teacher.models takes no file with it); a campaign fine-tunes SevenNet-0 on its own seed DFT labels (or, with teacher.finetune.max_epochs 0, fits only its energy reference): run \`autopipe start ${opts.config}\``);
   }
   const runDir = path.resolve(opts.runDir ?? c.run_directory ?? path.join(defaultRunsDir, `teacher-${c.system.name}-${stamp()}`));
   // Everything the bootstrap needs (pseudopotentials, structure, DFT cost, run directory) before it starts.

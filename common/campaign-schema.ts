@@ -3,7 +3,7 @@
 // Every object is strict: an unknown key is an error, never silently ignored.
 import { z } from 'zod';
 import { isElement } from './elements';
-import { acceptDftProblem, chgnetMaceOnlyProblems, chgnetModelsProblem, gammaProblem, sevennetProblems, type Problem } from './rules';
+import { acceptDftProblem, chgnetMaceOnlyProblems, chgnetModelsProblem, gammaProblem, sevennetProblems, zeroEpochProblems, type Problem } from './rules';
 import { idProblem, SAFE_ID, SAFE_ID_RULE } from './ids';
 import { LauncherKinds, SlurmSchema } from './launcher-schema';
 
@@ -74,7 +74,7 @@ export const GenerationSchema = z
   });
 
 export const TeacherSchema = z.strictObject({
-  kind: z.enum(['mace', 'chgnet', 'sevennet']).default('mace').describe('sevennet: SevenNet-0 zero-shot (its own overlay, docs/mace.md)'),
+  kind: z.enum(['mace', 'chgnet', 'sevennet']).default('mace').describe('chgnet, sevennet: a foundation model from its wheel, fine-tuned on the campaign\'s DFT labels (sevennet: its own overlay, docs/mace.md)'),
   models: z.array(z.string().min(1)).default([]).describe('local model files; two or more form a committee'),
   bootstrap: z
     .strictObject({
@@ -99,7 +99,7 @@ export const TeacherSchema = z.strictObject({
   batch_size: posInt().default(64),
   finetune: z
     .strictObject({
-      max_epochs: posInt().default(20),
+      max_epochs: nonNegInt().default(20).describe('0: never fine-tuned (a committee stays as bootstrapped; CHGNet and SevenNet-0 zero-shot, only their energy reference fitted on the seed DFT labels)'),
       lr: positive().default(0.005),
       energy_weight: positive().default(100).describe('MACE loss weight of energies (forces weigh 100): a few new structures need both to keep the energy reference'),
       e0s: z.enum(['foundation', 'estimated', 'average']).default('foundation').describe('isolated-atom energies: the foundation\'s (same DFT settings), or estimated from its predictions (a foundation from another DFT setup, e.g. MACE-MP-0)'),
@@ -262,6 +262,7 @@ export const CampaignSchema = z
     add(chgnetModelsProblem(c.teacher.kind, c.teacher.models));
     chgnetMaceOnlyProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
     sevennetProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
+    zeroEpochProblems(c.teacher, TEACHER_DEFAULTS).forEach(add);
     add(acceptDftProblem(c.teacher.gamma_accept_threshold, c.teacher.gamma_dft_threshold, ['gamma_accept_threshold', 'gamma_dft_threshold']));
     if (c.teacher.models.length === 0 && c.teacher.bootstrap.seed_structures > c.budgets.dft_total)
       ctx.addIssue({ code: 'custom', path: ['teacher', 'bootstrap', 'seed_structures'], message: `must be <= budgets.dft_total (${c.budgets.dft_total}): bootstrapping the teacher spends DFT` });

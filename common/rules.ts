@@ -25,6 +25,8 @@ export function chgnetModelsProblem(kind: string, models: string[]): Problem {
  * A default value is indistinguishable from an absent key, so only one that differs from `defaults` (the
  * schema's own, TeacherSchema.parse({})) is named.
  */
+const at = (o: object, p: string[]) => p.reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+
 export const MACE_ONLY_TEACHER_KEYS: string[][] = [
   ['accept_threshold'], // a committee's force spread; one CHGNet routes by ACE gamma
   ['dft_threshold'],
@@ -37,21 +39,14 @@ export const MACE_ONLY_TEACHER_KEYS: string[][] = [
 ];
 export function chgnetMaceOnlyProblems(teacher: { kind: string }, defaults: object): Problem[] {
   if (teacher.kind !== 'chgnet') return [];
-  const at = (o: object, p: string[]) => p.reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
   return MACE_ONLY_TEACHER_KEYS.filter((p) => at(teacher, p) !== at(defaults, p)).map((p) => ({
     path: ['teacher', ...p],
     message: `is read only by a MACE teacher; with teacher.kind chgnet it changes nothing (CHGNet is one model, routed by gamma_accept_threshold and gamma_dft_threshold, fine-tuned by finetune.max_epochs, lr and energy_weight): remove it`,
   }));
 }
 
-/**
- * Keys a zero-shot SevenNet-0 teacher cannot read: MACE's committee and bootstrap keys, and every fine-tune
- * and surrogate key (SevenNet fine-tuning is not implemented, and surrogates come out of the fine-tune step).
- * Like the CHGNet rule, only a value that differs from the schema's default is named.
- */
-export const SEVENNET_UNREAD_TEACHER_KEYS: string[][] = [
-  ...MACE_ONLY_TEACHER_KEYS.filter((p) => p[0] !== 'finetune'),
-  ['finetune', 'max_epochs'],
+/** Keys read only when the teacher is fine-tuned (teacher.finetune.max_epochs > 0); surrogates come out of the fine-tune step. */
+export const FINETUNE_ONLY_TEACHER_KEYS: string[][] = [
   ['finetune', 'lr'],
   ['finetune', 'energy_weight'],
   ['finetune', 'e0s'],
@@ -62,18 +57,28 @@ export const SEVENNET_UNREAD_TEACHER_KEYS: string[][] = [
   ['surrogates', 'weight'],
   ['surrogates', 'max_teacher_error_mev_atom'],
 ];
+/** teacher.finetune.max_epochs 0: the teacher is never fine-tuned, so the fine-tune's and surrogates' keys would change nothing. */
+export function zeroEpochProblems(teacher: { finetune: { max_epochs: number } }, defaults: object): Problem[] {
+  if (teacher.finetune.max_epochs !== 0) return [];
+  return FINETUNE_ONLY_TEACHER_KEYS.filter((p) => at(teacher, p) !== at(defaults, p)).map((p) => ({
+    path: ['teacher', ...p],
+    message: 'is not read with teacher.finetune.max_epochs 0 (the teacher is never fine-tuned, and surrogates come from the fine-tune step): remove it, or set max_epochs above 0',
+  }));
+}
+
+/**
+ * Keys a SevenNet-0 teacher cannot read: MACE's committee and bootstrap keys and its fine-tune's e0s and
+ * replay_file (SevenNet is one model, fine-tuned like CHGNet by finetune.max_epochs, lr and energy_weight).
+ * Like the CHGNet rule, only a value that differs from the schema's default is named.
+ */
 export function sevennetProblems(teacher: { kind: string; models: string[] }, defaults: object): Problem[] {
   if (teacher.kind !== 'sevennet') return [];
-  const at = (o: object, p: string[]) => p.reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
   const problems: Problem[] = [];
   if (teacher.models.length > 0) {
-    problems.push({ path: ['teacher', 'models'], message: "teacher.kind sevennet uses SevenNet-0's weights in the sevenn wheel and takes no file: remove teacher.models (its energy reference is fitted on the seed DFT labels, teacher.bootstrap.seed_structures)" });
+    problems.push({ path: ['teacher', 'models'], message: "teacher.kind sevennet starts from SevenNet-0's weights in the sevenn wheel and takes no file: remove teacher.models (the campaign fine-tunes it on its seed DFT labels, teacher.bootstrap.seed_structures)" });
   }
-  for (const p of SEVENNET_UNREAD_TEACHER_KEYS.filter((k) => at(teacher, k) !== at(defaults, k))) {
-    const why = p[0] === 'finetune' || p[0] === 'surrogates'
-      ? 'SevenNet-0 is a zero-shot teacher here (fine-tuning it is not implemented, and surrogates come from the fine-tune step)'
-      : 'SevenNet-0 is one model, routed by gamma_accept_threshold and gamma_dft_threshold; its bootstrap only fits an energy reference on teacher.bootstrap.seed_structures DFT labels';
-    problems.push({ path: ['teacher', ...p], message: `is not read with teacher.kind sevennet, so it would change nothing: ${why}. Remove it, or use teacher.kind chgnet or mace to fine-tune` });
+  for (const p of MACE_ONLY_TEACHER_KEYS.filter((k) => at(teacher, k) !== at(defaults, k))) {
+    problems.push({ path: ['teacher', ...p], message: 'is not read with teacher.kind sevennet, so it would change nothing: SevenNet-0 is one model, routed by gamma_accept_threshold and gamma_dft_threshold, fine-tuned by finetune.max_epochs, lr and energy_weight (0 epochs: zero-shot). Remove it, or use teacher.kind mace' });
   }
   return problems;
 }

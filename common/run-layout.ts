@@ -10,7 +10,8 @@
 //   mace/logs/                                    fast-oracle helper logs
 //   teacher/                                      bootstrap and fine-tune records of the committee
 //   teacher/gen-N/chgnet.pt                       a CHGNet teacher fine-tuned in generation N (.json: its record)
-//   teacher/gen-0/sevennet-reference.json         a SevenNet-0 teacher's energy reference (seed DFT labels)
+//   teacher/gen-0/sevennet-reference.json         a zero-shot SevenNet-0 teacher's energy reference (seed DFT labels)
+//   teacher/gen-N/sevennet.pt                     a SevenNet-0 teacher fine-tuned in generation N (.json: its record)
 //   routing/<name>/                               tiered-oracle decisions
 //   exploration/gen-N/                            MD trajectories and harvested candidates
 //   selection/gen-N/                              D-optimal picks
@@ -46,6 +47,8 @@ export function runLayout(runDir: string) {
     teacherGeneration: (g: number) => at('teacher', `gen-${g}`),
     /** A CHGNet teacher fine-tuned in generation g: the file later labelling loads. */
     teacherChgnet: (g: number) => at('teacher', `gen-${g}`, 'chgnet.pt'),
+    /** A SevenNet-0 teacher fine-tuned in generation g (its energy reference folded in): the file later labelling loads. */
+    teacherSevennet: (g: number) => at('teacher', `gen-${g}`, 'sevennet.pt'),
     /** A zero-shot SevenNet teacher's energy reference (per-element shifts fitted on the seed DFT labels). */
     teacherSevennetReference: at('teacher', 'gen-0', 'sevennet-reference.json'),
     teacherRecord: (name: string) => at('teacher', `${name}.json`),

@@ -311,8 +311,24 @@ print(json.dumps([len(a) for a in read(${JSON.stringify(path.join(root, r.id, 's
     expect(problems).toEqual([]);
   });
 
-  it('teacher.kind sevennet: an energy reference on seed DFT labels, SevenNet labels with it, never fine-tuned', async () => {
-    const t = { kind: 'sevennet', batch_size: 5, between: 'queue', bootstrap: { seed_structures: 6 } };
+  it('teacher.kind sevennet: fine-tuned on the seed DFT labels and then each generation, labelling with its latest file', async () => {
+    const t = { kind: 'sevennet', batch_size: 5, between: 'queue', bootstrap: { seed_structures: 6 }, finetune: { max_epochs: 7, lr: 0.0003, energy_weight: 500 } };
+    const r = await run({ ...base(), teacher: t });
+    const seen = r.seen.join('\n');
+    // The bootstrap starts from the wheel's weights (no foundation file), at teacher.finetune's settings.
+    expect(seen).toMatch(/sevennet fine-tune \{"seed":\d+,"maxEpochs":7,"lr":0.0003,"energyWeight":500,"validFraction":0.2\}/);
+    expect(seen).toContain('"oracle":{"kind":"sevennet","models":["/stand-in/tuned-sevennet-seed.pt"],"device":"cpu"}');
+    // A generation's fine-tune starts from the file in use, and the adopted one labels from then on.
+    expect(seen).toContain('sevennet fine-tune {"foundation":"/stand-in/tuned-sevennet-seed.pt"');
+    expect(seen).toContain('"oracle":{"kind":"sevennet","models":["/stand-in/tuned-sevennet-again.pt"],"device":"cpu"}');
+    expect(seen).not.toMatch(/sevennet reference|mace_run_train|mace fine-tune/);
+    const s = await (await testClient()).workflow.getHandle(r.id).query(statusQuery);
+    const decisions = s.decisions.flatMap((d) => d.decisions).join('\n');
+    expect(decisions).toContain('teacher: SevenNet-0 fine-tuned on 6 seed DFT labels');
+  });
+
+  it('teacher.kind sevennet with finetune.max_epochs 0: zero-shot, an energy reference on seed DFT labels, never fine-tuned', async () => {
+    const t = { kind: 'sevennet', batch_size: 5, between: 'queue', bootstrap: { seed_structures: 6 }, finetune: { max_epochs: 0 } };
     const r = await run({ ...base(), teacher: t });
     const seen = r.seen.join('\n');
     expect(seen).toContain('sevennet reference {"device":"cpu"}');
@@ -321,8 +337,20 @@ print(json.dumps([len(a) for a in read(${JSON.stringify(path.join(root, r.id, 's
     const s = await (await testClient()).workflow.getHandle(r.id).query(statusQuery);
     const decisions = s.decisions.flatMap((d) => d.decisions).join('\n');
     expect(decisions).toContain('teacher: SevenNet-0 zero-shot, its energy reference fitted on 6 seed DFT labels');
-    expect(decisions).toContain('teacher: SevenNet-0 stays zero-shot (fine-tuning it is not implemented): not fine-tuned, no surrogates');
+    expect(decisions).toContain('teacher.finetune.max_epochs is 0: the teacher is not fine-tuned, no surrogates');
     expect(r.outcome.dft.used).toBeGreaterThanOrEqual(6);
+  });
+
+  it('teacher.kind chgnet with finetune.max_epochs 0: only the energy reference refitted, never trained', async () => {
+    const t = { kind: 'chgnet', batch_size: 5, between: 'queue', bootstrap: { seed_structures: 6 }, finetune: { max_epochs: 0 } };
+    const r = await run({ ...base(), teacher: t });
+    const seen = r.seen.join('\n');
+    expect(seen).toMatch(/chgnet fine-tune \{"seed":\d+,"maxEpochs":0,/);
+    expect(seen.match(/chgnet fine-tune/g)).toHaveLength(1);
+    const s = await (await testClient()).workflow.getHandle(r.id).query(statusQuery);
+    const decisions = s.decisions.flatMap((d) => d.decisions).join('\n');
+    expect(decisions).toContain('teacher: CHGNet zero-shot, its energy reference fitted on 6 seed DFT labels');
+    expect(decisions).toContain('teacher.finetune.max_epochs is 0: the teacher is not fine-tuned, no surrogates');
   });
 
   it('run_directory: the campaign keeps its run where the file says', async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fineTuneChgnet } from '../activities/mace/chgnet-finetune';
+import { fineTuneChgnet } from '../activities/mace/foundation-finetune';
 import { maceLabelBatch, maceScore } from '../activities/mace/label';
 import { importDataset } from '../activities/store/datasets';
 import { TaskQueues } from '../common/queues';

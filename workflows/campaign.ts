@@ -237,7 +237,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- teacher: without model files, a committee trained on DFT labels of seed structures (DFT budget) ----
   const teacherPhase = async () => {
-    await enter('teacher', teacherBootstrapText(c().teacher.kind));
+    await enter('teacher', teacherBootstrapText(c().teacher));
     const t = await live.child(teacherBootstrapWorkflow, { workflowId: childId('teacher'), args: [{ runDir: state.runDir, campaign: c() }] });
     state.dft.used += t.structures;
     state.dft.labelled += t.labelled;

@@ -8,7 +8,7 @@ import { setCurrentDetails } from './progress';
 import type { MemberInput } from '../activities/store/store';
 import type { Campaign } from '../common/campaign-schema';
 import { aceRefit, type AceRefit } from './ace-refit';
-import { failureText, teacherFinetuneWorkflow, type DftLabelRefLite, type TeacherFinetuneResult } from './teacher';
+import { failureText, isEnergyReference, teacherFinetuneWorkflow, type DftLabelRefLite, type TeacherFinetuneResult } from './teacher';
 
 export interface FinetuneInput {
   runDir: string;
@@ -51,7 +51,9 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
   const keep = (decision: string) => ({ step: { models: input.teacherModels, adopted: false, decision, dftLabels: input.newDft.labels.length, surrogates: 0 }, members: dftMembers });
   if (input.teacherGate && !input.teacherGate.open) return keep(`the teacher stepped aside (${input.teacherGate.reason}): not fine-tuned, no surrogates`);
   if (input.newDft.labels.length === 0) return keep('no new DFT labels: the committee is not fine-tuned');
-  if (c.teacher.kind === 'sevennet') return keep('SevenNet-0 stays zero-shot (fine-tuning it is not implemented): not fine-tuned, no surrogates');
+  if (c.teacher.finetune.max_epochs === 0) return keep(`teacher.finetune.max_epochs is 0: ${c.teacher.kind === 'mace' ? 'the committee' : 'the teacher'} is not fine-tuned, no surrogates`);
+  // A campaign begun before SevenNet-0 could be fine-tuned keeps its zero-shot teacher (an energy reference file).
+  if (c.teacher.kind === 'sevennet' && isEnergyReference(input.teacherModels[0])) return keep('SevenNet-0 stays zero-shot (its energy reference only): not fine-tuned, no surrogates');
   let r: TeacherFinetuneResult;
   try {
     r = await executeChild(teacherFinetuneWorkflow, {

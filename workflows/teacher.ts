@@ -1,7 +1,8 @@
 // The teacher's life cycle as workflows:
 //   teacherBootstrapWorkflow  seed structures -> DFT labels -> a small MACE committee (different seeds),
-//                             or CHGNet's wheel weights fine-tuned on them (teacher.kind chgnet), or
-//                             SevenNet-0's energy reference fitted on them (teacher.kind sevennet, zero-shot)
+//                             or CHGNet's or SevenNet-0's wheel weights fine-tuned on them (teacher.kind
+//                             chgnet, sevennet; with finetune.max_epochs 0 SevenNet-0 stays zero-shot and
+//                             only its energy reference is fitted on them)
 //   teacherFinetuneWorkflow   new DFT labels (+ a replay of earlier ones) -> fine-tuned committee (one new
 //                             model per member and generation), adopted only if it fits every DFT label
 //                             so far at least as well -> surrogates labelled by the committee in use ->
@@ -9,7 +10,7 @@
 // Fine-tuning is an improvement step: when it cannot run or does not help, the result keeps the old
 // committee and says why; it never fails the caller for that.
 // The labelling and routing workflows live in mace-batches.ts and tiered-oracle.ts (re-exported here).
-import { ActivityFailure, ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { reportCounts, setCurrentDetails } from './progress';
 import type { MaceScore } from '../activities/mace/label';
 import type { MemberInput } from '../activities/store/store';
@@ -49,20 +50,25 @@ export interface TeacherBootstrapResult {
   wallSeconds: number[];
   /** The seed DFT labels (store keys). */
   dftLabels: DftLabelRefLite[];
+  /** A foundation teacher (CHGNet, SevenNet-0) fine-tuned on the seeds; false: zero-shot or a committee. */
+  fineTuned?: boolean;
 }
 
 /** The campaign's teacher phase, in the status: what the bootstrap of this kind of teacher does. */
-export function teacherBootstrapText(kind: Campaign['teacher']['kind']): string {
-  if (kind === 'chgnet') return 'fine-tuning CHGNet on DFT labels of seed structures';
-  if (kind === 'sevennet') return "fitting SevenNet-0's energy reference on DFT labels of seed structures (zero-shot)";
+export function teacherBootstrapText(t: Pick<Campaign['teacher'], 'kind' | 'finetune'>): string {
+  const name = { chgnet: 'CHGNet', sevennet: 'SevenNet-0', mace: '' }[t.kind];
+  if (t.kind !== 'mace' && t.finetune.max_epochs > 0) return `fine-tuning ${name} on DFT labels of seed structures`;
+  if (t.kind !== 'mace') return `fitting ${name}'s energy reference on DFT labels of seed structures (zero-shot)`;
   return 'bootstrapping the MACE committee from DFT labels';
 }
 
 /** The campaign's decision after the teacher phase. */
 export function teacherBootstrapDecision(kind: Campaign['teacher']['kind'], t: TeacherBootstrapResult): string {
   const on = `${t.trainingScore.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${t.trainingScore.rmse_forces_mev_a.toFixed(0)} meV/Å on them`;
-  if (kind === 'chgnet') return `teacher: CHGNet fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
-  if (kind === 'sevennet') return `teacher: SevenNet-0 zero-shot, its energy reference fitted on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  const name = { chgnet: 'CHGNet', sevennet: 'SevenNet-0', mace: '' }[kind];
+  // Older CHGNet histories did not record fineTuned: CHGNet's bootstrap always fine-tuned then.
+  if (kind === 'chgnet' && t.fineTuned !== false || kind === 'sevennet' && t.fineTuned) return `teacher: ${name} fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  if (kind !== 'mace') return `teacher: ${name} zero-shot, its energy reference fitted on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
   return `teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`;
 }
 
@@ -95,7 +101,9 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     args: [{ runDir: input.runDir, dft: c.dft, structureFile: made.output, ids: made.ids, minDistance: c.generation.min_distance, store: { source: 'teacher_seed', generation: 0 } }],
   });
   // A committee or a fine-tune needs a training and a validation split; SevenNet's reference one label per element.
-  const needed = c.teacher.kind === 'sevennet' ? c.system.elements.length : 4;
+  // Old histories of a SevenNet teacher predate its fine-tune: they replay the zero-shot reference fit.
+  const sevennetTuned = c.teacher.kind === 'sevennet' && c.teacher.finetune.max_epochs > 0 && patched('sevennet-finetune');
+  const needed = c.teacher.kind === 'sevennet' && !sevennetTuned ? c.system.elements.length : 4;
   if (labels.labelled < needed) {
     throw ApplicationFailure.create({
       type: NonRetryableErrors.TrainingFailed,
@@ -113,8 +121,8 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
     define: { set: 'teacher-bootstrap', generation: 0, members: dftLabels.map((l) => ({ id: l.structureId, oracle: 'dft', settings_hash: l.labelKey, weight: 1, config_type: 'dft' })) },
   });
   const seeded: SeedLabels = { runDir: input.runDir, c, made, labels, dftLabels, dataset: ds.extxyz! };
-  if (c.teacher.kind === 'chgnet') return chgnetBootstrap(seeded);
-  if (c.teacher.kind === 'sevennet') return sevennetBootstrap(seeded);
+  if (c.teacher.kind === 'chgnet') return foundationBootstrap(seeded, 'chgnet');
+  if (c.teacher.kind === 'sevennet') return sevennetTuned ? foundationBootstrap(seeded, 'sevennet') : sevennetBootstrap(seeded);
   setCurrentDetails(`training ${b.members} committee members`, { done: 0, total: b.members, unit: 'members' });
   const seeds = Array.from({ length: b.members }, (_, k) => c.seed + 1 + 1000 * k);
   let membersDone = 0;
@@ -164,6 +172,9 @@ export async function teacherBootstrapWorkflow(input: TeacherBootstrapInput): Pr
   };
 }
 
+/** A zero-shot SevenNet-0 teacher's one file is its energy reference (JSON); a fine-tuned one's is a model file. */
+export const isEnergyReference = (file: string | undefined) => Boolean(file?.endsWith('.json'));
+
 /** What a single-model teacher's bootstrap starts from: the seed structures, their DFT labels, the dataset. */
 interface SeedLabels {
   runDir: string;
@@ -178,7 +189,7 @@ interface SeedLabels {
 async function recordSingleModel(
   s: SeedLabels,
   kind: 'chgnet' | 'sevennet',
-  t: { models: string[]; seeds: number[]; wallSeconds: number[]; details: Record<string, unknown> },
+  t: { models: string[]; seeds: number[]; wallSeconds: number[]; fineTuned: boolean; details: Record<string, unknown> },
 ): Promise<TeacherBootstrapResult> {
   const trainingScore = await ml.maceScore({ kind, models: t.models, dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
   const record = await control.recordTeacher({
@@ -190,25 +201,28 @@ async function recordSingleModel(
     seeds: t.seeds,
     details: { teacher: kind, dataset: s.dataset, structures: s.made.output, dftLabels: s.labels.labelled, dftFailed: s.labels.failed, trainingScore, ...t.details },
   });
-  return { models: t.models, seeds: t.seeds, record: record.file, dataset: s.dataset, structuresFile: s.made.output, structures: s.made.count, labelled: s.labels.labelled, failed: s.labels.failed, trainingScore, wallSeconds: t.wallSeconds, dftLabels: s.dftLabels };
+  return { models: t.models, seeds: t.seeds, record: record.file, dataset: s.dataset, structuresFile: s.made.output, structures: s.made.count, labelled: s.labels.labelled, failed: s.labels.failed, trainingScore, wallSeconds: t.wallSeconds, dftLabels: s.dftLabels, fineTuned: t.fineTuned };
 }
 
 /**
- * A CHGNet teacher's bootstrap: the wheel's weights fine-tuned on the seed labels (fineTuneChgnet, at
- * teacher.finetune's settings), so its labels sit on the campaign's DFT energy zero from generation 0 on
+ * A foundation teacher's bootstrap (CHGNet, SevenNet-0): the wheel's weights fine-tuned on the seed labels
+ * (at teacher.finetune's settings), so its labels sit on the campaign's DFT energy zero from generation 0 on
  * (zero-shot, its energies are Materials Project's: ~100 eV/atom away for QE's Si). The zero-shot and the
  * fine-tuned scores on the seeds are both recorded.
  */
-async function chgnetBootstrap(s: SeedLabels): Promise<TeacherBootstrapResult> {
+async function foundationBootstrap(s: SeedLabels, kind: 'chgnet' | 'sevennet'): Promise<TeacherBootstrapResult> {
   const f = s.c.teacher.finetune;
-  const zeroShot = await ml.maceScore({ kind: 'chgnet', models: [], dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
-  setCurrentDetails(`fine-tuning CHGNet on ${s.labels.labelled} seed DFT labels`);
+  const zeroShot = await ml.maceScore({ kind, models: [], dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
+  setCurrentDetails(`fine-tuning ${kind === 'chgnet' ? 'CHGNet' : 'SevenNet-0'} on ${s.labels.labelled} seed DFT labels`);
   const seed = s.c.seed + 1;
-  const tuned = await ml.fineTuneChgnet({ output: runLayout(s.runDir).teacherChgnet(0), trainFile: s.dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 });
-  return recordSingleModel(s, 'chgnet', {
+  const args = { trainFile: s.dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 };
+  const layout = runLayout(s.runDir);
+  const tuned = kind === 'chgnet' ? await ml.fineTuneChgnet({ output: layout.teacherChgnet(0), ...args }) : await ml.fineTuneSevennet({ output: layout.teacherSevennet(0), ...args });
+  return recordSingleModel(s, kind, {
     models: [tuned.model],
     seeds: [seed],
     wallSeconds: [tuned.wallSeconds],
+    fineTuned: f.max_epochs > 0,
     details: { zeroShotScore: zeroShot, referenceShift: tuned.referenceShift, maxEpochs: f.max_epochs, lr: f.lr },
   });
 }
@@ -226,6 +240,7 @@ async function sevennetBootstrap(s: SeedLabels): Promise<TeacherBootstrapResult>
     models: [ref.reference],
     seeds: [],
     wallSeconds: [],
+    fineTuned: false,
     details: { zeroShot: true, referenceShift: ref.shift, energyRmseBeforeShift: ref.energyRmseBeforeShift },
   });
 }
@@ -281,12 +296,13 @@ export function adopt(before: MaceScore, after: MaceScore): boolean {
 }
 
 /**
- * CHGNet's fine-tune (activities/mace/chgnet-finetune.ts): one model, from the wheel's weights or the
- * previous generation's file, written where later labelling loads it (run-layout teacherChgnet).
+ * A foundation model's fine-tune (activities/mace/foundation-finetune.ts): one model, from the wheel's weights
+ * or the previous generation's file, written where later labelling loads it (run-layout teacherChgnet, teacherSevennet).
  */
-async function fineTuneChgnetTeacher(input: TeacherFinetuneInput, t: ReturnType<typeof parseTeacher>, trainFile: string, foundation?: string) {
-  const r = await ml.fineTuneChgnet({
-    output: runLayout(input.runDir).teacherChgnet(input.generation),
+async function fineTuneFoundationTeacher(input: TeacherFinetuneInput, t: ReturnType<typeof parseTeacher>, trainFile: string, foundation?: string) {
+  const layout = runLayout(input.runDir);
+  const r = await (t.kind === 'chgnet' ? ml.fineTuneChgnet : ml.fineTuneSevennet)({
+    output: t.kind === 'chgnet' ? layout.teacherChgnet(input.generation) : layout.teacherSevennet(input.generation),
     foundation,
     trainFile,
     seed: input.seed + 1,
@@ -300,9 +316,11 @@ async function fineTuneChgnetTeacher(input: TeacherFinetuneInput, t: ReturnType<
 
 export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Promise<TeacherFinetuneResult> {
   const t = parseTeacher(input.teacher);
-  if (t.kind === 'sevennet') throw invalidConfig('teacher.kind sevennet is zero-shot: fine-tuning SevenNet-0 is not implemented (the campaign skips this step)');
-  // A CHGNet teacher: no file is the wheel's weights, one file an earlier generation's fine-tune.
-  const foundations = t.kind === 'chgnet' ? (input.models ?? t.models) : fastOracle(t, input.models).models;
+  if (t.finetune.max_epochs === 0) throw invalidConfig('teacher.finetune.max_epochs is 0: the teacher is never fine-tuned (the campaign skips this step)');
+  const single = t.kind === 'chgnet' || t.kind === 'sevennet';
+  // A foundation teacher: no file is the wheel's weights, one file an earlier generation's fine-tune.
+  if (t.kind === 'sevennet' && isEnergyReference(input.models?.[0])) throw invalidConfig('a zero-shot SevenNet-0 teacher (an energy reference file) is not fine-tuned: fine-tuning starts from the seed fine-tune (teacher.finetune.max_epochs > 0 from the start)');
+  const foundations = single ? (input.models ?? t.models) : fastOracle(t, input.models).models;
   if (input.dftLabels.length === 0) throw invalidConfig('fine-tuning needs new DFT labels: dftLabels is empty');
   if (input.indices.length !== input.dftLabels.length) throw invalidConfig(`indices has ${input.indices.length} entries for ${input.dftLabels.length} DFT labels`);
   const gen = input.generation;
@@ -333,9 +351,9 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   if (ds.trainCount < MIN_FINETUNE_STRUCTURES) {
     out.decision = `kept the committee: ${ds.trainCount} DFT label(s) in the store (${input.dftLabels.length} new), fewer than the ${MIN_FINETUNE_STRUCTURES} a training and validation split needs`;
   } else {
-    setCurrentDetails(`fine-tuning ${t.kind === 'chgnet' ? 'CHGNet' : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
+    setCurrentDetails(`fine-tuning ${single ? { chgnet: 'CHGNet', sevennet: 'SevenNet-0' }[t.kind as 'chgnet'] : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
     try {
-      const tuned = t.kind === 'chgnet' ? [await fineTuneChgnetTeacher(input, t, ds.train, foundations[0])] : await Promise.all(
+      const tuned = single ? [await fineTuneFoundationTeacher(input, t, ds.train, foundations[0])] : await Promise.all(
         foundations.map((foundationModel, k) =>
           ml.fineTuneMace({
             outDir: dir,

@@ -76,14 +76,14 @@ export interface EvaluateResult extends EvaluationSummary {
 /** Foundation models named by their bundled weights: CHGNet's and SevenNet-0's. */
 const isSpecial = (p: string) => p === 'chgnet' || p === 'sevennet';
 /** "chgnet:FILE": a fine-tuned CHGNet (the campaign's teacher after a fine-tune); "sevennet:FILE": SevenNet-0
- * with a campaign's energy reference. */
+ * with a campaign's energy reference (.json), or fine-tuned. */
 const foundationFile = (p: string) => /^(chgnet|sevennet):(.+)$/.exec(p)?.slice(1) as [string, string] | undefined;
 
 export async function evaluatePotential(raw: EvaluateInput): Promise<EvaluateResult> {
   const input = parsePayload(EvaluateInputSchema, raw, 'evaluatePotential input');
   const [named, tuned] = foundationFile(input.potential) ?? [];
   const models = isSpecial(input.potential) ? [] : tuned !== undefined ? [tuned] : input.potential.split(',').filter(Boolean);
-  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s), "chgnet", "chgnet:FILE" (a fine-tuned CHGNet), "sevennet" or "sevennet:FILE" (with an energy reference)');
+  for (const m of models) requireFile(m, 'potential', 'give a fitted potential.yaml/.yace, MACE .model file(s), "chgnet", "chgnet:FILE" (a fine-tuned CHGNet), "sevennet" or "sevennet:FILE" (with an energy reference .json, or a fine-tuned SevenNet-0)');
   requireFile(input.data, 'labelled data', 'any ASE-readable file with energies and forces');
   const potential = isSpecial(input.potential) ? input.potential : tuned !== undefined ? `${named}:${path.resolve(tuned)}` : models.map((m) => path.resolve(m)).join(',');
   const results = path.resolve(input.results ?? path.join(input.workDir, `${path.basename(input.data).replace(/\.[^.]+$/, '')}.evaluation.json`));

@@ -12,7 +12,8 @@
         fine-tuned on (absolute energies).
   SevenNet  "sevennet": SevenNet-0, the weights in the sevenn wheel (its own overlay, e3nn 0.5); MPtrj (PBE)
         energies, relative only. "sevennet:FILE": the same weights with a campaign's energy reference
-        (per-element shifts fitted on its seed DFT labels: absolute energies).
+        (a .json of per-element shifts fitted on its seed DFT labels), or a SevenNet-0 a campaign fine-tuned
+        (its reference folded in): absolute energies.
 """
 import json
 import math
@@ -113,12 +114,13 @@ class EnginePredictor:
 def predictor(spec, device="cpu"):
     """ACE (.yaml/.yace), MACE (.model, comma-separated for a committee), 'chgnet' (bundled weights) or
     'chgnet:FILE' (a fine-tuned CHGNet) or 'sevennet' (SevenNet-0's bundled weights) or 'sevennet:FILE' (with
-    a campaign's energy reference)."""
+    a campaign's energy reference .json, or a fine-tuned SevenNet-0)."""
     if spec == "sevennet" or spec.startswith("sevennet:"):
         from activities.mace.sevennet_engine import sevennet_oracle
 
-        reference = spec.partition(":")[2] or None
-        return EnginePredictor(sevennet_oracle(device, reference)[0], "sevennet", "absolute" if reference else "relative")
+        # "sevennet:FILE": an energy reference (.json) beside the bundled weights, or a fine-tuned model file.
+        model_file = spec.partition(":")[2] or None
+        return EnginePredictor(sevennet_oracle(device, model_file)[0], "sevennet", "absolute" if model_file else "relative")
     if spec == "chgnet" or spec.startswith("chgnet:"):
         from activities.mace.chgnet_engine import chgnet_oracle
 

@@ -162,22 +162,25 @@ def finetune(p):
     train_loader = DataLoader(Subset(data, train_idx), batch_size=bs, shuffle=True, collate_fn=collate_graphs, generator=gen)
     valid_loader = DataLoader(Subset(data, valid_idx), batch_size=bs, shuffle=False, collate_fn=collate_graphs)
     targets = "efs" if with_stress else "ef"
-    trainer = Trainer(model=model, targets=targets, energy_loss_ratio=float(p.get("energy_weight", 100)) / 100.0, force_loss_ratio=1.0,
-                      stress_loss_ratio=0.1, optimizer="Adam", scheduler="CosLR", criterion="MSE", epochs=int(p["max_epochs"]),
-                      learning_rate=float(p["lr"]), torch_seed=int(p["seed"]), data_seed=int(p["seed"]), use_device="cpu", print_freq=1000)
-    work = os.path.join(os.path.dirname(os.path.abspath(p["output"])), os.path.basename(p["output"]) + ".checkpoints")
-    with contextlib.redirect_stdout(sys.stderr):
-        for epoch in range(int(p["max_epochs"])):
-            # One epoch per call (chgnet's loop, resumed at `epoch`), so every epoch is a heartbeat.
-            trainer.starting_epoch, trainer.epochs = epoch, epoch + 1
-            trainer.train(train_loader, valid_loader, save_dir=work, train_composition_model=False)
-            hist = trainer.training_history
-            progress(epoch=epoch + 1, of=int(p["max_epochs"]), val_e_mae=hist["e"]["val"][-1], val_f_mae=hist["f"]["val"][-1])
-    shutil.rmtree(work, ignore_errors=True)  # chgnet's per-epoch checkpoints: the final model is what we keep
-    model = trainer.model.to("cpu").eval()
-    hist = trainer.training_history
+    epochs = int(p["max_epochs"])
+    hist = {}
+    if epochs > 0:  # 0 epochs (teacher.finetune.max_epochs 0): zero-shot, only the reference refitted above
+        trainer = Trainer(model=model, targets=targets, energy_loss_ratio=float(p.get("energy_weight", 100)) / 100.0, force_loss_ratio=1.0,
+                          stress_loss_ratio=0.1, optimizer="Adam", scheduler="CosLR", criterion="MSE", epochs=epochs,
+                          learning_rate=float(p["lr"]), torch_seed=int(p["seed"]), data_seed=int(p["seed"]), use_device="cpu", print_freq=1000)
+        work = os.path.join(os.path.dirname(os.path.abspath(p["output"])), os.path.basename(p["output"]) + ".checkpoints")
+        with contextlib.redirect_stdout(sys.stderr):
+            for epoch in range(epochs):
+                # One epoch per call (chgnet's loop, resumed at `epoch`), so every epoch is a heartbeat.
+                trainer.starting_epoch, trainer.epochs = epoch, epoch + 1
+                trainer.train(train_loader, valid_loader, save_dir=work, train_composition_model=False)
+                hist = trainer.training_history
+                progress(epoch=epoch + 1, of=epochs, val_e_mae=hist["e"]["val"][-1], val_f_mae=hist["f"]["val"][-1])
+        shutil.rmtree(work, ignore_errors=True)  # chgnet's per-epoch checkpoints: the final model is what we keep
+        model = trainer.model
+    model = model.to("cpu").eval()
     meta = {"foundation": p.get("foundation") or BUNDLED, "reference_shift_ev_atom": shift, "train": len(train_idx), "valid": len(valid_idx),
-            "targets": targets, "epochs": int(p["max_epochs"]), "lr": float(p["lr"]), "seed": int(p["seed"])}
+            "targets": targets, "epochs": epochs, "lr": float(p["lr"]), "seed": int(p["seed"])}
     save_model(model, p["output"], meta)
     return {
         "model": os.path.abspath(p["output"]),

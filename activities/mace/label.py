@@ -32,7 +32,7 @@ def oracle(p):
 
         models = p.get("models") or []
         if len(models) > 1:
-            raise HelperError("InvalidConfig", f"teacher.kind sevennet takes at most one file (its energy reference), got {len(models)}")
+            raise HelperError("InvalidConfig", f"teacher.kind sevennet takes at most one file (its energy reference, or its fine-tuned model), got {len(models)}")
         return sevennet_oracle(p.get("device", "cpu"), models[0] if models else None)
     raise HelperError("InvalidConfig", f"teacher.kind: unknown oracle kind {kind!r} (mace, chgnet or sevennet)")
 

@@ -107,8 +107,8 @@ export function checkOracle(o: z.output<typeof FastOracleSchema>): void {
     return;
   }
   if (o.kind === 'sevennet') {
-    if (o.models.length > 1) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.kind sevennet takes at most one file (its energy reference, written by the teacher bootstrap), got ${o.models.length}`);
-    if (o.models[0] && !existsSync(o.models[0])) throw invalid(NonRetryableErrors.InvalidConfig, `SevenNet energy reference file not found: ${o.models[0]} (none for SevenNet-0's own energy scale)`);
+    if (o.models.length > 1) throw invalid(NonRetryableErrors.InvalidConfig, `teacher.kind sevennet takes at most one file (its energy reference or its fine-tuned model, written by the teacher phase), got ${o.models.length}`);
+    if (o.models[0] && !existsSync(o.models[0])) throw invalid(NonRetryableErrors.InvalidConfig, `SevenNet file not found: ${o.models[0]} (an energy reference .json or a fine-tuned model from runs/<id>/teacher/gen-N/; none for SevenNet-0's own energy scale)`);
     return;
   }
   if (o.models.length === 0) {

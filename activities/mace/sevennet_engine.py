@@ -5,7 +5,8 @@ so sevenn lives in an overlay directory beside the venv (python/requirements.sev
 that is put first on sys.path here, in a process that has not imported MACE's e3nn. Like CHGNet it is one
 model (no committee uncertainty) trained on MPtrj (PBE): energies on its own scale, relative only, unless a
 reference file (sevennet_reference.py: per-element shifts fitted on a campaign's seed DFT labels) puts them on
-the campaign's DFT energy zero. The weights are never changed (zero-shot).
+the campaign's DFT energy zero (zero-shot: the weights as shipped), or unless the model is a fine-tuned file
+(sevennet_finetune.py), whose energy reference is folded into its weights.
 """
 import hashlib
 import json
@@ -44,13 +45,21 @@ class SevennetOracle:
     kind = "sevennet"
     size = 1
 
-    def __init__(self, device="cpu", reference_file=None):
+    def __init__(self, device="cpu", reference_file=None, model_file=None):
         sevenn, calculator = import_sevenn()
-        self.calc = calculator(model=MODEL, device=device)
         self.device = device
-        self.version = f"sevenn {sevenn.__version__}, weights {MODEL}"
-        weights = getattr(self.calc, "checkpoint_path", None) or getattr(self.calc, "model_path", None)
-        self.sha256 = file_sha256(weights) if isinstance(weights, str) and os.path.isfile(weights) else None
+        if model_file:
+            from activities.mace.sevennet_finetune import calculator as tuned_calculator
+
+            self.calc = tuned_calculator(model_file, device)
+            self.version = f"sevenn {sevenn.__version__}, {MODEL} fine-tuned"
+            self.weights_file, self.sha256 = os.path.abspath(model_file), file_sha256(model_file)
+        else:
+            self.calc = calculator(model=MODEL, device=device)
+            self.version = f"sevenn {sevenn.__version__}, weights {MODEL}"
+            weights = getattr(self.calc, "checkpoint_path", None) or getattr(self.calc, "model_path", None)
+            self.weights_file = f"sevenn-bundled:{MODEL}"
+            self.sha256 = file_sha256(weights) if isinstance(weights, str) and os.path.isfile(weights) else None
         self._set_reference(reference_file)
 
     def _set_reference(self, reference_file):
@@ -61,7 +70,7 @@ class SevennetOracle:
         self.key = hashlib.sha256(json.dumps({"kind": "sevennet", "version": self.version, "sha256": self.sha256, **ref}).encode()).hexdigest()[:16]
 
     def describe(self):
-        models = [{"file": f"sevenn-bundled:{MODEL}", "sha256": self.sha256 or self.key}]
+        models = [{"file": self.weights_file, "sha256": self.sha256 or self.key}]
         if self.reference_file:
             models.append({"file": self.reference_file, "sha256": file_sha256(self.reference_file)})
         return {"kind": self.kind, "key": self.key, "committee": False, "size": 1, "dtype": "float32", "device": self.device,
@@ -117,11 +126,23 @@ def read_reference(path):
     return shift
 
 
-def sevennet_oracle(device="cpu", reference_file=None):
-    """SevenNet-0, loaded once per helper process; a reference file by its content (one calculator shared)."""
-    key = (device, os.path.abspath(reference_file), file_sha256(reference_file)) if reference_file and os.path.isfile(reference_file) else (device, reference_file)
+def is_reference(path):
+    """A zero-shot teacher's one file is its energy reference (JSON); a fine-tuned teacher's is a model file."""
+    return bool(path) and str(path).endswith(".json")
+
+
+def sevennet_oracle(device="cpu", model_file=None):
+    """SevenNet-0, loaded once per helper process: the bundled weights, with an energy reference file (.json)
+    by its content (one calculator shared), or a fine-tuned model file (sevennet_finetune.py) by its content."""
+    exists = bool(model_file) and os.path.isfile(model_file)
+    if model_file and not exists:
+        raise HelperError("InvalidConfig", f"SevenNet file not found: {model_file} (an energy reference .json or a fine-tuned model a campaign wrote in runs/<id>/teacher/gen-N/)")
+    key = (device, os.path.abspath(model_file), file_sha256(model_file)) if exists else (device, None)
     hit = key in _CACHE
     if not hit:
-        base = next((o for (d, *_), o in _CACHE.items() if d == device), None)
-        _CACHE[key] = SevennetOracle(device, reference_file) if base is None else base.with_reference(reference_file)
+        if model_file and not is_reference(model_file):
+            _CACHE[key] = SevennetOracle(device, model_file=model_file)
+        else:
+            base = next((o for (d, f, *_), o in _CACHE.items() if d == device and (f is None or is_reference(f))), None)
+            _CACHE[key] = SevennetOracle(device, model_file) if base is None else base.with_reference(model_file)
     return _CACHE[key], hit

@@ -14,6 +14,7 @@ COMMANDS = {
     "mace-prepare-foundation": ("activities.mace.models", "prepare_foundation"),
     "mace-surrogates": ("activities.mace.surrogates", "surrogates"),
     "mace-chgnet-finetune": ("activities.mace.chgnet_finetune", "finetune"),
+    "mace-sevennet-finetune": ("activities.mace.sevennet_finetune", "finetune"),
     "mace-sevennet-reference": ("activities.mace.sevennet_reference", "fit_reference"),
     "ace-gamma": ("activities.ace.gamma", "evaluate"),
     "ace-fit-check": ("activities.ace.fit_check", "check"),

@@ -9,7 +9,7 @@ import { AceCandidates, AceSelected } from '../ace/selection';
 import { StructuresSubset } from '../campaign/routing';
 import { QeRead, QeWrite } from '../dft/qe';
 import { MaceInspect, MacePrepareFoundation } from '../mace/finetune';
-import { ChgnetFinetune } from '../mace/chgnet-finetune';
+import { ChgnetFinetune, SevennetFinetune } from '../mace/foundation-finetune';
 import { SevennetReference } from '../mace/sevennet-reference';
 import { MaceLabel, MaceScore } from '../mace/label';
 import { MaceSurrogates } from '../mace/surrogates';
@@ -29,7 +29,7 @@ import { contract, type Contract } from './contract';
 export const Versions = contract('versions', z.strictObject({}), z.record(z.string(), z.string()));
 
 const all: Contract[] = [
-  Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates, ChgnetFinetune, SevennetReference,
+  Versions, QeWrite, QeRead, MaceEval, MaceLabel, MaceScore, MaceInspect, MacePrepareFoundation, MaceSurrogates, ChgnetFinetune, SevennetFinetune, SevennetReference,
   AceGamma, AceFitCheck, AceCandidates, AceSelected, AceReplay, MdExplore, MdLammps, MdEngineInfo, EvaluationScore, StructuresGenerate, StructuresIndex, StructuresSubset,
   StoreInsert, StoreAddLabels, StoreQuery, StoreStructures, StoreLabels, StoreInfo, StoreRecord, StoreLabel, StoreMembers,
   DatasetExport, DatasetImport, DatasetInfo, SafetyDescribe, ReportCollect, ReportHistory, ReportPlots,

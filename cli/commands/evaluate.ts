@@ -97,7 +97,7 @@ export const register: Register = (program, act) => {
   program
     .command('evaluate')
     .description('errors of a potential against labelled structures, by config type (RMSE/MAE of energy, forces, stress; parity plots)')
-    .argument('<potential>', 'ACE potential.yaml or .yace, MACE .model file(s) joined by commas, chgnet (its wheel\'s weights), chgnet:FILE (fine-tuned) or sevennet (SevenNet-0, the sevenn wheel\'s weights)')
+    .argument('<potential>', 'ACE potential.yaml or .yace, MACE .model file(s) joined by commas, chgnet (its wheel\'s weights), chgnet:FILE (fine-tuned), sevennet (SevenNet-0, the sevenn wheel\'s weights) or sevennet:FILE (its energy reference .json, or fine-tuned)')
     .argument('<data>', 'any ASE-readable labelled file (extxyz with REF_* or energy/forces/stress, pw.x output, ...)')
     .option('--json', 'the result as JSON')
     .option('--plot <dir>', 'write parity plots energy.png, forces.png, stress.png here')

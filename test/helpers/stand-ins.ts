@@ -15,7 +15,7 @@ import { deriveCutoffs } from '../../activities/dft/pseudopotentials';
 import { prepareCampaign } from '../../activities/campaign/campaign';
 import { maceTrainArgs, type MaceTrainInput } from '../../activities/mace/train';
 import type { FineTuneInput } from '../../activities/mace/finetune';
-import type { ChgnetFineTuneInput } from '../../activities/mace/chgnet-finetune';
+import type { FoundationFineTuneInput } from '../../activities/mace/foundation-finetune';
 import type { MaceLabelBatchInput } from '../../activities/mace/label';
 import { explorePayload, type ExploreInput } from '../../activities/md/explore';
 import { generateStructures, generatorRecipe, type GenerateStructuresInput } from '../../activities/structures/generate';
@@ -265,10 +265,15 @@ export const standInMl = {
     note('mace fine-tune', obs);
     return { model: `/stand-in/tuned-${input.name}.model`, mode: input.replayFile ? 'multihead' : 'naive', foundation: { file: input.foundationModel, sha256: 'x', patched: false }, wallSeconds: 1 };
   },
-  async fineTuneChgnet(input: ChgnetFineTuneInput) {
+  async fineTuneChgnet(input: FoundationFineTuneInput) {
     const { output: _o, trainFile: _t, ...obs } = input;
     note('chgnet fine-tune', obs);
     return { model: '/stand-in/tuned-chgnet.pt', referenceShift: { '14': -100 }, energyRmseBeforeShift: 1e5, energyRmseAfterShift: 50, train: 8, valid: 2, wallSeconds: 1 };
+  },
+  async fineTuneSevennet(input: FoundationFineTuneInput) {
+    const { output: _o, trainFile: _t, ...obs } = input;
+    note('sevennet fine-tune', obs);
+    return { model: `/stand-in/tuned-sevennet-${obs.foundation ? 'again' : 'seed'}.pt`, referenceShift: { Cu: -100, Au: -90 }, energyRmseBeforeShift: 1e5, energyRmseAfterShift: 40, train: 8, valid: 2, wallSeconds: 1 };
   },
   async fitSevennetReference(input: { dataset: string; output: string; device?: string }) {
     note('sevennet reference', { device: input.device });

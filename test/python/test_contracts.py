@@ -39,6 +39,8 @@ SAMPLES = {
     "mace-sevennet-reference": {"dataset": "/d.extxyz", "output": "/t/sevennet-reference.json", "device": "cpu"},
     "mace-chgnet-finetune": {"foundation": "bundled", "train_file": "/d.extxyz", "output": "/t/chgnet.pt", "seed": 3, "max_epochs": 10, "lr": 0.001,
                              "energy_weight": 100, "batch_size": 4, "valid_fraction": 0.2, "threads": 1},
+    "mace-sevennet-finetune": {"foundation": "bundled", "train_file": "/d.extxyz", "output": "/t/sevennet.pt", "seed": 3, "max_epochs": 10, "lr": 0.001,
+                               "energy_weight": 100, "batch_size": 4, "valid_fraction": 0.2, "threads": 1},
     "mace-inspect": {"model": "/m/a.model"},
     "mace-prepare-foundation": {"model": "/m/a.model", "output": "/m/b.model", "field": "foundation model"},
     "mace-surrogates": {"parents": [{"structure_file": F, "index": 0, "id": "a" * 20}], "per_structure": 4, "rattle_sigma": 0.03, "strain_max": 0.02,
