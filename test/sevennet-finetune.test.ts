@@ -114,5 +114,31 @@ describe('the teacher fine-tune workflow with teacher.kind sevennet (real server
     expect(r.models).toEqual(r.adopted ? [model] : []);
     expect(r.decision).toMatch(/fine-tuned on 6 DFT labels/);
     expect(JSON.parse(readFileSync(r.record, 'utf8'))).toMatchObject({ kind: 'finetune', generation: 1, tuned: [model] });
+
+    // The next generation starts from this generation's file (the campaign passes its teacher models on),
+    // with new labels and the earlier ones replayed; the reference left to refit is then small.
+    const file2 = path.join(runDir, 'dft-2.extxyz');
+    const ids2 = (await refFile(file2, 28, 30)).ids;
+    await importDataset({ runDir, file: file2, oracle: 'dft', settingsHash: 'pw-pbe', source: 'active_learning_iter_1', generation: 1 });
+    const r2 = await client.workflow.execute(teacherFinetuneWorkflow, {
+      taskQueue: TaskQueues.control,
+      workflowId: `sevennet-finetune-2-${Date.now()}`,
+      args: [{
+        runDir,
+        generation: 2,
+        teacher: { kind: 'sevennet', finetune: { max_epochs: 1, lr: 0.0003 }, surrogates: { per_structure: 0 } },
+        models: [model],
+        dftLabels: ids2.map((structureId) => ({ structureId, labelKey: 'pw-pbe' })),
+        structureFile: file2,
+        indices: ids2.map((_, i) => i),
+        seed: 3,
+      }],
+    });
+    const model2 = runLayout(runDir).teacherSevennet(2);
+    expect(r2.tuned).toEqual([model2]);
+    expect(r2.decision).toMatch(/fine-tuned on 8 DFT labels/);
+    expect(r2.allBefore!.rmse_energy_mev_atom).toBeLessThan(100); // generation 1's file, already on the DFT zero
+    const record2 = JSON.parse(readFileSync(`${model2}.json`, 'utf8')).result;
+    expect(Math.abs(record2.referenceShift['14'])).toBeLessThan(0.1);
   });
 });

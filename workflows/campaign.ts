@@ -254,7 +254,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
     await enter('distillation', `labelling ${c().generation.count} candidates with the teacher`);
     const d = await live.child(distillationWorkflow, { workflowId: childId('distillation'), args: [{ runDir: state.runDir, campaign: c(), teacherModels: state.teacherModels, dftLabels: seedLabels }] });
     add(state.bySource, 'initial_random', d.generated);
-    add(state.byOracle, 'mace', d.kept);
+    add(state.byOracle, c().teacher.kind, d.kept);
     Object.assign(state.candidates, { generated: d.generated, keptByTeacher: d.kept, discarded: d.routes.discard, rejected: d.routes.reject, waitingForDft: d.queued });
     state.pending = { file: d.queueFile, count: d.queued };
     state.distilled = { manifest: d.manifest, kept: d.kept };
@@ -321,7 +321,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
       });
       const n = r.counts;
       Object.assign(state.candidates, { mdKeptByTeacher: state.candidates.mdKeptByTeacher + n.accept, discarded: state.candidates.discarded + n.discard, rejected: state.candidates.rejected + n.reject });
-      add(state.byOracle, 'mace', n.accept);
+      add(state.byOracle, c().teacher.kind, n.accept);
       if (c().teacher.label_weight > 0) state.teacherLabels += n.accept;
       decide(`routing of MD candidates (${r.uncertaintySource}): teacher kept ${n.accept}, ${n.queue} for the DFT pool, ${n.discard} discarded, ${n.reject} rejected`);
       return { mdQueue: r.queueFile, teacherLabelled: n.accept > 0 ? r.membersFile : undefined };
@@ -379,7 +379,7 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
       const m = metrics();
       if (m) m.teacher = { adopted: ft.teacher.adopted, decision: ft.teacher.decision, before: ft.teacher.before, after: ft.teacher.after, dftLabels: ft.teacher.dftLabels, trainedOn: ft.teacher.trainedOn, surrogates: ft.teacher.surrogates, note: ft.teacher.note };
       add(state.bySource, 'surrogate', ft.teacher.surrogates);
-      add(state.byOracle, 'mace', ft.teacher.surrogates);
+      add(state.byOracle, c().teacher.kind, ft.teacher.surrogates);
       if (c().teacher.surrogates.weight > 0) state.teacherLabels += ft.teacher.surrogates;
       decide(`teacher: ${ft.teacher.decision}${ft.teacher.note ? `; ${ft.teacher.note}` : ''}`);
       state.potential = { generation: g + 1, yaml: ft.fit.potentialYaml, yace: ft.fit.yace, asi: ft.fit.asi };

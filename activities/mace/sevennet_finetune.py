@@ -238,8 +238,8 @@ def finetune(p):
                 loss = loss + w_s * ((out[KEY.PRED_STRESS] - out[KEY.STRESS]) * EV_A3_TO_GPA).square().mean()
             loss.backward()
             optimizer.step()
-            ae, ne = ae + float(e_err.abs().sum()), ne + e_err.numel()
-            af, nf = af + float(f_err.abs().sum()), nf + f_err.numel()
+            ae, ne = ae + float(e_err.detach().abs().sum()), ne + e_err.numel()
+            af, nf = af + float(f_err.detach().abs().sum()), nf + f_err.numel()
         scheduler.step()
         val_e, val_f = validate()
         for k, tr, va in (("e", ae / ne, val_e), ("f", af / nf, val_f)):

@@ -151,7 +151,9 @@ export async function collectReportData(input: CollectInput): Promise<ReportData
   const finished = rows.filter((r) => r.status !== 'running');
   const perCall = finished.length ? finished.reduce((s, r) => s + r.coreHours, 0) / finished.length : undefined;
   const surrogateLabels = metrics.reduce((s, m) => s + (m.teacher?.surrogates ?? 0), 0);
-  const teacherLabels = Math.max(0, (status?.structures.byOracle.mace ?? 0) - surrogateLabels);
+  // Teacher labels are counted under the teacher's kind (mace, chgnet, sevennet); every oracle but DFT is the teacher.
+  const byOracle = Object.entries(status?.structures.byOracle ?? {}).filter(([oracle]) => oracle !== 'dft');
+  const teacherLabels = Math.max(0, byOracle.reduce((sum, [, n]) => sum + n, 0) - surrogateLabels);
   const teacherTrainingCoreHours = loggedToolSeconds([run.teacherDir, path.join(input.runDir, 'mace')], /^member-.*\.log$/) / 3600;
   return {
     campaignId: status?.campaignId ?? resolved?.campaignId ?? path.basename(input.runDir),
