@@ -9,7 +9,9 @@
 // Equal DFT calls by construction: every variant trains on every DFT label the campaign paid for (the
 // teacher's seed labels included, validation labels excluded); the variants differ only in the teacher's
 // data added. This isolates what the teacher's labels do to the fit; which structures the campaign chose
-// to label (exploration with a better or worse potential) is not ablated here.
+// to label (exploration with a better or worse potential) is not ablated here. When the validation gate set
+// the teacher aside, the variant dft+all-teacher-labels adds every label it had made, at teacher.label_weight:
+// whether the gate was right, on the independent test set.
 //
 // The data come from the run's store (store.sqlite, the one source of labels), as two exports: every DFT
 // label outside the validation set (the variant "dft"), and the campaign's training set (exact labels and
@@ -40,11 +42,15 @@ const dataDir = path.join(work, 'datasets');
 const dft = await exportDataset({ runDir, name: 'dft', outDir: dataDir, formats: ['pckl'], filter: {}, oracles: ['dft'] });
 // The set every ACE fit of the campaign reads (workflows/ace-refit.ts TRAINING_SET): the teacher's labels at its weights.
 const trained = await exportDataset({ runDir, name: 'campaign-training', outDir: dataDir, formats: ['pckl'], sets: ['training'] });
-const data = await execa(pythonExe, [path.join(projectRoot, 'bench', 'teacher_ablation_data.py'), dft.pckl!, trained.pckl!, dataDir], { env: { PYTHONPATH: pythonPath } });
+// Every label the teacher made (outside the validation set), trained on or not: what a teacher the gate set aside would have done.
+const everyTeacherLabel = await exportDataset({ runDir, name: 'teacher-all', outDir: dataDir, formats: ['pckl'], filter: {}, oracles: [campaign.teacher.kind] });
+const allArgs = everyTeacherLabel.count > 0 ? [everyTeacherLabel.pckl!, String(campaign.teacher.label_weight)] : [];
+const data = await execa(pythonExe, [path.join(projectRoot, 'bench', 'teacher_ablation_data.py'), dft.pckl!, trained.pckl!, dataDir, ...allArgs], { env: { PYTHONPATH: pythonPath } });
 const sets = JSON.parse(data.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; files: Record<string, string>; weights: Record<string, number[]>; teacher_with_dft: number };
 console.log(
   `DFT labels ${sets.counts.dft} (${dft.heldOut} held out: the validation set), teacher labels ${sets.counts.teacher}` +
-    `${sets.teacher_with_dft ? ` (${sets.teacher_with_dft} more left out: their structures have a DFT label)` : ''}, surrogates ${sets.counts.surrogates}; weights ${JSON.stringify(sets.weights)}`,
+    `${sets.teacher_with_dft ? ` (${sets.teacher_with_dft} more left out: their structures have a DFT label)` : ''}, surrogates ${sets.counts.surrogates}` +
+    `${sets.counts.all_teacher_labels ? `, every teacher label (trained on or not) ${sets.counts.all_teacher_labels}` : ''}; weights ${JSON.stringify(sets.weights)}`,
 );
 
 const maxiter = values.maxiter ? Number(values.maxiter) : campaign.training.maxiter;
