@@ -14,27 +14,12 @@ import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
 import { projectRoot } from '../host/paths';
 import { teacherBootstrapWorkflow, teacherFinetuneWorkflow } from '../workflows/teacher';
-import { pyJson } from './helpers/python';
+import { labelledFrames } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const testset = path.join(projectRoot, 'bench', 'testsets', 'si-mv.extxyz');
 
-/** Frames [from, to) of the test set in the dataset writer's format (REF_energy, REF_forces, REF_stress). */
-async function refFile(file: string, from: number, to: number) {
-  return pyJson<{ ids: string[] }>(`
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-from activities.structures.extxyz import format_frame, labelled_info
-ids = []
-with open(${JSON.stringify(file)}, 'w') as fh:
-    for a in read(${JSON.stringify(testset)}, '${from}:${to}'):
-        b = a.copy(); b.calc = None; b.info = {}
-        b.arrays.pop('momenta', None)
-        fh.write(format_frame(b, labelled_info(a.get_potential_energy(), a.get_stress(), {'config_type': a.info['config_type']}), a.get_forces()))
-        ids.append(structure_id(b))
-print(json.dumps({'ids': ids}))`);
-}
+const refFile = (file: string, from: number, to: number) => labelledFrames(testset, file, from, to);
 
 describe('CHGNet fine-tuning (teacher.kind chgnet)', () => {
   it('refits the reference to the DFT zero, trains, writes a model that labelling and scoring load', async () => {

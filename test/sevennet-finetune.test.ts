@@ -14,27 +14,12 @@ import { TaskQueues } from '../common/queues';
 import { runLayout } from '../common/run-layout';
 import { projectRoot } from '../host/paths';
 import { teacherFinetuneWorkflow } from '../workflows/teacher';
-import { pyJson } from './helpers/python';
+import { labelledFrames } from './helpers/python';
 import { startTestWorkers, testClient } from './helpers/temporal';
 
 const testset = path.join(projectRoot, 'bench', 'testsets', 'si-pbe.extxyz');
 
-/** Frames [from, to) of the PBE test set in the dataset writer's format (REF_energy, REF_forces, REF_stress). */
-async function refFile(file: string, from: number, to: number) {
-  return pyJson<{ ids: string[] }>(`
-import json
-from ase.io import read
-from activities.structures.commands import structure_id
-from activities.structures.extxyz import format_frame, labelled_info
-ids = []
-with open(${JSON.stringify(file)}, 'w') as fh:
-    for a in read(${JSON.stringify(testset)}, '${from}:${to}'):
-        b = a.copy(); b.calc = None; b.info = {}
-        b.arrays.pop('momenta', None)
-        fh.write(format_frame(b, labelled_info(a.get_potential_energy(), a.get_stress(), {'config_type': a.info['config_type']}), a.get_forces()))
-        ids.append(structure_id(b))
-print(json.dumps({'ids': ids}))`);
-}
+const refFile = (file: string, from: number, to: number) => labelledFrames(testset, file, from, to);
 
 describe('SevenNet-0 fine-tuning (teacher.kind sevennet)', () => {
   it('folds the DFT zero into the model, trains, writes a file that labelling and scoring load', { timeout: 600_000 }, async () => {
@@ -87,23 +72,28 @@ describe('the teacher fine-tune workflow with teacher.kind sevennet (real server
 
   it('fine-tunes the wheel\'s SevenNet-0 on the DFT labels, scores it on all of them and names the file labelling uses next', { timeout: 600_000 }, async () => {
     const runDir = mkdtempSync(path.join(os.tmpdir(), 'autopipe-7net-wf-'));
-    const file = path.join(runDir, 'dft.extxyz');
-    const ids = (await refFile(file, 22, 28)).ids;
-    await importDataset({ runDir, file, oracle: 'dft', settingsHash: 'pw-pbe', source: 'initial_random', generation: 0 });
     const client = await testClient();
-    const r = await client.workflow.execute(teacherFinetuneWorkflow, {
-      taskQueue: TaskQueues.control,
-      workflowId: `sevennet-finetune-${Date.now()}`,
-      args: [{
-        runDir,
-        generation: 1,
-        teacher: { kind: 'sevennet', finetune: { max_epochs: 1, lr: 0.0003 }, surrogates: { per_structure: 0 } },
-        dftLabels: ids.map((structureId) => ({ structureId, labelKey: 'pw-pbe' })),
-        structureFile: file,
-        indices: ids.map((_, i) => i),
-        seed: 3,
-      }],
-    });
+    /** One generation's teacher fine-tune on test-set frames [from, to), imported into the store as DFT labels. */
+    const fineTune = async (generation: number, from: number, to: number, models?: string[]) => {
+      const file = path.join(runDir, `dft-${generation}.extxyz`);
+      const ids = (await refFile(file, from, to)).ids;
+      await importDataset({ runDir, file, oracle: 'dft', settingsHash: 'pw-pbe', source: generation === 1 ? 'initial_random' : `active_learning_iter_${generation - 1}`, generation: generation - 1 });
+      return client.workflow.execute(teacherFinetuneWorkflow, {
+        taskQueue: TaskQueues.control,
+        workflowId: `sevennet-finetune-${generation}-${Date.now()}`,
+        args: [{
+          runDir,
+          generation,
+          teacher: { kind: 'sevennet', finetune: { max_epochs: 1, lr: 0.0003 }, surrogates: { per_structure: 0 } },
+          models,
+          dftLabels: ids.map((structureId) => ({ structureId, labelKey: 'pw-pbe' })),
+          structureFile: file,
+          indices: ids.map((_, i) => i),
+          seed: 3,
+        }],
+      });
+    };
+    const r = await fineTune(1, 22, 28);
     const model = runLayout(runDir).teacherSevennet(1);
     expect(r.tuned).toEqual([model]);
     expect(existsSync(model)).toBe(true);
@@ -117,23 +107,7 @@ describe('the teacher fine-tune workflow with teacher.kind sevennet (real server
 
     // The next generation starts from this generation's file (the campaign passes its teacher models on),
     // with new labels and the earlier ones replayed; the reference left to refit is then small.
-    const file2 = path.join(runDir, 'dft-2.extxyz');
-    const ids2 = (await refFile(file2, 28, 30)).ids;
-    await importDataset({ runDir, file: file2, oracle: 'dft', settingsHash: 'pw-pbe', source: 'active_learning_iter_1', generation: 1 });
-    const r2 = await client.workflow.execute(teacherFinetuneWorkflow, {
-      taskQueue: TaskQueues.control,
-      workflowId: `sevennet-finetune-2-${Date.now()}`,
-      args: [{
-        runDir,
-        generation: 2,
-        teacher: { kind: 'sevennet', finetune: { max_epochs: 1, lr: 0.0003 }, surrogates: { per_structure: 0 } },
-        models: [model],
-        dftLabels: ids2.map((structureId) => ({ structureId, labelKey: 'pw-pbe' })),
-        structureFile: file2,
-        indices: ids2.map((_, i) => i),
-        seed: 3,
-      }],
-    });
+    const r2 = await fineTune(2, 28, 30, [model]);
     const model2 = runLayout(runDir).teacherSevennet(2);
     expect(r2.tuned).toEqual([model2]);
     expect(r2.decision).toMatch(/fine-tuned on 8 DFT labels/);

@@ -54,21 +54,22 @@ export interface TeacherBootstrapResult {
   fineTuned?: boolean;
 }
 
+/** A foundation teacher's name in the status and decisions. */
+const FOUNDATION_NAMES = { chgnet: 'CHGNet', sevennet: 'SevenNet-0' } as const;
+
 /** The campaign's teacher phase, in the status: what the bootstrap of this kind of teacher does. */
 export function teacherBootstrapText(t: Pick<Campaign['teacher'], 'kind' | 'finetune'>): string {
-  const name = { chgnet: 'CHGNet', sevennet: 'SevenNet-0', mace: '' }[t.kind];
-  if (t.kind !== 'mace' && t.finetune.max_epochs > 0) return `fine-tuning ${name} on DFT labels of seed structures`;
-  if (t.kind !== 'mace') return `fitting ${name}'s energy reference on DFT labels of seed structures (zero-shot)`;
+  if (t.kind !== 'mace' && t.finetune.max_epochs > 0) return `fine-tuning ${FOUNDATION_NAMES[t.kind]} on DFT labels of seed structures`;
+  if (t.kind !== 'mace') return `fitting ${FOUNDATION_NAMES[t.kind]}'s energy reference on DFT labels of seed structures (zero-shot)`;
   return 'bootstrapping the MACE committee from DFT labels';
 }
 
 /** The campaign's decision after the teacher phase. */
 export function teacherBootstrapDecision(kind: Campaign['teacher']['kind'], t: TeacherBootstrapResult): string {
   const on = `${t.trainingScore.rmse_energy_mev_atom.toFixed(1)} meV/atom, ${t.trainingScore.rmse_forces_mev_a.toFixed(0)} meV/Å on them`;
-  const name = { chgnet: 'CHGNet', sevennet: 'SevenNet-0', mace: '' }[kind];
   // Older CHGNet histories did not record fineTuned: CHGNet's bootstrap always fine-tuned then.
-  if (kind === 'chgnet' && t.fineTuned !== false || kind === 'sevennet' && t.fineTuned) return `teacher: ${name} fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
-  if (kind !== 'mace') return `teacher: ${name} zero-shot, its energy reference fitted on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  if (kind === 'chgnet' && t.fineTuned !== false || kind === 'sevennet' && t.fineTuned) return `teacher: ${FOUNDATION_NAMES[kind]} fine-tuned on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
+  if (kind !== 'mace') return `teacher: ${FOUNDATION_NAMES[kind]} zero-shot, its energy reference fitted on ${t.labelled} seed DFT labels (${t.failed} failed): ${on}`;
   return `teacher: committee of ${t.models.length} trained on ${t.labelled} seed DFT labels (${t.failed} failed)`;
 }
 
@@ -213,7 +214,7 @@ async function recordSingleModel(
 async function foundationBootstrap(s: SeedLabels, kind: 'chgnet' | 'sevennet'): Promise<TeacherBootstrapResult> {
   const f = s.c.teacher.finetune;
   const zeroShot = await ml.maceScore({ kind, models: [], dataset: s.dataset, workDir: runLayout(s.runDir).teacherBootstrap });
-  setCurrentDetails(`fine-tuning ${kind === 'chgnet' ? 'CHGNet' : 'SevenNet-0'} on ${s.labels.labelled} seed DFT labels`);
+  setCurrentDetails(`fine-tuning ${FOUNDATION_NAMES[kind]} on ${s.labels.labelled} seed DFT labels`);
   const seed = s.c.seed + 1;
   const args = { trainFile: s.dataset, seed, maxEpochs: f.max_epochs, lr: f.lr, energyWeight: f.energy_weight, validFraction: 0.2 };
   const layout = runLayout(s.runDir);
@@ -351,7 +352,7 @@ export async function teacherFinetuneWorkflow(input: TeacherFinetuneInput): Prom
   if (ds.trainCount < MIN_FINETUNE_STRUCTURES) {
     out.decision = `kept the committee: ${ds.trainCount} DFT label(s) in the store (${input.dftLabels.length} new), fewer than the ${MIN_FINETUNE_STRUCTURES} a training and validation split needs`;
   } else {
-    setCurrentDetails(`fine-tuning ${single ? { chgnet: 'CHGNet', sevennet: 'SevenNet-0' }[t.kind as 'chgnet'] : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
+    setCurrentDetails(`fine-tuning ${t.kind !== 'mace' ? FOUNDATION_NAMES[t.kind] : `${foundations.length} models`} on ${input.dftLabels.length} new + ${ds.replayed} replayed DFT labels`);
     try {
       const tuned = single ? [await fineTuneFoundationTeacher(input, t, ds.train, foundations[0])] : await Promise.all(
         foundations.map((foundationModel, k) =>

@@ -182,11 +182,17 @@ def finetune(p):
     meta = {"foundation": p.get("foundation") or BUNDLED, "reference_shift_ev_atom": shift, "train": len(train_idx), "valid": len(valid_idx),
             "targets": targets, "epochs": epochs, "lr": float(p["lr"]), "seed": int(p["seed"])}
     save_model(model, p["output"], meta)
+    return finetune_result(p["output"], shift, residual_rmse, after_shift, train_idx, valid_idx, targets, hist, t0)
+
+
+def finetune_result(output, shift, rmse_before, rmse_after, train_idx, valid_idx, targets, hist, t0):
+    """What a foundation fine-tune returns (the contract's FoundationFinetuneResultSchema): RMSEs in eV/atom in,
+    meV/atom out; history {e, f: {train, val}} of MAEs per epoch (eV/atom, eV/Å)."""
     return {
-        "model": os.path.abspath(p["output"]),
+        "model": os.path.abspath(output),
         "reference_shift_ev_atom": shift,
-        "energy_rmse_before_shift_mev_atom": residual_rmse * 1000,
-        "energy_rmse_after_shift_mev_atom": after_shift * 1000,
+        "energy_rmse_before_shift_mev_atom": rmse_before * 1000,
+        "energy_rmse_after_shift_mev_atom": rmse_after * 1000,
         "train": len(train_idx),
         "valid": len(valid_idx),
         "targets": targets,

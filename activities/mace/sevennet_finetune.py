@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from activities.mace.chgnet_finetune import reference_shift, split, voigt_or_full
+from activities.mace.chgnet_finetune import finetune_result, reference_shift, split, voigt_or_full
 from activities.runtime.protocol import HelperError, progress
 from activities.structures.reading import read_all
 
@@ -254,16 +254,5 @@ def finetune(p):
             "targets": "efs" if with_stress else "ef", "epochs": epochs, "best_epoch": best[1], "lr": float(p["lr"]), "seed": seed,
             "energy_weight": float(p.get("energy_weight", 100)), "sevenn": sevenn.__version__, "weights": "7net-0"}
     save_model(model, config, p["output"], meta)
-    return {
-        "model": os.path.abspath(p["output"]),
-        "reference_shift_ev_atom": shift,
-        "energy_rmse_before_shift_mev_atom": residual_rmse * 1000,
-        "energy_rmse_after_shift_mev_atom": after_shift * 1000,
-        "train": len(train_idx),
-        "valid": len(valid_idx),
-        "targets": meta["targets"],
-        "best_epoch": best[1],
-        "history": hist,
-        "wall_seconds": round(time.time() - t0, 1),
-    }
+    return {**finetune_result(p["output"], shift, residual_rmse, after_shift, train_idx, valid_idx, meta["targets"], hist, t0), "best_epoch": best[1]}
 
