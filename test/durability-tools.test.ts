@@ -87,12 +87,18 @@ write(${JSON.stringify(train)}, fs)`]);
       const iters = existsSync(metrics) ? readFileSync(metrics, 'utf8').trim().split('\n').length - 1 : 0;
       return epochs !== undefined && iters >= 3;
     });
+    // Freeze both where they are: under load the fit once finished all its iterations while pw.x started,
+    // leaving nothing to resume (the reaper's SIGKILL ends stopped processes as well).
+    const frozen = descendants(w1.pid!).filter((p) => /mace_run_train|pacemaker/.test(p.cmd));
+    for (const p of frozen) process.kill(p.pid, 'SIGSTOP');
+    expect(frozen.map((p) => p.cmd).join('\n')).toMatch(/mace_run_train[^]*pacemaker|pacemaker[^]*mace_run_train/);
     const hDft = await run('dft', { queue: 'dft', activity: 'dftLabel', args: [{ runDir, structureId: (await structureIds(cells))[1]!, structureFile: cells, index: 1, dft }] });
     await until('a running pw.x', () => descendants(w1.pid!).some((p) => /pw\.x/.test(p.cmd)), 120);
     const seconds = await killAndCheck(w1, [/pw\.x/, /mace_run_train/, /pacemaker/, /helper_server/, /reaper\.sh/]);
     expect(seconds).toBeLessThan(10);
     const kept = JSON.parse(readFileSync(path.join(fitDir, 'fit', 'interim-whole.json'), 'utf8')) as { iterations: number };
     expect(kept.iterations).toBeGreaterThanOrEqual(1);
+    expect(kept.iterations).toBeLessThan(30); // iterations were left to resume
     writeFileSync(path.join(fitDir, 'fit', 'interim_potential_0.yaml'), ''); // cut mid-rewrite
     startWorker();
 
