@@ -369,7 +369,8 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- finetune: teacher (optional) and the incremental ACE refit; a failed refit keeps the potential -----
   const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }, teacherLabelled?: string) => {
-    await enter('finetune', `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
+    const aside = validating && !state.validation.teacher.open;
+    await enter('finetune', aside ? `refitting ACE with ${newDft.labels.length} new DFT labels (the teacher stepped aside)` : `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
     try {
       const ft = await live.child(finetuneWorkflow, {
         workflowId: childId('finetune'),

@@ -54,6 +54,7 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
   if (c.teacher.finetune.max_epochs === 0) return keep(`teacher.finetune.max_epochs is 0: ${c.teacher.kind === 'mace' ? 'the committee' : 'the teacher'} is not fine-tuned, no surrogates`);
   // A campaign begun before SevenNet-0 could be fine-tuned keeps its zero-shot teacher (an energy reference file).
   if (c.teacher.kind === 'sevennet' && isEnergyReference(input.teacherModels[0])) return keep('SevenNet-0 stays zero-shot (its energy reference only): not fine-tuned, no surrogates');
+  setCurrentDetails(`teacher fine-tune on ${input.newDft.labels.length} new DFT labels`);
   let r: TeacherFinetuneResult;
   try {
     r = await executeChild(teacherFinetuneWorkflow, {
@@ -92,7 +93,6 @@ async function teacherStep(input: FinetuneInput): Promise<{ step: TeacherStep; m
 
 export async function finetuneWorkflow(input: FinetuneInput): Promise<FinetuneResult> {
   const g = input.generation;
-  setCurrentDetails(`teacher fine-tune on ${input.newDft.labels.length} new DFT labels`);
   const { step, members } = await teacherStep(input);
   setCurrentDetails('incremental ACE refit');
   const ace = await aceRefit({
