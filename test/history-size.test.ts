@@ -121,10 +121,13 @@ describe(`a ${N.toLocaleString('en')}-candidate generation`, () => {
         e.activityTaskScheduledEventAttributes?.input, e.activityTaskCompletedEventAttributes?.result,
         e.startChildWorkflowExecutionInitiatedEventAttributes?.input, e.childWorkflowExecutionCompletedEventAttributes?.result,
       ]).flatMap((p) => p?.payloads ?? []).map((p) => p.data?.length ?? 0);
-      const { History } = (await import('@temporalio/proto')).default.temporal.api.history.v1;
+      const { history: { v1: { History } }, enums: { v1: { EventType } } } = (await import('@temporalio/proto')).default.temporal.api;
       // Event counts by type: a loaded machine adds workflow-task events (timing, not work); the log says which grew.
       const byType: Record<string, number> = {};
-      for (const e of events) byType[String(e.eventType)] = (byType[String(e.eventType)] ?? 0) + 1;
+      for (const e of events) {
+        const name = EventType[e.eventType ?? 0] ?? String(e.eventType);
+        byType[name] = (byType[name] ?? 0) + 1;
+      }
       rows.push({ id: w.workflowId, events: events.length, bytes: History.encode(h).finish().length, maxPayload: Math.max(0, ...payloads), byType });
     }
     console.log(rows.map((x) => `${x.id}: ${x.events} events (by event type: ${JSON.stringify(x.byType)}), ${(x.bytes / 1024).toFixed(0)} KB, largest payload ${(x.maxPayload / 1024).toFixed(1)} KB`).join('\n'));

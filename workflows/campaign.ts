@@ -369,12 +369,12 @@ export async function campaignWorkflow(input: unknown, carried?: CampaignState):
 
   // -- finetune: teacher (optional) and the incremental ACE refit; a failed refit keeps the potential -----
   const finetunePhase = async (pot: NonNullable<CampaignState['potential']>, newDft: { file: string; labels: { structureId: string; labelKey: string; index: number }[] }, teacherLabelled?: string) => {
-    const aside = validating && !state.validation.teacher.open;
-    await enter('finetune', aside ? `refitting ACE with ${newDft.labels.length} new DFT labels (the teacher stepped aside)` : `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
+    const teacherGate = validating ? state.validation.teacher : undefined;
+    await enter('finetune', teacherGate?.open === false ? `refitting ACE with ${newDft.labels.length} new DFT labels (the teacher stepped aside)` : `fine-tuning on ${newDft.labels.length} new DFT labels and refitting ACE`);
     try {
       const ft = await live.child(finetuneWorkflow, {
         workflowId: childId('finetune'),
-        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml, teacherGate: validating ? state.validation.teacher : undefined }],
+        args: [{ runDir: state.runDir, campaign: c(), generation: g, teacherModels: state.teacherModels, newDft: { structureFile: newDft.file, labels: newDft.labels }, teacherLabelled, previousPotential: pot.yaml, teacherGate }],
       });
       state.teacherModels = ft.teacher.models;
       const m = metrics();
